@@ -1,0 +1,54 @@
+# projector: every target sets up .venv itself when it is missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SCENARIO ?= default
+ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install project plots trends test test-all bench lint format clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@echo "  variables: SCENARIO=$(SCENARIO) (a name in scenarios/ or a path), ARGS='--paths 1000 ...'"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install projector with its dev tools
+
+project: $(STAMP) ## run SCENARIO (default: default) -> results/<name>/
+	$(PY) -m projector project $(SCENARIO) $(ARGS)
+
+plots: $(STAMP) ## fan chart of SCENARIO's result cube (runs it first if missing)
+	@name=$$($(PY) -c "from projector.scenario import load_scenario as l; print(l('$(SCENARIO)').name)") && \
+	  if [ ! -f results/$$name/projection.nc ]; then $(PY) -m projector project $(SCENARIO) --quiet $(ARGS); fi && \
+	  $(PY) -m projector plot results/$$name/projection.nc
+
+test: $(STAMP) ## run the test suite (fast tests; the slow ones run in test-all)
+	$(PY) -m pytest -q
+
+test-all: $(STAMP) ## every test, including the slow ones
+	$(PY) -m pytest -q -m ''
+
+bench: $(STAMP) ## time the kernels against their NumPy twins, and a whole run
+	$(PY) benchmarks/bench_kernels.py
+
+lint: $(STAMP) ## ruff (lint and format check) and mypy
+	$(VENV)/bin/ruff check projector tests benchmarks
+	$(VENV)/bin/ruff format --check projector tests benchmarks
+	$(VENV)/bin/mypy projector
+
+format: $(STAMP) ## apply ruff's formatter and safe fixes
+	$(VENV)/bin/ruff format projector tests benchmarks
+	$(VENV)/bin/ruff check --fix projector tests benchmarks
+
+clean: ## remove the venv, caches and generated results
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find results -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +

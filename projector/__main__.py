@@ -1,0 +1,5 @@
+"""``python -m projector``: the command line."""
+
+from projector.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,242 @@
+"""Numba kernels of the projection: NumPy arrays in, NumPy arrays out.
+
+Dependency direction: imports nothing from projector; ``engine`` and ``trends`` call
+these, and ``projector.twins`` holds one slow, obviously correct NumPy twin of each.
+
+Conventions (numbagg style): no I/O, no xarray, no random numbers inside jitted
+code (draws come in as arrays, made by a seeded ``numpy.random.Generator``), the
+looped sample axis first and time last, results written into ``out``. Each path is
+computed independently of every other, so results do not depend on the number of
+threads or on how paths are chunked.
+
+Formulas: method.md sections 2 to 7 (Besiroglu, Heim & Sevilla 2022, *Projecting
+compute trends in Machine Learning*).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+__all__ = [
+    "FAMILY_CODES",
+    "SHAPE_CODES",
+    "bootstrap_slopes",
+    "first_crossing",
+    "integrate_paths",
+    "mixture_draws",
+    "ols_fit",
+    "weights",
+]
+
+# Integer codes for the choices that cross into jitted code.
+SHAPE_CODES = {"gaussian": 0, "half-at-reversion": 1}
+FAMILY_CODES = {"normal": 0, "lognormal": 1, "uniform": 2, "triangular": 3, "point": 4}
+
+_LN2 = math.log(2.0)
+
+
+@nb.njit(cache=True, nogil=True)
+def ols_fit(t: np.ndarray, y: np.ndarray) -> tuple[float, float]:  # pragma: no cover - jitted
+    """Ordinary least squares of ``y`` on ``t``: returns (slope, intercept).
+
+    Centred sums, for accuracy with decimal years around 2000. Slope in units of
+    ``y`` per unit ``t`` (OOM/year for log10 FLOP on decimal years). NaN when
+    every ``t`` is equal.
+    """
+    n = t.shape[0]
+    tm = 0.0
+    ym = 0.0
+    for i in range(n):
+        tm += t[i]
+        ym += y[i]
+    tm /= n
+    ym /= n
+    sxy = 0.0
+    sxx = 0.0
+    for i in range(n):
+        dt = t[i] - tm
+        sxy += dt * (y[i] - ym)
+        sxx += dt * dt
+    if sxx == 0.0:
+        return math.nan, math.nan
+    slope = sxy / sxx
+    return slope, ym - slope * tm
+
+
+@nb.njit(cache=True, parallel=True)
+def bootstrap_slopes(
+    t: np.ndarray, y: np.ndarray, idx: np.ndarray, out: np.ndarray
+) -> None:  # pragma: no cover - jitted
+    """OLS slope of each bootstrap resample (method.md section 2).
+
+    Parameters
+    ----------
+    t, y : (n,) float64
+        Decimal year and log10 compute [FLOP] of the era's systems.
+    idx : (n_boot, n) int64
+        Row indices of each resample (drawn with replacement by the caller).
+    out : (n_boot,) float64
+        Receives the slopes [OOM/year].
+    """
+    n_boot, n = idx.shape
+    for b in nb.prange(n_boot):
+        tb = np.empty(n)
+        yb = np.empty(n)
+        for i in range(n):
+            tb[i] = t[idx[b, i]]
+            yb[i] = y[idx[b, i]]
+        out[b] = ols_fit(tb, yb)[0]
+
+
+@nb.njit(cache=True, parallel=True)
+def mixture_draws(
+    u_pick: np.ndarray,
+    z: np.ndarray,
+    u: np.ndarray,
+    cum_weights: np.ndarray,
+    family: np.ndarray,
+    params: np.ndarray,
+    start_year: float,
+    out_year: np.ndarray,
+    out_component: np.ndarray,
+) -> None:  # pragma: no cover - jitted
+    """Reversion dates from a weighted mixture (linear pool) of components.
+
+    Component k is chosen where ``u_pick < cum_weights[k]`` first holds, then the
+    date is made from a standard normal ``z`` or a uniform ``u`` by the family's
+    transform (method.md section 4):
+
+    - normal (mean, sd): ``mean + sd * z`` [calendar year];
+    - lognormal (median, sigma): ``start + median * exp(sigma * z)`` (years after start);
+    - uniform (low, high): ``low + (high - low) * u``;
+    - triangular (low, mode, high): inverse CDF at ``u``;
+    - point (year): ``year``.
+
+    Parameters
+    ----------
+    u_pick, z, u : (n_path,) float64
+    cum_weights : (k,) float64, cumulative component weights ending at 1
+    family : (k,) int64, codes from ``FAMILY_CODES``
+    params : (k, 3) float64, the family's parameters in declaration order
+    out_year : (n_path,) float64 [decimal year]; out_component : (n_path,) int64
+    """
+    n = u_pick.shape[0]
+    k_last = cum_weights.shape[0] - 1
+    for j in nb.prange(n):
+        k = 0
+        while k < k_last and not u_pick[j] < cum_weights[k]:
+            k += 1
+        f = family[k]
+        a = params[k, 0]
+        b = params[k, 1]
+        c = params[k, 2]
+        if f == 0:
+            r = a + b * z[j]
+        elif f == 1:
+            r = start_year + a * math.exp(b * z[j])
+        elif f == 2:
+            r = a + (b - a) * u[j]
+        elif f == 3:
+            # triangular(low=a, mode=b, high=c)
+            fc = (b - a) / (c - a)
+            if u[j] < fc:
+                r = a + math.sqrt(u[j] * (c - a) * (b - a))
+            else:
+                r = c - math.sqrt((1.0 - u[j]) * (c - a) * (c - b))
+        else:
+            r = a
+        out_year[j] = r
+        out_component[j] = k
+
+
+@nb.njit(cache=True, inline="always")
+def _weight(dt: float, span: float, shape: int) -> float:  # pragma: no cover - jitted
+    """w at ``dt = t - s`` with ``span = R - s`` (method.md section 5)."""
+    if dt <= 0.0:
+        return 1.0
+    if span == 0.0:
+        return 0.0
+    x = dt / span
+    if shape == 0:
+        return math.exp(-0.5 * x * x)
+    return math.exp(-_LN2 * x * x)
+
+
+@nb.njit(cache=True, parallel=True)
+def weights(
+    times: np.ndarray, start_year: float, reversion: np.ndarray, shape: int, out: np.ndarray
+) -> None:  # pragma: no cover - jitted
+    """Weight on the Deep-Learning rate, ``out[path, time]`` in [0, 1].
+
+    ``shape`` 0 (gaussian): ``exp(-(t-s)^2 / (2 (R-s)^2))``, w(R) = exp(-1/2);
+    ``shape`` 1 (half-at-reversion): ``2 ** (-((t-s)/(R-s))^2)``, w(R) = 1/2.
+    w = 1 at and before the start; a reversion date equal to the start gives w = 0
+    after it (the limit). Draws before the start enter through ``(R - s)^2``.
+    """
+    for j in nb.prange(reversion.shape[0]):
+        span = reversion[j] - start_year
+        for i in range(times.shape[0]):
+            out[j, i] = _weight(times[i] - start_year, span, shape)
+
+
+@nb.njit(cache=True, parallel=True)
+def integrate_paths(
+    times: np.ndarray,
+    start_year: float,
+    log10_start: float,
+    growth_dl: np.ndarray,
+    growth_moore: np.ndarray,
+    reversion: np.ndarray,
+    shape: int,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - jitted
+    """Integrate the blended growth rate into log10 compute paths (method.md 5-6).
+
+    ``g(t) = g_DL ** w(t) * g_moore ** (1 - w(t))`` [OOM/year], both rates > 0 (the
+    caller checks), integrated by the trapezoid rule on ``times`` from
+    ``log10 C(s) = log10_start``.
+
+    Parameters
+    ----------
+    times : (n_time,) float64 [decimal year], ``times[0]`` is the start
+    growth_dl, growth_moore, reversion : (n_path,) float64
+    out : (n_path, n_time) float64 [log10 FLOP]
+    """
+    n_time = times.shape[0]
+    for j in nb.prange(growth_dl.shape[0]):
+        ln_dl = math.log(growth_dl[j])
+        ln_moore = math.log(growth_moore[j])
+        span = reversion[j] - start_year
+        w = _weight(times[0] - start_year, span, shape)
+        g_prev = math.exp(w * ln_dl + (1.0 - w) * ln_moore)
+        acc = log10_start
+        out[j, 0] = acc
+        for i in range(1, n_time):
+            w = _weight(times[i] - start_year, span, shape)
+            g = math.exp(w * ln_dl + (1.0 - w) * ln_moore)
+            acc += 0.5 * (g_prev + g) * (times[i] - times[i - 1])
+            out[j, i] = acc
+            g_prev = g
+
+
+@nb.njit(cache=True, parallel=True)
+def first_crossing(
+    times: np.ndarray, log10_compute: np.ndarray, thresholds: np.ndarray, out: np.ndarray
+) -> None:  # pragma: no cover - jitted
+    """First grid time at which each path reaches each threshold (method.md 7).
+
+    ``out[path, anchor]`` is the first ``times[i]`` with
+    ``log10_compute[path, i] >= thresholds[anchor]``, or NaN if the path never
+    reaches it within the grid.
+    """
+    n_time = times.shape[0]
+    for j in nb.prange(log10_compute.shape[0]):
+        for a in range(thresholds.shape[0]):
+            out[j, a] = math.nan
+            for i in range(n_time):
+                if log10_compute[j, i] >= thresholds[a]:
+                    out[j, a] = times[i]
+                    break
