@@ -410,7 +410,7 @@ def _section(
             prefix = f"{label}." if label else ""
             raise InputError(f"{where}: missing key '{prefix}{p.key}' ({_describe(p)})")
         else:
-            out[p.key] = p.default
+            out[p.key] = _check(where, p, p.default)
     return out
 
 

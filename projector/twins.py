@@ -36,14 +36,16 @@ def mixture_draws(u_pick, z, u, cum_weights, family, params, start_year, out_yea
     out_component[:] = comp
     a, b, c = params[comp, 0], params[comp, 1], params[comp, 2]
     f = family[comp]
-    with np.errstate(invalid="ignore", divide="ignore"):
+    # Every family's formula is evaluated for every path, then the chosen one kept;
+    # the others may overflow or divide by zero harmlessly.
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         fc = (b - a) / (c - a)
         tri = np.where(u < fc, a + np.sqrt(u * (c - a) * (b - a)),
                        c - np.sqrt((1 - u) * (c - a) * (c - b)))
-    out_year[:] = np.select(
-        [f == 0, f == 1, f == 2, f == 3, f == 4],
-        [a + b * z, start_year + a * np.exp(b * z), a + (b - a) * u, tri, a],
-    )
+        out_year[:] = np.select(
+            [f == 0, f == 1, f == 2, f == 3, f == 4],
+            [a + b * z, start_year + a * np.exp(b * z), a + (b - a) * u, tri, a],
+        )
 
 
 def weights(times: np.ndarray, start_year: float, reversion: np.ndarray, shape: int,
