@@ -8,7 +8,6 @@ exit status 2, with no traceback and no result file left behind.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -62,8 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", help="an Epoch CSV export to use instead of the scenario's data")
     p.add_argument("--out", type=Path, help="output folder (default results/<scenario name>/)")
     p.add_argument("--threads", type=_positive_int, help="numba threads (default: all cores)")
-    p.add_argument("--chunk-paths", type=_positive_int, default=2000,
-                   help="paths per kernel call; memory only, results do not change")
+    p.add_argument(
+        "--chunk-paths",
+        type=_positive_int,
+        default=2000,
+        help="paths per kernel call; memory only, results do not change",
+    )
     p.add_argument("--plot", action="store_true", help="also write the fan chart")
     p.add_argument("--quiet", action="store_true", help="no progress bar or report")
     p.set_defaults(func=_cmd_project)
@@ -86,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _optional_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _optional_subcommands(sub: argparse._SubParsersAction) -> None:
     try:
         from projector import estimate
     except ImportError:  # TEMP until the estimate module lands
@@ -97,34 +100,28 @@ def _optional_subcommands(sub: argparse._SubParsersAction) -> None:  # type: ign
 def _cmd_project(args: argparse.Namespace) -> list[str]:
     from projector import engine, results
     from projector.data import load_dataset
-    from projector.scenario import DataSpec, load_scenario, rehash
+    from projector.scenario import load_scenario, with_overrides
 
-    scen = load_scenario(args.scenario)
-    changes: dict[str, object] = {}
-    if args.paths is not None:
-        changes["paths"] = args.paths
-    if args.seed is not None:
-        changes["seed"] = args.seed
-    if args.dataset is not None:
-        if not Path(args.dataset).is_file():
-            raise InputError(f"--dataset {args.dataset}: no such file")
-        changes["data"] = dataclasses.replace(scen.data, dataset=str(Path(args.dataset)))
-    if changes:
-        scen = rehash(dataclasses.replace(scen, **changes))
-    assert isinstance(scen.data, DataSpec)
+    if args.dataset is not None and not Path(args.dataset).is_file():
+        raise InputError(f"--dataset {args.dataset}: no such file")
+    scen = with_overrides(
+        load_scenario(args.scenario), paths=args.paths, seed=args.seed, dataset=args.dataset
+    )
     systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
     if args.threads:
         import numba
 
-        numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+        limit = int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))
+        numba.set_num_threads(min(args.threads, limit))
     out_dir = args.out if args.out is not None else RESULTS_DIR / scen.name
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out {out_dir}: exists and is not a folder")
 
     from tqdm import tqdm
 
-    with tqdm(total=scen.paths, unit="path", disable=args.quiet, delay=1.0,
-              file=sys.stderr, leave=False) as bar:
+    with tqdm(
+        total=scen.paths, unit="path", disable=args.quiet, delay=1.0, file=sys.stderr, leave=False
+    ) as bar:
         proj = engine.run(scen, systems, chunk_paths=args.chunk_paths, progress=bar.update)
     ds = results.to_dataset(proj, scen)
     written = results.write_result(ds, out_dir)

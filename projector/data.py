@@ -144,7 +144,7 @@ def load_dataset(source: str | Path = BUNDLED, *, notable_only: bool = True) -> 
         raise InputError(f"{label}: dataset is not UTF-8 text") from None
     reader = csv.DictReader(text.splitlines())
     columns = reader.fieldnames or []
-    fmt = _detect(label, columns)
+    fmt = _detect(label, list(columns))
     rows = _rows(label, reader, fmt, notable_only=notable_only)
     if not rows:
         raise InputError(f"{label}: no rows with a training compute")
@@ -154,12 +154,33 @@ def load_dataset(source: str | Path = BUNDLED, *, notable_only: bool = True) -> 
 
 # Column names per format: name, organisation, date, compute, parameters, reference, domain.
 _FORMATS = {
-    "bundled": ("system", "organization", "publication_date", "training_compute_flop",
-                "parameters", "source", "domain"),
-    "sheet-2022": ("System", "Organization(s)", "Publication date", "Training compute (FLOPs)",
-                   "Parameters", "Reference", "Domain"),
-    "airtable": ("System", "Organization", "Publication date", "Training compute (FLOP)",
-                 "Parameters", "Reference", "Domain"),
+    "bundled": (
+        "system",
+        "organization",
+        "publication_date",
+        "training_compute_flop",
+        "parameters",
+        "source",
+        "domain",
+    ),
+    "sheet-2022": (
+        "System",
+        "Organization(s)",
+        "Publication date",
+        "Training compute (FLOPs)",
+        "Parameters",
+        "Reference",
+        "Domain",
+    ),
+    "airtable": (
+        "System",
+        "Organization",
+        "Publication date",
+        "Training compute (FLOP)",
+        "Parameters",
+        "Reference",
+        "Domain",
+    ),
 }
 
 
@@ -195,7 +216,10 @@ def _parse_date(value: str, fmt: str) -> dt.date:
 
 
 def _rows(
-    label: str, reader: Iterable[dict[str, str]], fmt: tuple[str, dict[str, str]], *,
+    label: str,
+    reader: Iterable[dict[str, str]],
+    fmt: tuple[str, dict[str, str]],
+    *,
     notable_only: bool,
 ) -> list[tuple[str, str, str, dt.date, float, float, str]]:
     kind, col = fmt
@@ -234,20 +258,23 @@ def _rows(
             params = float(raw_p.replace(",", "")) if raw_p else math.nan
         except ValueError:
             params = math.nan  # parameters are informative only; never fitted
-        out.append((
-            (row.get(col["name"]) or "").strip(),
-            (row.get(col["org"]) or "").strip(),
-            (row.get(col["domain"]) or "").strip(),
-            date,
-            math.log10(compute),
-            params,
-            (row.get(col["ref"]) or "").strip(),
-        ))
+        out.append(
+            (
+                (row.get(col["name"]) or "").strip(),
+                (row.get(col["org"]) or "").strip(),
+                (row.get(col["domain"]) or "").strip(),
+                date,
+                math.log10(compute),
+                params,
+                (row.get(col["ref"]) or "").strip(),
+            )
+        )
     return out
 
 
-def _table(rows: list[tuple[str, str, str, dt.date, float, float, str]], label: str,
-           sha: str) -> Systems:
+def _table(
+    rows: list[tuple[str, str, str, dt.date, float, float, str]], label: str, sha: str
+) -> Systems:
     rows.sort(key=lambda r: (r[3], r[0]))
     names, orgs, domains, dates, logc, params, refs = zip(*rows, strict=True)
     return Systems(

@@ -121,8 +121,10 @@ def prepare_eras(scen: Scenario, systems: Systems) -> Eras:
     if scen.start_compute == "frontier":
         before = kept.year <= start_year + 1e-12
         if not before.any():
-            raise InputError(f"{where}: start.compute = 'frontier' but no system is dated before "
-                             f"the start year {start_year:g}")
+            raise InputError(
+                f"{where}: start.compute = 'frontier' but no system is dated before "
+                f"the start year {start_year:g}"
+            )
         i = int(np.argmax(np.where(before, kept.log10_compute, -np.inf)))
         log10_start = float(kept.log10_compute[i])
         source, frontier = f"frontier: {kept.name[i]} ({kept.date[i]})", str(kept.name[i])
@@ -205,12 +207,14 @@ def run(
     eras = prepare_eras(scen, systems)
     s = eras.start_year
     if scen.end_year <= s:
-        raise InputError(f"{scen.source}: key 'end_year' ({scen.end_year:g}) must be after "
-                         f"the start year {s:g}")
+        raise InputError(
+            f"{scen.source}: key 'end_year' ({scen.end_year:g}) must be after the start year {s:g}"
+        )
     bad_years = [y for y in scen.report_years if y < s]
     if bad_years:
-        raise InputError(f"{scen.source}: key 'report.years' has {bad_years[0]:g}, before the "
-                         f"start year {s:.2f}")
+        raise InputError(
+            f"{scen.source}: key 'report.years' has {bad_years[0]:g}, before the start year {s:.2f}"
+        )
     times = time_grid(s, scen.end_year, scen.steps_per_year)
     g_ref = moore_rate(scen.moore_doubling_months, scen.moore_units)
     n = scen.paths
@@ -248,11 +252,27 @@ def run(
         kernels.bootstrap_slopes(t_pre, y_pre, d.idx_pre, out.growth_pre_dl[sl])
         clipped += _check_rates(scen, systems.label, out, sl, first)
         np.sqrt(out.growth_pre_dl[sl] * g_ref, out=out.growth_moore[sl])
-        kernels.mixture_draws(d.u_pick, d.z, d.u, cum, family, params, s,
-                              out.reversion_year[sl], out.reversion_component[sl])
-        kernels.integrate_paths(times, s, eras.log10_start, out.growth_dl[sl],
-                                out.growth_moore[sl], out.reversion_year[sl], shape,
-                                out.log10_compute[sl])
+        kernels.mixture_draws(
+            d.u_pick,
+            d.z,
+            d.u,
+            cum,
+            family,
+            params,
+            s,
+            out.reversion_year[sl],
+            out.reversion_component[sl],
+        )
+        kernels.integrate_paths(
+            times,
+            s,
+            eras.log10_start,
+            out.growth_dl[sl],
+            out.growth_moore[sl],
+            out.reversion_year[sl],
+            shape,
+            out.log10_compute[sl],
+        )
         kernels.first_crossing(times, out.log10_compute[sl], thresholds, out.crossing_year[sl])
         if progress is not None:
             progress(stop - first)
@@ -280,7 +300,6 @@ def _check_rates(scen: Scenario, label: str, out: Projection, sl: slice, first: 
 
 def start_date_label(start_year: float) -> str:
     """A decimal year as an ISO date (for messages and summaries)."""
-    year = int(math.floor(start_year))
+    year = math.floor(start_year)
     days = (dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days
     return (dt.date(year, 1, 1) + dt.timedelta(days=round((start_year - year) * days))).isoformat()
-

@@ -10,18 +10,16 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; no display is assumed
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 __all__ = ["fan_chart"]
 
 
-def fan_chart(
-    ds: xr.Dataset, *, ax: Axes | None = None, n_paths: int = 8, seed: int = 0
-) -> Figure:
+def fan_chart(ds: xr.Dataset, *, ax: Axes | None = None, n_paths: int = 8, seed: int = 0) -> Figure:
     """Median, 50% and 95% bands of log10 compute over time, sample paths and anchors.
 
     Parameters
@@ -49,12 +47,22 @@ def fan_chart(
     xmax = t[-1]
     for name, level in zip(ds["anchor"].values, ds["anchor_log10_flop"].values, strict=True):
         ax.axhline(level, color="tab:red", lw=0.8, ls="--", alpha=0.8)
-        ax.annotate(f"{name} ($10^{{{level:g}}}$)", (xmax, level), xytext=(-4, 2),
-                    textcoords="offset points", ha="right", va="bottom", fontsize=8,
-                    color="tab:red")
+        ax.annotate(
+            f"{name} ($10^{{{level:g}}}$)",
+            (xmax, level),
+            xytext=(-4, 2),
+            textcoords="offset points",
+            ha="right",
+            va="bottom",
+            fontsize=8,
+            color="tab:red",
+        )
     a = ds.attrs
-    ax.set_title(f"{a.get('scenario_name', '')}: training compute of the largest system "
-                 f"({a.get('paths', c.shape[0])} paths)", fontsize=11)
+    ax.set_title(
+        f"{a.get('scenario_name', '')}: training compute of the largest system "
+        f"({a.get('paths', c.shape[0])} paths)",
+        fontsize=11,
+    )
     ax.set_xlabel("year")
     ax.set_ylabel("log10 training compute [FLOP]")
     ax.set_xlim(t[0], t[-1])

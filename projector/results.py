@@ -47,14 +47,21 @@ PATH, TIME, ANCHOR, COMPONENT = "path", "time", "anchor", "component"
 
 # name -> (dims, units, long name); declared once, applied by to_dataset.
 VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
-    "log10_compute": ((PATH, TIME), "log10 FLOP", "log10 of training compute of the largest system"),
+    "log10_compute": (
+        (PATH, TIME),
+        "log10 FLOP",
+        "log10 of training compute of the largest system",
+    ),
     "growth_dl": ((PATH,), "OOM/year", "bootstrapped Deep-Learning-era growth rate"),
     "growth_pre_dl": ((PATH,), "OOM/year", "bootstrapped pre-Deep-Learning growth rate"),
     "growth_moore": ((PATH,), "OOM/year", "long-run rate sqrt(growth_pre_dl * growth_ref)"),
     "reversion_year": ((PATH,), "decimal year", "date of reversion to the long-run rate"),
     "reversion_component": ((PATH,), "1", "index of the reversion mixture component drawn"),
-    "crossing_year": ((PATH, ANCHOR), "decimal year",
-                      "first grid time with log10_compute >= threshold (NaN: never in horizon)"),
+    "crossing_year": (
+        (PATH, ANCHOR),
+        "decimal year",
+        "first grid time with log10_compute >= threshold (NaN: never in horizon)",
+    ),
     "anchor_log10_flop": ((ANCHOR,), "log10 FLOP", "anchor threshold"),
     "component_weight": ((COMPONENT,), "1", "reversion mixture weight"),
 }
@@ -65,8 +72,9 @@ _COORDS = {
 _ENCODED_FLOAT32 = ("log10_compute",)  # 7 significant digits are ample for log10 FLOP
 
 
-def to_dataset(proj: Projection, scen: Scenario, *, created_at: dt.datetime | None = None
-               ) -> xr.Dataset:
+def to_dataset(
+    proj: Projection, scen: Scenario, *, created_at: dt.datetime | None = None
+) -> xr.Dataset:
     """The result cube of a projection, with units, long names and provenance.
 
     Dims: ``path`` (Monte Carlo sample), ``time`` [decimal year], ``anchor``,
@@ -125,7 +133,8 @@ def to_dataset(proj: Projection, scen: Scenario, *, created_at: dt.datetime | No
         moore_units=scen.moore_units,
         moore_doubling_months=scen.moore_doubling_months,
         growth_ref=proj.growth_ref,
-        growth_ref_units="OOM/year" if scen.moore_units == "consistent"
+        growth_ref_units="OOM/year"
+        if scen.moore_units == "consistent"
         else "ln-units/year mixed with OOM/year (published-notebook reading, method.md 3)",
         weight_shape=scen.weight_shape,
         nonpositive_rates=scen.nonpositive,
@@ -146,8 +155,9 @@ def value_at(ds: xr.Dataset, year: float) -> np.ndarray:
     """log10 compute of every path at ``year``, linear between grid times (path,)."""
     times = ds[TIME].values
     if not times[0] - 1e-9 <= year <= times[-1] + 1e-9:
-        raise InputError(f"year {year:g} is outside the projection [{times[0]:.2f}, "
-                         f"{times[-1]:.2f}]")
+        raise InputError(
+            f"year {year:g} is outside the projection [{times[0]:.2f}, {times[-1]:.2f}]"
+        )
     i = int(np.clip(np.searchsorted(times, year), 1, len(times) - 1))
     frac = (year - times[i - 1]) / (times[i] - times[i - 1])
     c = ds["log10_compute"].values
@@ -187,8 +197,10 @@ def anchor_summary(ds: xr.Dataset) -> list[dict[str, Any]]:
         years = ds["crossing_year"].values[:, a]
         never = np.isnan(years)
         as_inf = np.where(never, np.inf, years)
-        row: dict[str, Any] = {"anchor": str(name),
-                               "log10_flop": float(ds["anchor_log10_flop"].values[a])}
+        row: dict[str, Any] = {
+            "anchor": str(name),
+            "log10_flop": float(ds["anchor_log10_flop"].values[a]),
+        }
         qs = np.quantile(as_inf, _quantiles(ds), method="inverted_cdf")
         row.update({f"q{q:g}": float(v) for q, v in zip(_quantiles(ds), qs, strict=True)})
         for y in _years(ds):
@@ -209,15 +221,21 @@ def summary_csv(ds: xr.Dataset) -> str:
     for row in compute_summary(ds):
         for key, value in row.items():
             if key != "year":
-                w.writerow(["compute", "log10_compute" if key.startswith("q") else key,
-                            f"{row['year']:g}", key, _fmt(value)])
+                w.writerow(
+                    [
+                        "compute",
+                        "log10_compute" if key.startswith("q") else key,
+                        f"{row['year']:g}",
+                        key,
+                        _fmt(value),
+                    ]
+                )
     for row in anchor_summary(ds):
         for key, value in row.items():
             if key in ("anchor",):
                 continue
             year = key.removeprefix("p_by_") if key.startswith("p_by_") else ""
-            stat = "p_crossed" if year else ("crossing_year_" + key if key.startswith("q")
-                                             else key)
+            stat = "p_crossed" if year else ("crossing_year_" + key if key.startswith("q") else key)
             w.writerow(["anchor", row["anchor"], year, stat, _fmt(value)])
     return buf.getvalue()
 
@@ -250,25 +268,38 @@ def summary_markdown(ds: xr.Dataset) -> str:
     ]
     for row in compute_summary(ds):
         cells = [f"{row[f'q{q:g}']:.2f}" for q in qs]
-        lines.append(f"| {row['year']:g} | " + " | ".join(cells)
-                     + f" | {row['anchors_passed_by_median']} |")
+        lines.append(
+            f"| {row['year']:g} | " + " | ".join(cells) + f" | {row['anchors_passed_by_median']} |"
+        )
     years = _years(ds)
     lines += [
         "",
         "## Anchors: year of first crossing and probability of having crossed",
         "",
-        "| anchor | log10 FLOP | " + " | ".join(_qlabel(q) for q in qs) + " | "
-        + " | ".join(f"P(by {y:g})" for y in years) + " | P(never) |",
+        "| anchor | log10 FLOP | "
+        + " | ".join(_qlabel(q) for q in qs)
+        + " | "
+        + " | ".join(f"P(by {y:g})" for y in years)
+        + " | P(never) |",
         "|---|---:|" + "---:|" * (len(qs) + len(years) + 1),
     ]
     end = float(a["end_year"])
     for row in anchor_summary(ds):
         cells = [_year_cell(row[f"q{q:g}"], end) for q in qs]
         probs = [f"{row[f'p_by_{y:g}']:.2f}" for y in years]
-        lines.append(f"| {row['anchor']} | {row['log10_flop']:g} | " + " | ".join(cells)
-                     + " | " + " | ".join(probs) + f" | {row['p_never']:.2f} |")
-    lines += ["", f"`never`: not crossed by {end:g} (the horizon). Crossing years are grid "
-              "times (the first step at or above the threshold).", ""]
+        lines.append(
+            f"| {row['anchor']} | {row['log10_flop']:g} | "
+            + " | ".join(cells)
+            + " | "
+            + " | ".join(probs)
+            + f" | {row['p_never']:.2f} |"
+        )
+    lines += [
+        "",
+        f"`never`: not crossed by {end:g} (the horizon). Crossing years are grid "
+        "times (the first step at or above the threshold).",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -317,7 +348,7 @@ def write_result(ds: xr.Dataset, out_dir: Path) -> list[Path]:
             tmp.write_text(text, encoding="utf-8")
         written.append(out_dir / name)
     encoding: dict[str, dict[str, Any]] = {
-        name: {"zlib": True, "complevel": 4, "shuffle": True} for name in ds.data_vars
+        str(name): {"zlib": True, "complevel": 4, "shuffle": True} for name in ds.data_vars
     }
     for name in _ENCODED_FLOAT32:
         encoding[name]["dtype"] = "float32"
@@ -342,4 +373,3 @@ def read_result(path: str | Path) -> xr.Dataset:
     if missing or "scenario_name" not in loaded.attrs:
         raise InputError(f"{path}: not a projector result cube (missing {missing or 'attrs'})")
     return loaded
-

@@ -37,7 +37,9 @@ __all__ = [
     "Scenario",
     "find_scenario",
     "load_scenario",
+    "rehash",
     "scenario_dir",
+    "with_overrides",
 ]
 
 _REQUIRED = object()
@@ -382,7 +384,9 @@ def _describe(p: Param) -> str:
         base = "an integer" if p.kind == "int" else "a number"
     else:
         base = {"str": "a string", "bool": "true or false"}[p.kind]
-    if p.low is not None and p.high is not None and p.kind != "date":
+    if p.low is not None and p.high is not None and p.kind == "int":
+        base += f" in [{int(p.low)}, {int(p.high)}]"
+    elif p.low is not None and p.high is not None and p.kind != "date":
         base += f" in [{p.low:g}, {p.high:g}]"
     if p.units:
         base += f" [{p.units}]"
@@ -392,7 +396,11 @@ def _describe(p: Param) -> str:
 
 
 def _section(
-    where: str, table: Any, params: tuple[Param, ...], label: str, allowed_extra: tuple[str, ...] = ()
+    where: str,
+    table: Any,
+    params: tuple[Param, ...],
+    label: str,
+    allowed_extra: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise InputError(f"{where}: [{label}] must be a table")
@@ -435,8 +443,13 @@ def _components(where: str, raw: Any) -> tuple[Component, ...]:
         name = item.get("name")
         if not isinstance(name, str) or not name:
             raise InputError(f"{at}: key 'name' must be a non-empty string")
-        weight = _number(at, Param("weight", "float", "", "", low=0, high=1), item.get("weight"),
-                         float, "a number in [0, 1]")
+        weight = _number(
+            at,
+            Param("weight", "float", "", "", low=0, high=1),
+            item.get("weight"),
+            float,
+            "a number in [0, 1]",
+        )
         params = []
         for key in keys:
             if key not in item:
@@ -460,8 +473,10 @@ def _check_family(at: str, dist: str, p: dict[str, float]) -> None:
         "lognormal": (p.get("median_years_after_start", 1) <= 0 or p.get("sigma", 1) <= 0)
         and "median_years_after_start and sigma must be > 0",
         "uniform": p.get("low", 0) >= p.get("high", 1) and "low must be < high",
-        "triangular": not (p.get("low", 0) <= p.get("mode", 0.5) <= p.get("high", 1)
-                           and p.get("low", 0) < p.get("high", 1))
+        "triangular": not (
+            p.get("low", 0) <= p.get("mode", 0.5) <= p.get("high", 1)
+            and p.get("low", 0) < p.get("high", 1)
+        )
         and "need low <= mode <= high and low < high",
     }
     if problems.get(dist):
@@ -484,8 +499,13 @@ def _anchors(where: str, raw: Any) -> tuple[Anchor, ...]:
         name = item.get("name")
         if not isinstance(name, str) or not name:
             raise InputError(f"{at}: key 'name' must be a non-empty string")
-        value = _number(at, Param("log10_flop", "float", "", "", low=0, high=100),
-                        item.get("log10_flop"), float, "a number in [0, 100] [log10 FLOP]")
+        value = _number(
+            at,
+            Param("log10_flop", "float", "", "", low=0, high=100),
+            item.get("log10_flop"),
+            float,
+            "a number in [0, 100] [log10 FLOP]",
+        )
         note = item.get("note", "")
         if not isinstance(note, str):
             raise InputError(f"{at}: key 'note' must be a string")
@@ -499,8 +519,13 @@ def _anchors(where: str, raw: Any) -> tuple[Anchor, ...]:
 def _build(raw: dict[str, Any], path: Path, file_sha: str) -> Scenario:
     where = str(path)
     tables = ("data", "start", "growth", "report", "reversion", "anchors")
-    top = _section(where, {k: v for k, v in raw.items() if k not in tables}, PARAMS[""], "",
-                   allowed_extra=tables)
+    top = _section(
+        where,
+        {k: v for k, v in raw.items() if k not in tables},
+        PARAMS[""],
+        "",
+        allowed_extra=tables,
+    )
     if "name" not in raw:
         raise InputError(f"{where}: missing key 'name' (a string)")
     sec = {
@@ -555,6 +580,31 @@ def _build(raw: dict[str, Any], path: Path, file_sha: str) -> Scenario:
     if not scen.name or any(c in scen.name for c in "/\\") or scen.name.startswith("."):
         raise InputError(f"{where}: key 'name' must be a plain name usable as a folder")
     return rehash(scen)
+
+
+def with_overrides(
+    scen: Scenario,
+    *,
+    paths: int | None = None,
+    seed: int | None = None,
+    dataset: str | None = None,
+) -> Scenario:
+    """``scen`` with command-line overrides applied and its hash recomputed.
+
+    The overrides are recorded in the resolved scenario (and so in every result's
+    provenance); ``file_sha256`` still identifies the file as written.
+    """
+    if paths is None and seed is None and dataset is None:
+        return scen
+    data = scen.data if dataset is None else dataclasses.replace(scen.data, dataset=dataset)
+    return rehash(
+        dataclasses.replace(
+            scen,
+            paths=scen.paths if paths is None else paths,
+            seed=scen.seed if seed is None else seed,
+            data=data,
+        )
+    )
 
 
 def rehash(scen: Scenario) -> Scenario:

@@ -30,8 +30,17 @@ def bootstrap_slopes(t: np.ndarray, y: np.ndarray, idx: np.ndarray, out: np.ndar
         out[b] = ols_fit(t[idx[b]], y[idx[b]])[0]
 
 
-def mixture_draws(u_pick, z, u, cum_weights, family, params, start_year, out_year,
-                  out_component) -> None:  # type: ignore[no-untyped-def]
+def mixture_draws(
+    u_pick: np.ndarray,
+    z: np.ndarray,
+    u: np.ndarray,
+    cum_weights: np.ndarray,
+    family: np.ndarray,
+    params: np.ndarray,
+    start_year: float,
+    out_year: np.ndarray,
+    out_component: np.ndarray,
+) -> None:
     comp = np.minimum(np.searchsorted(cum_weights, u_pick, side="right"), len(cum_weights) - 1)
     out_component[:] = comp
     a, b, c = params[comp, 0], params[comp, 1], params[comp, 2]
@@ -40,16 +49,18 @@ def mixture_draws(u_pick, z, u, cum_weights, family, params, start_year, out_yea
     # the others may overflow or divide by zero harmlessly.
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         fc = (b - a) / (c - a)
-        tri = np.where(u < fc, a + np.sqrt(u * (c - a) * (b - a)),
-                       c - np.sqrt((1 - u) * (c - a) * (c - b)))
+        tri = np.where(
+            u < fc, a + np.sqrt(u * (c - a) * (b - a)), c - np.sqrt((1 - u) * (c - a) * (c - b))
+        )
         out_year[:] = np.select(
             [f == 0, f == 1, f == 2, f == 3, f == 4],
             [a + b * z, start_year + a * np.exp(b * z), a + (b - a) * u, tri, a],
         )
 
 
-def weights(times: np.ndarray, start_year: float, reversion: np.ndarray, shape: int,
-            out: np.ndarray) -> None:
+def weights(
+    times: np.ndarray, start_year: float, reversion: np.ndarray, shape: int, out: np.ndarray
+) -> None:
     dt = (times - start_year)[None, :]
     span = (reversion - start_year)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -59,8 +70,16 @@ def weights(times: np.ndarray, start_year: float, reversion: np.ndarray, shape: 
     out[:] = np.where(dt <= 0, 1.0, w)
 
 
-def integrate_paths(times, start_year, log10_start, growth_dl, growth_moore, reversion, shape,
-                    out) -> None:  # type: ignore[no-untyped-def]
+def integrate_paths(
+    times: np.ndarray,
+    start_year: float,
+    log10_start: float,
+    growth_dl: np.ndarray,
+    growth_moore: np.ndarray,
+    reversion: np.ndarray,
+    shape: int,
+    out: np.ndarray,
+) -> None:
     w = np.empty((len(reversion), len(times)))
     weights(times, start_year, reversion, shape, w)
     g = growth_dl[:, None] ** w * growth_moore[:, None] ** (1 - w)
@@ -69,8 +88,9 @@ def integrate_paths(times, start_year, log10_start, growth_dl, growth_moore, rev
     out[:, 1:] = log10_start + np.cumsum(steps, axis=1)
 
 
-def first_crossing(times: np.ndarray, log10_compute: np.ndarray, thresholds: np.ndarray,
-                   out: np.ndarray) -> None:
+def first_crossing(
+    times: np.ndarray, log10_compute: np.ndarray, thresholds: np.ndarray, out: np.ndarray
+) -> None:
     for a, thr in enumerate(thresholds):
         reached = log10_compute >= thr
         first = np.argmax(reached, axis=1)

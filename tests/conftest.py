@@ -38,18 +38,20 @@ def synthetic_rows(
         for k in range(per_year):
             date = dt.date(year, 1 + 5 * k, 15)
             y = line_value(decimal_year(date), pre_slope) + (jitter(len(rows)) if jitter else 0.0)
-            rows.append({
-                "system": f"sys-{year}-{k}",
-                "organization": "Lab",
-                "domain": "language",
-                "publication_date": date.isoformat(),
-                "training_compute_flop": repr(10.0**y),
-                "parameters": "",
-                "source": f"ref-{year}-{k}",
-                "compute_method": "reported",
-                "inputs": "",
-                "notes": "",
-            })
+            rows.append(
+                {
+                    "system": f"sys-{year}-{k}",
+                    "organization": "Lab",
+                    "domain": "language",
+                    "publication_date": date.isoformat(),
+                    "training_compute_flop": repr(10.0**y),
+                    "parameters": "",
+                    "source": f"ref-{year}-{k}",
+                    "compute_method": "reported",
+                    "inputs": "",
+                    "notes": "",
+                }
+            )
     return rows
 
 
@@ -134,10 +136,7 @@ sd = 5.0
 
 
 def point_mixture(year: float) -> str:
-    return (
-        '[[reversion]]\nname = "fixed"\nweight = 1.0\ndistribution = "point"\n'
-        f"year = {year!r}\n"
-    )
+    return f'[[reversion]]\nname = "fixed"\nweight = 1.0\ndistribution = "point"\nyear = {year!r}\n'
 
 
 @pytest.fixture

@@ -15,13 +15,31 @@ from projector.cli import main
 from .conftest import REPO, SNAPSHOT_2022
 
 
-def test_project_writes_cube_and_summaries(make_scenario: Callable[..., Path], tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_project_writes_cube_and_summaries(
+    make_scenario: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "res"
-    assert main(["project", str(make_scenario()), "--paths", "150", "--out", str(out),
-                 "--quiet", "--plot"]) == 0
+    assert (
+        main(
+            [
+                "project",
+                str(make_scenario()),
+                "--paths",
+                "150",
+                "--out",
+                str(out),
+                "--quiet",
+                "--plot",
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in out.iterdir()) == [
-        "fan_chart.png", "projection.nc", "summary.csv", "summary.md"]
+        "fan_chart.png",
+        "projection.nc",
+        "summary.csv",
+        "summary.md",
+    ]
     assert main(["summary", str(out / "projection.nc")]) == 0
     assert "anchors passed by median" in capsys.readouterr().out
     assert main(["summary", str(out / "projection.nc"), "--csv"]) == 0
@@ -35,8 +53,22 @@ def test_overrides_are_recorded(make_scenario: Callable[..., Path], tmp_path: Pa
     from projector.results import read_result
 
     out = tmp_path / "res"
-    assert main(["project", str(make_scenario()), "--paths", "40", "--seed", "99", "--out",
-                 str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "project",
+                str(make_scenario()),
+                "--paths",
+                "40",
+                "--seed",
+                "99",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     ds = read_result(out / "projection.nc")
     assert ds.sizes["path"] == 40 and ds.attrs["seed"] == 99
 
@@ -72,16 +104,26 @@ def bad_inputs(make_scenario: Callable[..., Path], tmp_path: Path) -> dict[str, 
     malformed = tmp_path / "malformed.csv"
     malformed.write_text("system,publication_date,training_compute_flop\nA,2020-01-01,lots\n")
     empty_era = tmp_path / "dl-only.csv"
-    empty_era.write_text("system,publication_date,training_compute_flop\n"
-                         "A,2012-01-01,1e18\nB,2014-01-01,1e19\nC,2016-01-01,1e20\n")
-    return {"bad_toml": str(bad_toml), "bad_value": str(bad_value), "good": str(make_scenario()),
-            "missing": str(tmp_path / "missing.csv"), "malformed": str(malformed),
-            "empty_era": str(empty_era)}
+    empty_era.write_text(
+        "system,publication_date,training_compute_flop\n"
+        "A,2012-01-01,1e18\nB,2014-01-01,1e19\nC,2016-01-01,1e20\n"
+    )
+    return {
+        "bad_toml": str(bad_toml),
+        "bad_value": str(bad_value),
+        "good": str(make_scenario()),
+        "missing": str(tmp_path / "missing.csv"),
+        "malformed": str(malformed),
+        "empty_era": str(empty_era),
+    }
 
 
 @pytest.mark.parametrize(("argv", "message"), BAD)
 def test_bad_input_is_one_line_exit_2_and_leaves_nothing(
-    argv: list[str], message: str, bad_inputs: dict[str, str], tmp_path: Path,
+    argv: list[str],
+    message: str,
+    bad_inputs: dict[str, str],
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     out = tmp_path / "out"
@@ -106,8 +148,14 @@ def _invoke(args: list[str]) -> int | str | None:
 
 def _run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONWARNINGS="ignore")
-    return subprocess.run([sys.executable, "-m", "projector", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "projector", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_subprocess_bad_input_has_no_traceback(tmp_path: Path) -> None:
@@ -132,8 +180,12 @@ def test_epoch_2022_on_the_2022_snapshot(tmp_path: Path) -> None:
     from projector.results import compute_summary, read_result
 
     out = tmp_path / "e"
-    assert main(["project", "epoch-2022", "--dataset", str(SNAPSHOT_2022), "--out", str(out),
-                 "--quiet"]) == 0
+    assert (
+        main(
+            ["project", "epoch-2022", "--dataset", str(SNAPSHOT_2022), "--out", str(out), "--quiet"]
+        )
+        == 0
+    )
     ds = read_result(out / "projection.nc")
     assert ds.attrs["n_systems_pre_dl"] + ds.attrs["n_systems_dl"] == 124
     assert "Megatron-Turing NLG 530B" in ds.attrs["start_compute_source"]

@@ -65,9 +65,14 @@ def test_until_and_between(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("a,b\n1,2\n", "not a recognised dataset"),
-        (SHEET.replace("4.7E+17", "lots"), "line 2: column 'Training compute (FLOPs)' must be a number"),
-        (SHEET.replace("15/06/2012,Paper A,6", "2012-06-15,Paper A,6"),
-         "line 2: column 'Publication date' must be a date DD/MM/YYYY"),
+        (
+            SHEET.replace("4.7E+17", "lots"),
+            "line 2: column 'Training compute (FLOPs)' must be a number",
+        ),
+        (
+            SHEET.replace("15/06/2012,Paper A,6", "2012-06-15,Paper A,6"),
+            "line 2: column 'Publication date' must be a date DD/MM/YYYY",
+        ),
         (SHEET.replace("4.7E+17", "-1"), "must be > 0"),
         ("System,Training compute (FLOPs)\nA,1e10\n", "missing column(s) 'Publication date'"),
         (SHEET.splitlines()[0] + "\n", "no rows with a training compute"),

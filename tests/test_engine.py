@@ -31,12 +31,20 @@ def _run(path: Path, **changes: object) -> engine.Projection:
 # make_scenario writes a fresh file on every call, so sharing it across examples is safe.
 FIXTURE_OK = [HealthCheck.function_scoped_fixture]
 
-FIELDS = ("log10_compute", "growth_dl", "growth_pre_dl", "growth_moore", "reversion_year",
-          "reversion_component", "crossing_year")
+FIELDS = (
+    "log10_compute",
+    "growth_dl",
+    "growth_pre_dl",
+    "growth_moore",
+    "reversion_year",
+    "reversion_component",
+    "crossing_year",
+)
 
 
-def _assert_same(a: engine.Projection, b: engine.Projection, n: int | None = None,
-                 n_time: int | None = None) -> None:
+def _assert_same(
+    a: engine.Projection, b: engine.Projection, n: int | None = None, n_time: int | None = None
+) -> None:
     for name in FIELDS:
         x, y = getattr(a, name), getattr(b, name)
         if n is not None:
@@ -113,8 +121,16 @@ def test_longer_horizon_leaves_earlier_steps_unchanged(
 def test_valid_input_gives_no_nan_and_ordered_quantiles(
     make_scenario: Callable[..., Path], seed: int, shape: str, units: str, start: float
 ) -> None:
-    proj = _run(make_scenario(seed=seed, weight_shape=shape, moore_units=units, paths=120,
-                              start_year=start, report_years=f"[{start + 5}]"))
+    proj = _run(
+        make_scenario(
+            seed=seed,
+            weight_shape=shape,
+            moore_units=units,
+            paths=120,
+            start_year=start,
+            report_years=f"[{start + 5}]",
+        )
+    )
     assert np.isfinite(proj.log10_compute).all()
     assert (proj.growth_dl > 0).all() and (proj.growth_moore > 0).all()
     # Paths never fall: every rate is positive.
@@ -144,8 +160,7 @@ def test_point_mass_at_start_gives_closed_form_path(
     c0 = proj.eras.log10_start
     expect = c0 + 0.5 * (g_dl + g_m) * dt + g_m * (t - t[0] - dt)
     expect[0] = c0
-    np.testing.assert_allclose(proj.log10_compute, np.broadcast_to(expect, (20, t.size)),
-                               atol=1e-9)
+    np.testing.assert_allclose(proj.log10_compute, np.broadcast_to(expect, (20, t.size)), atol=1e-9)
 
 
 def test_point_mass_path_matches_quadrature(
@@ -154,8 +169,11 @@ def test_point_mass_path_matches_quadrature(
     """Fixed R: the path is the integral of g_DL^w g_m^(1-w); compare with scipy quad."""
     from scipy.integrate import quad
 
-    proj = _run(make_scenario(dataset=linear_csv, reversion=point_mixture(2034.0), paths=3,
-                              steps_per_year=52))
+    proj = _run(
+        make_scenario(
+            dataset=linear_csv, reversion=point_mixture(2034.0), paths=3, steps_per_year=52
+        )
+    )
     g_dl, g_m, s, r = DL_SLOPE, math.sqrt(PRE_SLOPE * math.log10(2) * 12 / 20), 2022.0, 2034.0
 
     def g(tau: float) -> float:
@@ -167,8 +185,9 @@ def test_point_mass_path_matches_quadrature(
         assert proj.log10_compute[0, k] == pytest.approx(exact, abs=1e-5)
 
 
-def test_equal_rates_give_a_straight_line(make_scenario: Callable[..., Path], tmp_path: Path
-                                          ) -> None:
+def test_equal_rates_give_a_straight_line(
+    make_scenario: Callable[..., Path], tmp_path: Path
+) -> None:
     from .conftest import synthetic_rows, write_bundled_csv
 
     # Choose the pre-DL slope so that sqrt(g_pre * g_ref) equals the DL slope.
@@ -214,16 +233,23 @@ def test_cutoff_and_era_boundaries(make_scenario: Callable[..., Path]) -> None:
     assert proj.eras.pre_dl.year.max() < 2010 <= proj.eras.dl.year.min()
 
 
-def test_nonpositive_rate_is_an_error_or_a_clip(tmp_path: Path, make_scenario: Callable[..., Path]
-                                               ) -> None:
+def test_nonpositive_rate_is_an_error_or_a_clip(
+    tmp_path: Path, make_scenario: Callable[..., Path]
+) -> None:
     from .conftest import write_bundled_csv
 
     # A flat pre-DL era with a falling tail: many bootstrap slopes are <= 0.
     rows = []
     for i, year in enumerate(range(1990, 2022)):
         y = 10 - 0.05 * (year - 1990) if year < 2010 else 20 + 0.5 * (year - 2010)
-        rows.append({"system": f"s{i}", "publication_date": f"{year}-06-01",
-                     "training_compute_flop": repr(10.0**y), "source": f"r{i}"})
+        rows.append(
+            {
+                "system": f"s{i}",
+                "publication_date": f"{year}-06-01",
+                "training_compute_flop": repr(10.0**y),
+                "source": f"r{i}",
+            }
+        )
     csv_path = write_bundled_csv(tmp_path / "falling.csv", rows)
     with pytest.raises(InputError, match=r"pre-DL growth rate of path 0 is .*<= 0"):
         _run(make_scenario(dataset=csv_path))

@@ -24,8 +24,10 @@ def _inputs(name: str, rng: np.random.Generator) -> tuple[tuple, tuple]:
     if name == "mixture_draws":
         cum = np.array([0.5, 0.7, 0.85, 0.95, 1.0])
         family = np.array([0, 1, 2, 3, 4])
-        params = np.array([[2030, 5, 0], [8, 0.4, 0], [2030, 2050, 0], [2028, 2033, 2045],
-                           [2040, 0, 0]], dtype=float)
+        params = np.array(
+            [[2030, 5, 0], [8, 0.4, 0], [2030, 2050, 0], [2028, 2033, 2045], [2040, 0, 0]],
+            dtype=float,
+        )
         args = (rng.random(n), rng.standard_normal(n), rng.random(n), cum, family, params, 2022.0)
         return args, (np.empty(n), np.empty(n, dtype=np.int64))
     if name == "weights":
@@ -35,8 +37,15 @@ def _inputs(name: str, rng: np.random.Generator) -> tuple[tuple, tuple]:
     if name == "integrate_paths":
         rev = rng.normal(2032, 8, n)
         rev[0] = 2022.0
-        args = (times, 2022.0, 24.1, rng.uniform(0.3, 0.9, n), rng.uniform(0.05, 0.3, n), rev,
-                int(rng.integers(0, 2)))
+        args = (
+            times,
+            2022.0,
+            24.1,
+            rng.uniform(0.3, 0.9, n),
+            rng.uniform(0.05, 0.3, n),
+            rev,
+            int(rng.integers(0, 2)),
+        )
         return args, (np.empty((n, len(times))),)
     if name == "first_crossing":
         c = 24 + np.cumsum(rng.uniform(0, 0.05, (n, len(times))), axis=1)
@@ -77,8 +86,9 @@ def test_weight_values_at_reversion() -> None:
     out = np.empty((1, 2))
     kernels.weights(times, 2022.0, np.array([2030.0]), kernels.SHAPE_CODES["gaussian"], out)
     assert out[0, 1] == pytest.approx(math.exp(-0.5))
-    kernels.weights(times, 2022.0, np.array([2030.0]),
-                    kernels.SHAPE_CODES["half-at-reversion"], out)
+    kernels.weights(
+        times, 2022.0, np.array([2030.0]), kernels.SHAPE_CODES["half-at-reversion"], out
+    )
     assert out[0, 1] == pytest.approx(0.5)
     assert out[0, 0] == 1.0
 
@@ -109,8 +119,17 @@ def test_mixture_point_mass_and_zero_weight_components() -> None:
     family = np.array([4, 4])
     params = np.array([[2030.0, 0, 0], [2045.0, 0, 0]])
     year, comp = np.empty(n), np.empty(n, dtype=np.int64)
-    kernels.mixture_draws(rng.random(n), rng.standard_normal(n), rng.random(n), cum, family,
-                          params, 2022.0, year, comp)
+    kernels.mixture_draws(
+        rng.random(n),
+        rng.standard_normal(n),
+        rng.random(n),
+        cum,
+        family,
+        params,
+        2022.0,
+        year,
+        comp,
+    )
     assert np.all(comp == 1) and np.all(year == 2045.0)
 
 
@@ -121,8 +140,17 @@ def test_triangular_and_uniform_stay_in_support() -> None:
     family = np.array([3, 2])
     params = np.array([[2028.0, 2031.0, 2045.0], [2035.0, 2050.0, 0.0]])
     year, comp = np.empty(n), np.empty(n, dtype=np.int64)
-    kernels.mixture_draws(rng.random(n), rng.standard_normal(n), rng.random(n), cum, family,
-                          params, 2022.0, year, comp)
+    kernels.mixture_draws(
+        rng.random(n),
+        rng.standard_normal(n),
+        rng.random(n),
+        cum,
+        family,
+        params,
+        2022.0,
+        year,
+        comp,
+    )
     tri, uni = year[comp == 0], year[comp == 1]
     assert tri.min() >= 2028 and tri.max() <= 2045
     assert uni.min() >= 2035 and uni.max() <= 2050

@@ -26,8 +26,13 @@ def cube(make_scenario: Callable[..., Path]):  # type: ignore[no-untyped-def]
 def test_dims_units_and_long_names(cube) -> None:  # type: ignore[no-untyped-def]
     assert cube["log10_compute"].dims == ("path", "time")
     assert cube["crossing_year"].dims == ("path", "anchor")
-    for name in ("growth_dl", "growth_pre_dl", "growth_moore", "reversion_year",
-                 "reversion_component"):
+    for name in (
+        "growth_dl",
+        "growth_pre_dl",
+        "growth_moore",
+        "reversion_year",
+        "reversion_component",
+    ):
         assert cube[name].dims == ("path",)
     for name in results.VARIABLES:
         assert cube[name].attrs["units"] and cube[name].attrs["long_name"]
@@ -39,9 +44,19 @@ def test_dims_units_and_long_names(cube) -> None:  # type: ignore[no-untyped-def
 
 def test_provenance(cube) -> None:  # type: ignore[no-untyped-def]
     a = cube.attrs
-    for key in ("projector_version", "scenario_name", "scenario_file", "scenario_sha256",
-                "scenario_file_sha256", "dataset", "dataset_sha256", "seed", "moore_units",
-                "created_at", "start_compute_source"):
+    for key in (
+        "projector_version",
+        "scenario_name",
+        "scenario_file",
+        "scenario_sha256",
+        "scenario_file_sha256",
+        "dataset",
+        "dataset_sha256",
+        "seed",
+        "moore_units",
+        "created_at",
+        "start_compute_source",
+    ):
         assert key in a, key
     assert a["seed"] == 7 and a["paths"] == 300
     assert json.loads(a["scenario_resolved"])["name"] == "test"
@@ -70,8 +85,9 @@ def test_summaries_are_ordered_and_consistent(cube) -> None:  # type: ignore[no-
 
 def test_value_at_interpolates_and_rejects_outside(cube) -> None:  # type: ignore[no-untyped-def]
     t = cube["time"].values
-    np.testing.assert_array_equal(results.value_at(cube, float(t[12])),
-                                  cube["log10_compute"].values[:, 12])
+    np.testing.assert_array_equal(
+        results.value_at(cube, float(t[12])), cube["log10_compute"].values[:, 12]
+    )
     with pytest.raises(InputError, match="outside the projection"):
         results.value_at(cube, 1999.0)
 

@@ -27,7 +27,9 @@ def test_epoch_2022_is_the_study() -> None:
     assert s.start_year == 2022.0 and s.end_year == 2100.0 and s.steps_per_year == 12
     assert s.moore_units == "published-notebook" and s.weight_shape == "gaussian"
     assert [(c.name, c.weight, c.param("mean"), c.param("sd")) for c in s.reversion] == [
-        ("bearish", 0.75, 2030.0, 5.0), ("middle", 0.2, 2034.0, 5.0), ("bullish", 0.05, 2040.0, 5.0)
+        ("bearish", 0.75, 2030.0, 5.0),
+        ("middle", 0.2, 2034.0, 5.0),
+        ("bullish", 0.05, 2040.0, 5.0),
     ]
     assert {a.name: a.log10_flop for a in s.anchors}["median-anchor"] == 34.36
     assert s.data.pre_dl_start <= dt.date(1950, 1, 1)
@@ -58,41 +60,57 @@ BASE = 'name = "x"\nextends = "default"\n'
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("paths = 0\n", "key 'paths' must be an integer in [1, 1e+07]"),
+        ("paths = 0\n", "key 'paths' must be an integer in [1, 10000000]"),
         ("paths = 1.5\n", "key 'paths' must be an integer"),
         ("seed = -1\n", "key 'seed'"),
         ("start_year = 'soon'\n", "key 'start_year' must be a number in [1950, 2200]"),
         ("bogus = 1\n", "unknown key 'bogus' (valid: "),
-        ("[growth]\nmoore_units = 'log'\n",
-         "key 'moore_units' must be one of 'consistent', 'published-notebook'"),
+        (
+            "[growth]\nmoore_units = 'log'\n",
+            "key 'moore_units' must be one of 'consistent', 'published-notebook'",
+        ),
         ("[growth]\nwieght_shape = 'gaussian'\n", "unknown key 'growth.wieght_shape'"),
         ("[data]\ncutoff = 'yesterday'\n", "key 'cutoff' must be an ISO date"),
         ("[data]\ncutoff = 1999-01-01\n", "key 'data.cutoff' must be after data.dl_start"),
         ("[report]\nyears = [2300]\n", "key 'report.years' has 2300"),
         ("[report]\nquantiles = [0]\n", "key 'report.quantiles'"),
         ("[start]\ncompute = 'huge'\n", "key 'compute' must be a number in [0, 60] [log10 FLOP]"),
-        ("[[reversion]]\nname='a'\nweight=0.5\ndistribution='normal'\nmean=2030\nsd=5\n",
-         "reversion weights must sum to 1, got 0.5"),
-        ("[[reversion]]\nname='a'\nweight=1\ndistribution='beta'\n",
-         "key 'distribution' must be one of normal, lognormal, uniform, triangular, point"),
-        ("[[reversion]]\nname='a'\nweight=1\ndistribution='normal'\nmean=2030\n",
-         "missing key 'sd' for distribution normal"),
-        ("[[reversion]]\nname='a'\nweight=1\ndistribution='normal'\nmean=2030\nsd=0\n",
-         "sd must be > 0"),
-        ("[[reversion]]\nname='a'\nweight=1\ndistribution='uniform'\nlow=2030\nhigh=2020\n",
-         "low must be < high"),
-        ("[[reversion]]\nname='a'\nweight=1\ndistribution='point'\nyear=2030\nsd=1\n",
-         "unknown key 'sd' for point (valid: name, weight, distribution, year)"),
+        (
+            "[[reversion]]\nname='a'\nweight=0.5\ndistribution='normal'\nmean=2030\nsd=5\n",
+            "reversion weights must sum to 1, got 0.5",
+        ),
+        (
+            "[[reversion]]\nname='a'\nweight=1\ndistribution='beta'\n",
+            "key 'distribution' must be one of normal, lognormal, uniform, triangular, point",
+        ),
+        (
+            "[[reversion]]\nname='a'\nweight=1\ndistribution='normal'\nmean=2030\n",
+            "missing key 'sd' for distribution normal",
+        ),
+        (
+            "[[reversion]]\nname='a'\nweight=1\ndistribution='normal'\nmean=2030\nsd=0\n",
+            "sd must be > 0",
+        ),
+        (
+            "[[reversion]]\nname='a'\nweight=1\ndistribution='uniform'\nlow=2030\nhigh=2020\n",
+            "low must be < high",
+        ),
+        (
+            "[[reversion]]\nname='a'\nweight=1\ndistribution='point'\nyear=2030\nsd=1\n",
+            "unknown key 'sd' for point (valid: name, weight, distribution, year)",
+        ),
         ("[[anchors]]\nname='a'\nlog10_flop='big'\n", "anchors[0]: key 'log10_flop'"),
-        ("[[anchors]]\nname='a'\nlog10_flop=30\n[[anchors]]\nname='a'\nlog10_flop=31\n",
-         "anchor names must be unique"),
+        (
+            "[[anchors]]\nname='a'\nlog10_flop=30\n[[anchors]]\nname='a'\nlog10_flop=31\n",
+            "anchor names must be unique",
+        ),
         ("end_year = 2000\n", "key 'end_year' must be after start_year"),
     ],
 )
 def test_bad_values_name_the_key_and_expectation(tmp_path: Path, body: str, message: str) -> None:
     path = _write(tmp_path, BASE + body.replace("start_year = 'soon'", "start_year = 'soon'"))
     if "end_year" in body:
-        path = _write(tmp_path, BASE + 'start_year = 2022.0\n' + body)
+        path = _write(tmp_path, BASE + "start_year = 2022.0\n" + body)
     with pytest.raises(InputError) as info:
         load_scenario(path)
     text = str(info.value)

@@ -1,0 +1,164 @@
+"""Benchmarks: each numba kernel against its NumPy twin, and whole runs.
+
+Run with ``make bench``. Every figure is measured in this run on this machine and
+reported as a ratio against a reference measured in the same run (the twin, or the
+kernel time), never as an absolute pass/fail. Warm timings: each kernel is called
+once before timing so numba compilation (or loading its cache) is excluded.
+
+Grid: monthly from 2022 to 2100 (937 steps), as in issue #2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numba
+import numpy as np
+
+from projector import engine, twins
+from projector.data import load_dataset
+from projector.scenario import load_scenario
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _inputs(
+    name: str, n: int, rng: np.random.Generator, n_dl: int, n_pre: int
+) -> tuple[tuple[Any, ...], tuple[np.ndarray, ...]]:
+    times = engine.time_grid(2022.0, 2100.0, 12)
+    if name == "bootstrap_slopes":
+        t = np.sort(rng.uniform(2010, 2022, n_dl))
+        y = 0.6 * t + rng.normal(0, 0.7, n_dl)
+        return (t, y, rng.integers(0, n_dl, size=(n, n_dl))), (np.empty(n),)
+    if name == "mixture_draws":
+        cum = np.array([0.75, 0.95, 1.0])
+        family = np.zeros(3, dtype=np.int64)
+        params = np.array([[2030.0, 5, 0], [2034.0, 5, 0], [2040.0, 5, 0]])
+        args = (rng.random(n), rng.standard_normal(n), rng.random(n), cum, family, params, 2022.0)
+        return args, (np.empty(n), np.empty(n, dtype=np.int64))
+    rev = rng.normal(2032, 6, n)
+    if name == "weights":
+        return (times, 2022.0, rev, 0), (np.empty((n, times.size)),)
+    if name == "integrate_paths":
+        args = (times, 2022.0, 24.1, rng.uniform(0.4, 0.9, n), rng.uniform(0.1, 0.3, n), rev, 0)
+        return args, (np.empty((n, times.size)),)
+    if name == "first_crossing":
+        c = 24.1 + np.cumsum(np.full((n, times.size), 0.3 / 12), axis=1)
+        c += rng.uniform(0, 1, (n, 1))
+        thresholds = np.array([28, 32, 33, 34.36, 34.5, 37, 41.0])
+        return (times, c, thresholds), (np.empty((n, 7)),)
+    raise KeyError(name)
+
+
+def _best(fn: Callable[[], object], repeat: int) -> float:
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return float(best)
+
+
+def bench_kernels(n: int, n_dl: int, n_pre: int, twin_limit: int) -> list[tuple[str, float, float]]:
+    rows = []
+    for name, (kernel, twin) in twins.COMPARISONS.items():
+        args, outs = _inputs(name, n, np.random.default_rng(0), n_dl, n_pre)
+        kernel(*args, *outs)  # warm (compile or load cache)
+        k = _best(lambda: kernel(*args, *outs), 5)  # noqa: B023 - timed immediately
+        if n <= twin_limit:
+            tw = _best(lambda: twin(*args, *outs), 1)  # noqa: B023
+        else:
+            tw = float("nan")
+        rows.append((name, k, tw))
+    return rows
+
+
+def bench_run(paths: int) -> float:
+    """Seconds for engine.run of the default scenario (warm, best of 3)."""
+    scen = dataclasses.replace(load_scenario("default"), paths=paths)
+    systems = load_dataset(scen.data.dataset)
+    engine.run(dataclasses.replace(scen, paths=100), systems)  # warm
+    return _best(lambda: engine.run(scen, systems), 3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--paths", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument(
+        "--twin-limit", type=int, default=100_000, help="skip twins above this many paths"
+    )
+    args = parser.parse_args()
+    eras = engine.prepare_eras(load_scenario("default"), load_dataset("bundled"))
+    n_dl, n_pre = len(eras.dl), len(eras.pre_dl)
+    print(
+        f"machine: {numba.get_num_threads()} numba threads; grid 2022-2100 monthly (937 steps); "
+        f"bootstrap sizes from the bundled data: {n_dl} DL, {n_pre} pre-DL systems"
+    )
+    for n in args.paths:
+        rows = bench_kernels(n, n_dl, n_pre, args.twin_limit)
+        # The bootstrap runs twice per path (DL and pre-DL); time the pre-DL one too.
+        boot_pre = bench_kernels_single("bootstrap_slopes", n, n_pre)
+        print(f"\n{n:,} paths")
+        print(
+            f"  {'kernel':<18} {'numba [s]':>10} {'twin [s]':>10} {'speed-up':>9} "
+            f"{'paths/s (numba)':>16}"
+        )
+        total_k = total_t = 0.0
+        for name, k, tw in rows:
+            total_k += k
+            total_t += tw
+            print(f"  {name:<18} {k:10.4f} {tw:10.4f} {tw / k:8.1f}x {n / k:16,.0f}")
+        total_k += boot_pre
+        print(f"  {'(pre-DL bootstrap)':<18} {boot_pre:10.4f}")
+        # The engine calls every kernel except `weights` (it is fused into integrate_paths).
+        engine_k = total_k - dict((r[0], r[1]) for r in rows)["weights"]
+        engine_t = total_t - dict((r[0], r[2]) for r in rows)["weights"]
+        print(
+            f"  kernel time of one projection: {engine_k:.4f} s "
+            f"({n / engine_k:,.0f} paths/s); twins: {engine_t:.3f} s; "
+            f"ratio {engine_t / engine_k:.1f}x"
+        )
+    run10k = bench_run(10_000)
+    print(f"\nengine.run(default, 10,000 paths), warm, including random draws: {run10k:.3f} s")
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "projector",
+            "project",
+            "default",
+            "--quiet",
+            "--out",
+            str(REPO / "results" / ".bench-default"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        print(proc.stderr, file=sys.stderr)
+        raise SystemExit(1)
+    print(
+        f"full command `projector project default` (import, run, write cube): {wall:.2f} s "
+        f"= {wall / run10k:.1f}x the warm engine time"
+    )
+
+
+def bench_kernels_single(name: str, n: int, n_rows: int) -> float:
+    kernel, _ = twins.COMPARISONS[name]
+    args, outs = _inputs(name, n, np.random.default_rng(1), n_rows, n_rows)
+    kernel(*args, *outs)
+    return _best(lambda: kernel(*args, *outs), 5)
+
+
+if __name__ == "__main__":
+    main()
