@@ -44,15 +44,21 @@ def fan_chart(ds: xr.Dataset, *, ax: Axes | None = None, n_paths: int = 8, seed:
     for k, j in enumerate(rng.choice(c.shape[0], size=min(n_paths, c.shape[0]), replace=False)):
         ax.plot(t, c[j], color="0.35", lw=0.6, alpha=0.7, label="sample paths" if k == 0 else None)
     ax.plot(t, q[2], color="tab:blue", lw=2, label="median")
-    xmax = t[-1]
-    for name, level in zip(ds["anchor"].values, ds["anchor_log10_flop"].values, strict=True):
+    levels = ds["anchor_log10_flop"].values
+    span = float(max(q[4].max(), levels.max()) - min(q[0].min(), levels.min())) or 1.0
+    last_right = -np.inf
+    for name, level in sorted(zip(ds["anchor"].values, levels, strict=True), key=lambda p: p[1]):
         ax.axhline(level, color="tab:red", lw=0.8, ls="--", alpha=0.8)
+        # Labels of anchors closer than ~3% of the axis go to the left edge instead.
+        right = level - last_right > 0.03 * span
+        if right:
+            last_right = level
         ax.annotate(
             f"{name} ($10^{{{level:g}}}$)",
-            (xmax, level),
-            xytext=(-4, 2),
+            (t[-1] if right else t[0], level),
+            xytext=(-4 if right else 4, 2),
             textcoords="offset points",
-            ha="right",
+            ha="right" if right else "left",
             va="bottom",
             fontsize=8,
             color="tab:red",
@@ -67,5 +73,5 @@ def fan_chart(ds: xr.Dataset, *, ax: Axes | None = None, n_paths: int = 8, seed:
     ax.set_ylabel("log10 training compute [FLOP]")
     ax.set_xlim(t[0], t[-1])
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="lower right", fontsize=8)
     return fig
