@@ -1,4 +1,4 @@
-"""The command line: ``projector {project,validate,summary,plot,estimate}``.
+"""The command line: ``projector {project,validate,summary,plot,estimate,data}``.
 
 Dependency direction: the edge; imports every other module, nothing imports it.
 Bad input of any kind ends in one line on stderr, ``projector: <message>``, and
@@ -85,16 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="PNG path (default: fan_chart.png beside the cube)")
     p.set_defaults(func=_cmd_plot)
 
-    _optional_subcommands(sub)
+    _add_estimate(sub)
+    _add_data(sub)
     return parser
-
-
-def _optional_subcommands(sub: argparse._SubParsersAction) -> None:
-    try:
-        from projector import estimate
-    except ImportError:  # TEMP until the estimate module lands
-        return
-    estimate.add_parser(sub)
 
 
 def _cmd_project(args: argparse.Namespace) -> list[str]:
@@ -169,6 +162,293 @@ def _cmd_plot(args: argparse.Namespace) -> list[str]:
     ds = results.read_result(args.result)
     target = args.out if args.out is not None else args.result.parent / "fan_chart.png"
     return [f"wrote {_write_plot(ds, target)}"]
+
+
+def _nonnegative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _nonnegative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    return value
+
+
+def _date(text: str) -> object:
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _add_estimate(sub: argparse._SubParsersAction) -> None:
+    from projector.estimate import LAYER_HELP
+    from projector.hardware import PRECISIONS, accelerators
+
+    est = sub.add_parser(
+        "estimate",
+        help="estimate a system's training compute (method.md section 9)",
+        description="Estimate training compute by counting operations (ops) or from "
+        "hardware time (gpu). The last line printed starts with the estimate in FLOP.",
+    )
+    kinds = est.add_subparsers(dest="method", required=True, parser_class=_Parser)
+
+    p = kinds.add_parser(
+        "ops",
+        help="counting operations: 2 x params x (1 + backward ratio) x tokens, or per layer",
+        description="Counting operations. Give --params with --tokens (transformers: "
+        "6 x params x tokens) or with --examples/--epochs (dense nets); or --forward-flop "
+        "with --examples; or one --layer per layer with --examples. One multiply-add = 2 FLOP.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="layer syntax: " + LAYER_HELP + "\n"
+        "backward ratio: 2 (default) for deep nets with large batches; the first layer of a "
+        "layer-by-layer count uses --first-layer-ratio (1); give --batch-size when batches "
+        "are tiny, so the per-step weight update (--update-flop-per-param per parameter) counts.",
+    )
+    p.add_argument("--params", type=_positive_float, help="parameters (MoE: active per token)")
+    p.add_argument("--tokens", type=_positive_float, help="tokens processed, all epochs")
+    p.add_argument("--forward-flop", type=_positive_float, help="forward FLOP per example")
+    p.add_argument("--layer", action="append", default=[], help="a layer, e.g. conv:3,96,11,227,4")
+    p.add_argument("--examples", type=_positive_float, help="training examples per epoch")
+    p.add_argument("--epochs", type=_positive_float, default=1.0, help="passes over the data")
+    p.add_argument(
+        "--backward-ratio", type=_nonnegative_float, default=2.0, help="backward/forward FLOP"
+    )
+    p.add_argument("--first-layer-ratio", type=_nonnegative_float, default=1.0)
+    p.add_argument("--batch-size", type=_positive_float, help="adds the weight-update cost")
+    p.add_argument("--update-flop-per-param", type=_nonnegative_float, default=2.0)
+    p.set_defaults(func=_cmd_estimate_ops)
+
+    chips = ", ".join(a.chip for a in accelerators().values())
+    p = kinds.add_parser(
+        "gpu",
+        help="hardware time: chips x hours x peak FLOP/s x utilization",
+        description="Hardware time: count x hours x 3600 x peak FLOP/s x utilization.",
+        epilog=f"chips: {chips}. precisions: {', '.join(PRECISIONS)} (as the chip's datasheet "
+        "lists them; see projector/data/accelerators.csv).",
+    )
+    p.add_argument("--chip", required=True, help="accelerator name (see below)")
+    p.add_argument("--count", type=_positive_float, required=True, help="number of chips")
+    time = p.add_mutually_exclusive_group(required=True)
+    time.add_argument("--hours", type=_positive_float, help="wall-clock training time [h]")
+    time.add_argument("--days", type=_positive_float, help="wall-clock training time [days]")
+    p.add_argument("--precision", choices=PRECISIONS, help="default: bf16, else fp16, else fp32")
+    p.add_argument("--utilization", type=_positive_float, help="fraction of peak achieved")
+    p.add_argument(
+        "--llm", action="store_true", help="a large language model: default utilization 0.30"
+    )
+    p.set_defaults(func=_cmd_estimate_gpu)
+
+
+def _flop_line(flop: float) -> str:
+    from projector.estimate import flop_to_macs, flop_to_pflops_days
+
+    return (
+        f"{flop:.4g} FLOP ({flop_to_pflops_days(flop):.4g} petaFLOP/s-days; "
+        f"{flop_to_macs(flop):.3g} multiply-adds)"
+    )
+
+
+def _cmd_estimate_ops(args: argparse.Namespace) -> list[str]:
+    from projector import estimate
+
+    r = args.backward_ratio
+    ratio = f"backward_ratio = {r:g} (1 forward + {r:g} backward)"
+    if args.layer:
+        if args.params or args.tokens or args.forward_flop:
+            raise InputError("--layer: give layers or --params/--tokens/--forward-flop, not both")
+        if args.examples is None:
+            raise InputError("--layer needs --examples")
+        layers = [estimate.parse_layer(spec) for spec in args.layer]
+        total, forward, params = estimate.ops_layers(
+            layers,
+            args.examples,
+            epochs=args.epochs,
+            backward_ratio=r,
+            first_layer_backward_ratio=args.first_layer_ratio,
+            batch_size=args.batch_size,
+            update_flop_per_param=args.update_flop_per_param,
+        )
+        lines = ["method: counting operations, layer by layer"]
+        for spec, layer in zip(args.layer, layers, strict=True):
+            lines.append(f"  {spec:<32} forward {layer.forward_flop():.3g} FLOP/example")
+        lines += [
+            f"forward = {forward:.4g} FLOP/example; parameters = {params:.4g}",
+            f"formula: sum over layers of forward x (1 + ratio) x examples x epochs; "
+            f"first layer ratio {args.first_layer_ratio:g}, others {r:g}",
+        ]
+        if args.batch_size:
+            lines.append(
+                f"  + weight update {args.update_flop_per_param:g} FLOP/param/step, "
+                f"batch {args.batch_size:g}"
+            )
+        lines.append(f"examples = {args.examples:.4g}; epochs = {args.epochs:g}")
+        return [*lines, _flop_line(total)]
+    if args.forward_flop is not None:
+        if args.params or args.tokens:
+            raise InputError("--forward-flop: give it or --params/--tokens, not both")
+        if args.examples is None:
+            raise InputError("--forward-flop needs --examples")
+        total = estimate.ops_per_example(
+            args.forward_flop, args.examples, epochs=args.epochs, backward_ratio=r
+        )
+        return [
+            "method: counting operations, per example",
+            "formula: forward_flop x (1 + backward_ratio) x examples x epochs",
+            f"forward_flop = {args.forward_flop:.4g}; examples = {args.examples:.4g}; "
+            f"epochs = {args.epochs:g}; {ratio}",
+            _flop_line(total),
+        ]
+    if args.params is None:
+        raise InputError("estimate ops needs --params, --forward-flop or --layer (see --help)")
+    if args.tokens is not None and args.examples is not None:
+        raise InputError("--tokens and --examples: give one (tokens include all epochs)")
+    if args.tokens is not None:
+        if args.epochs != 1.0:
+            raise InputError("--tokens counts all epochs already; use --examples with --epochs")
+        data, what = args.tokens, f"tokens = {args.tokens:.4g}"
+    elif args.examples is not None:
+        data = args.examples * args.epochs
+        what = f"examples x epochs = {args.examples:.4g} x {args.epochs:g} = {data:.4g}"
+    else:
+        raise InputError("--params needs --tokens or --examples")
+    total = estimate.ops_dense(args.params, data, backward_ratio=r)
+    return [
+        "method: counting operations, dense network / transformer",
+        "formula: 2 x params x (1 + backward_ratio) x tokens" + (" (= 6 N D)" if r == 2.0 else ""),
+        f"params = {args.params:.4g}; {what}; {ratio}",
+        _flop_line(total),
+    ]
+
+
+def _cmd_estimate_gpu(args: argparse.Namespace) -> list[str]:
+    from projector import estimate
+    from projector.hardware import find_chip
+
+    hours = args.hours if args.hours is not None else args.days * 24.0
+    flop, precision, utilization = estimate.gpu_time(
+        args.chip,
+        args.count,
+        hours,
+        precision=args.precision,
+        utilization=args.utilization,
+        llm=args.llm,
+    )
+    acc = find_chip(args.chip)
+    if args.utilization is not None:
+        why = "given"
+    elif args.llm:
+        why = "default for large language models"
+    else:
+        why = "default for systems other than large language models; --llm gives 0.30"
+    why_p = "given" if args.precision else "chip default"
+    return [
+        "method: hardware time",
+        "formula: count x hours x 3600 x peak x utilization",
+        f"chip = {acc.chip} ({acc.vendor}); count = {args.count:g}; hours = {hours:g}",
+        f"peak = {acc.peaks[precision]:.4g} FLOP/s at {precision} ({why_p}; "
+        f"{acc.sources[precision]})",
+        f"utilization = {utilization:g} ({why})",
+        _flop_line(flop),
+    ]
+
+
+def _add_data(sub: argparse._SubParsersAction) -> None:
+    from projector.data import DOMAINS
+
+    data = sub.add_parser("data", help="the bundled dataset: export it or list its systems")
+    kinds = data.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    p = kinds.add_parser("export", help="write the bundled dataset as CSV")
+    p.add_argument("path", type=Path)
+    p.set_defaults(func=_cmd_data_export)
+    p = kinds.add_parser("list", help="print the bundled systems as a table")
+    p.add_argument("--domain", choices=DOMAINS)
+    p.add_argument("--since", type=_date, help="published on or after YYYY-MM-DD")
+    p.add_argument("--min-compute", type=_positive_float, help="at least this many FLOP")
+    p.set_defaults(func=_cmd_data_list)
+    p = kinds.add_parser(
+        "compare",
+        help="match the bundled systems to another dataset and report log10 differences",
+    )
+    p.add_argument("other", type=Path, help="a dataset CSV (bundled or Epoch format)")
+    p.add_argument("--all", action="store_true", help="list every match, not only > factor 3")
+    p.set_defaults(func=_cmd_data_compare)
+
+
+def _cmd_data_export(args: argparse.Namespace) -> list[str]:
+    import csv
+
+    from projector.data import BUNDLED_COLUMNS, bundled_records
+    from projector.fileio import atomic_path
+
+    rows = bundled_records()
+    if args.path.is_dir():
+        raise InputError(f"{args.path}: is a folder; give a file name ending in .csv")
+    with atomic_path(args.path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=BUNDLED_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return [f"wrote {len(rows)} systems to {args.path}"]
+
+
+def _cmd_data_list(args: argparse.Namespace) -> list[str]:
+    from projector.data import bundled_records
+
+    rows = bundled_records()
+    if args.domain:
+        rows = [r for r in rows if r["domain"] == args.domain]
+    if args.since:
+        rows = [r for r in rows if r["publication_date"] >= args.since.isoformat()]
+    if args.min_compute:
+        rows = [r for r in rows if float(r["training_compute_flop"]) >= args.min_compute]
+    rows.sort(key=lambda r: (r["publication_date"], r["system"]))
+    head = (
+        f"{'date':<10}  {'system':<40}  {'organization':<28}  {'domain':<16}  {'FLOP':>8}  method"
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(
+            f"{r['publication_date']:<10}  {r['system'][:40]:<40}  "
+            f"{r['organization'][:28]:<28}  {r['domain']:<16}  "
+            f"{float(r['training_compute_flop']):>8.2e}  {r['compute_method']}"
+        )
+    lines.append(f"{len(rows)} systems")
+    return lines
+
+
+def _cmd_data_compare(args: argparse.Namespace) -> list[str]:
+    import math
+
+    from projector.crosscheck import match_systems, spread
+    from projector.data import bundled_records, load_dataset
+
+    other = load_dataset(args.other, notable_only=False)
+    matches = match_systems(bundled_records(), other)
+    s = spread(matches)
+    lines = [f"{len(matches)} bundled systems matched in {args.other}"]
+    if not matches:
+        return lines
+    lines.append(
+        f"log10(ours/other): median {s['median']:+.3f}, mean |diff| {s['mean_abs']:.3f}, "
+        f"5-95% [{s['q05']:+.3f}, {s['q95']:+.3f}]; "
+        f"{s['over_factor_3']:.0f} differ by more than a factor of 3"
+    )
+    shown = [m for m in matches if args.all or abs(m.log10_diff) > math.log10(3)]
+    for m in sorted(shown, key=lambda m: -abs(m.log10_diff)):
+        lines.append(
+            f"{m.log10_diff:+6.2f}  {m.date}  {m.system[:40]:<40}  "
+            f"ours {10**m.log10_ours:.2e}  other {10**m.log10_other:.2e}"
+        )
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -33,13 +33,86 @@ from projector.errors import InputError
 
 __all__ = [
     "BUNDLED",
+    "BUNDLED_COLUMNS",
+    "COMPUTE_METHODS",
+    "DOMAINS",
     "Systems",
+    "bundled_records",
     "decimal_year",
     "load_dataset",
 ]
 
 BUNDLED = "bundled"
 _BUNDLED_FILE = "systems.csv"
+#: Columns of the bundled dataset, in order (schema in ``projector/data/SCHEMA.md``).
+BUNDLED_COLUMNS = (
+    "system",
+    "organization",
+    "domain",
+    "publication_date",
+    "training_compute_flop",
+    "parameters",
+    "source",
+    "compute_method",
+    "inputs",
+    "notes",
+)
+COMPUTE_METHODS = ("reported", "ops", "gpu_time", "third_party")
+DOMAINS = (
+    "language",
+    "vision",
+    "games",
+    "speech",
+    "multimodal",
+    "image-generation",
+    "robotics",
+    "biology",
+    "recommendation",
+    "other",
+)
+
+
+def _bundled_bytes() -> bytes:
+    ref = importlib.resources.files("projector") / "data" / _BUNDLED_FILE
+    try:
+        return ref.read_bytes()
+    except OSError:
+        raise InputError(
+            f"bundled dataset projector/data/{_BUNDLED_FILE} is missing from this installation; "
+            "reinstall projector or pass --dataset PATH"
+        ) from None
+
+
+def bundled_records() -> list[dict[str, str]]:
+    """The bundled dataset's rows as dictionaries of strings, checked against the schema.
+
+    Checks the header, the domain and compute-method vocabularies, dates, and that
+    every row names a source; numbers are checked by :func:`load_dataset`.
+
+    Raises
+    ------
+    InputError
+        Naming ``systems.csv``, the line and the column.
+    """
+    text = _bundled_bytes().decode("utf-8-sig")
+    reader = csv.DictReader(text.splitlines())
+    if tuple(reader.fieldnames or ()) != BUNDLED_COLUMNS:
+        raise InputError(f"{_BUNDLED_FILE}: header must be {','.join(BUNDLED_COLUMNS)}")
+    rows = []
+    for lineno, row in enumerate(reader, start=2):
+        where = f"{_BUNDLED_FILE}: line {lineno}"
+        if row["domain"] not in DOMAINS:
+            raise InputError(f"{where}: domain must be one of {', '.join(DOMAINS)}")
+        if row["compute_method"] not in COMPUTE_METHODS:
+            raise InputError(f"{where}: compute_method must be one of {', '.join(COMPUTE_METHODS)}")
+        try:
+            dt.date.fromisoformat(row["publication_date"])
+        except ValueError:
+            raise InputError(f"{where}: publication_date must be YYYY-MM-DD") from None
+        if not row["source"].strip():
+            raise InputError(f"{where}: source is required")
+        rows.append(row)
+    return rows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,8 +201,7 @@ def load_dataset(source: str | Path = BUNDLED, *, notable_only: bool = True) -> 
         naming the file, row and column.
     """
     if str(source) == BUNDLED:
-        ref = importlib.resources.files("projector") / "data" / _BUNDLED_FILE
-        raw = ref.read_bytes()
+        raw = _bundled_bytes()
         label = BUNDLED
     else:
         path = Path(source)

@@ -7,15 +7,11 @@ attributes; everything downstream reads them from the Dataset.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import io
 import json
 import math
-import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +21,7 @@ import xarray as xr
 from projector import __version__
 from projector.engine import Projection, start_date_label
 from projector.errors import InputError
+from projector.fileio import atomic_path
 from projector.scenario import Scenario
 
 __all__ = [
@@ -312,27 +309,6 @@ def _year_cell(value: float, end: float) -> str:
 
 
 # --- writing and reading ---------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``target``; rename it onto ``target`` on success.
-
-    An interrupted or failed write leaves no file at ``target`` (and removes the
-    temporary one), so a result that exists is always complete.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_result(ds: xr.Dataset, out_dir: Path) -> list[Path]:
