@@ -6,13 +6,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SCENARIO ?= default
 ARGS ?=
+TRENDS_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install project plots trends test test-all bench lint format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  variables: SCENARIO=$(SCENARIO) (a name in scenarios/ or a path), ARGS='--paths 1000 ...'"
+	@echo "  variables: SCENARIO=$(SCENARIO) (a name in scenarios/ or a path), ARGS='--paths 1000 ...', TRENDS_ARGS='--dataset PATH --cutoff DATE ...'"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +30,9 @@ plots: $(STAMP) ## fan chart of SCENARIO's result cube (runs it first if missing
 	@name=$$($(PY) -c "from projector.scenario import load_scenario as l; print(l('$(SCENARIO)').name)") && \
 	  if [ ! -f results/$$name/projection.nc ]; then $(PY) -m projector project $(SCENARIO) --quiet $(ARGS); fi && \
 	  $(PY) -m projector plot results/$$name/projection.nc
+
+trends: $(STAMP) ## historical trends of the bundled data (Three Eras) -> results/trends/
+	$(PY) -m projector trends $(TRENDS_ARGS)
 
 test: $(STAMP) ## run the test suite (fast tests; the slow ones run in test-all)
 	$(PY) -m pytest -q

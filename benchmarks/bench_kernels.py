@@ -36,7 +36,8 @@ def _inputs(
     if name == "bootstrap_slopes":
         t = np.sort(rng.uniform(2010, 2022, n_dl))
         y = 0.6 * t + rng.normal(0, 0.7, n_dl)
-        return (t, y, rng.integers(0, n_dl, size=(n, n_dl))), (np.empty(n),)
+        idx = rng.integers(0, n_dl, size=(n, n_dl))
+        return (t, y, idx, np.empty((0, n_dl))), (np.empty(n),)
     if name == "mixture_draws":
         cum = np.array([0.75, 0.95, 1.0])
         family = np.zeros(3, dtype=np.int64)

@@ -1,4 +1,4 @@
-"""The command line: ``projector {project,validate,summary,plot,estimate,data}``.
+"""The command line: ``projector {project,validate,summary,plot,estimate,data,trends}``.
 
 Dependency direction: the edge; imports every other module, nothing imports it.
 Bad input of any kind ends in one line on stderr, ``projector: <message>``, and
@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_estimate(sub)
     _add_data(sub)
+    _add_trends(sub)
     return parser
 
 
@@ -449,6 +450,78 @@ def _cmd_data_compare(args: argparse.Namespace) -> list[str]:
             f"ours {10**m.log10_ours:.2e}  other {10**m.log10_other:.2e}"
         )
     return lines
+
+
+def _add_trends(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "trends",
+        help="fit historical growth by window (the Three Eras analysis) and draw it",
+        description="OLS of log10 training compute (and parameters) on publication date per "
+        "window, with bootstrap intervals, Z-score scale classes and break tests "
+        "(method.md section 8). Writes trends.csv, trends.md, trends.nc and figures.",
+    )
+    p.add_argument("--dataset", help="a dataset CSV (default: the bundled dataset)")
+    p.add_argument("--scenario", help="take dataset, cut-off and extra [[windows]] from it")
+    p.add_argument("--cutoff", type=_date, help="drop systems published after YYYY-MM-DD")
+    p.add_argument("--out", type=Path, help="output folder (default results/trends[-NAME]/)")
+    p.add_argument(
+        "--window",
+        action="append",
+        default=[],
+        help="extra window NAME:START:END[:SCALE] (ISO dates; empty END = cut-off; "
+        "SCALE all, regular or large)",
+    )
+    p.add_argument("--resamples", type=_positive_int, default=1000, help="bootstrap resamples")
+    p.add_argument("--noise", action="store_true", help="x log-uniform [1/2, 2] per estimate")
+    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--half-width", type=_positive_float, default=1.5, help="Z-score +/- years")
+    p.add_argument("--quiet", action="store_true", help="print only the files written")
+    p.set_defaults(func=_cmd_trends)
+
+
+def _cmd_trends(args: argparse.Namespace) -> list[str]:
+    from projector import plots, results, trends
+    from projector.data import BUNDLED, load_dataset
+
+    dataset, cutoff, windows = BUNDLED, None, trends.standard_windows()
+    label = "trends"
+    if args.scenario:
+        from projector.scenario import load_scenario
+
+        scen = load_scenario(args.scenario)
+        dataset, cutoff = scen.data.dataset, scen.data.cutoff
+        windows += [trends.Window(w.name, w.start, w.end, w.scale) for w in scen.windows]
+        label = f"trends-{scen.name}"
+    if args.dataset:
+        if not Path(args.dataset).is_file():
+            raise InputError(f"--dataset {args.dataset}: no such file")
+        dataset, label = args.dataset, f"trends-{Path(args.dataset).stem}"
+    if args.cutoff:
+        cutoff = args.cutoff
+    windows += [trends.parse_window(spec) for spec in args.window]
+    names = [w.name for w in windows]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputError(f"window name(s) used twice: {', '.join(dupes)}")
+    systems = load_dataset(dataset)
+    analysis = trends.analyse(
+        systems,
+        cutoff=cutoff,
+        windows=windows,
+        rule=trends.ScaleRule(half_width_years=args.half_width),
+        resamples=args.resamples,
+        noise=args.noise,
+        seed=args.seed,
+    )
+    ds = results.trends_to_dataset(analysis)
+    figures = {
+        "trends_compute.png": plots.trends_figure(ds, quantity="compute"),
+        "trends_parameters.png": plots.trends_figure(ds, quantity="parameters"),
+    }
+    out_dir = args.out if args.out is not None else RESULTS_DIR / label
+    written = results.write_trends(analysis, out_dir, figures)
+    lines = [] if args.quiet else [results.trends_markdown(analysis)]
+    return lines + [f"wrote {p}" for p in written]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

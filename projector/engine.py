@@ -248,8 +248,9 @@ def run(
         stop = min(first + chunk_paths, n)
         sl = slice(first, stop)
         d = _draws(scen.seed, first, stop, len(t_dl), len(t_pre))
-        kernels.bootstrap_slopes(t_dl, y_dl, d.idx_dl, out.growth_dl[sl])
-        kernels.bootstrap_slopes(t_pre, y_pre, d.idx_pre, out.growth_pre_dl[sl])
+        no_noise = np.empty((0, 0))
+        kernels.bootstrap_slopes(t_dl, y_dl, d.idx_dl, no_noise, out.growth_dl[sl])
+        kernels.bootstrap_slopes(t_pre, y_pre, d.idx_pre, no_noise, out.growth_pre_dl[sl])
         clipped += _check_rates(scen, systems.label, out, sl, first)
         np.sqrt(out.growth_pre_dl[sl] * g_ref, out=out.growth_moore[sl])
         kernels.mixture_draws(

@@ -68,9 +68,11 @@ def ols_fit(t: np.ndarray, y: np.ndarray) -> tuple[float, float]:  # pragma: no 
 
 @nb.njit(cache=True, parallel=True)
 def bootstrap_slopes(
-    t: np.ndarray, y: np.ndarray, idx: np.ndarray, out: np.ndarray
+    t: np.ndarray, y: np.ndarray, idx: np.ndarray, noise: np.ndarray, out: np.ndarray
 ) -> None:  # pragma: no cover - jitted
-    """OLS slope of each bootstrap resample (method.md section 2).
+    """OLS slope of each bootstrap resample (method.md sections 2 and 8).
+
+    The engine and the trend analysis both fit through this one kernel.
 
     Parameters
     ----------
@@ -78,16 +80,22 @@ def bootstrap_slopes(
         Decimal year and log10 compute [FLOP] of the era's systems.
     idx : (n_boot, n) int64
         Row indices of each resample (drawn with replacement by the caller).
+    noise : (n_boot, n) or (0, n) float64
+        Added to ``y`` of each resampled row [OOM] (the Three Eras paper's per-estimate
+        error, log10 of a factor in [1/2, 2]); an array with no rows means none.
     out : (n_boot,) float64
         Receives the slopes [OOM/year].
     """
     n_boot, n = idx.shape
+    noisy = noise.shape[0] > 0
     for b in nb.prange(n_boot):
         tb = np.empty(n)
         yb = np.empty(n)
         for i in range(n):
             tb[i] = t[idx[b, i]]
             yb[i] = y[idx[b, i]]
+            if noisy:
+                yb[i] += noise[b, i]
         out[b] = ols_fit(tb, yb)[0]
 
 

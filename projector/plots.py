@@ -16,7 +16,7 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-__all__ = ["fan_chart"]
+__all__ = ["fan_chart", "trends_figure"]
 
 
 def fan_chart(ds: xr.Dataset, *, ax: Axes | None = None, n_paths: int = 8, seed: int = 0) -> Figure:
@@ -74,4 +74,81 @@ def fan_chart(ds: xr.Dataset, *, ax: Axes | None = None, n_paths: int = 8, seed:
     ax.set_xlim(t[0], t[-1])
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
+_CLASS_STYLE = {
+    0: ("low outlier", "#bbbbbb", "x"),
+    1: ("regular scale", "#1f77b4", "o"),
+    2: ("large scale", "#d62728", "D"),
+}
+_PRE_DL_COLOR = "#2ca02c"
+_FIG1_WINDOWS = {"compute": ("pre-dl", "dl-regular", "large-scale"),
+                 "parameters": ("params-pre-dl", "params-dl-all")}  # fmt: skip
+
+
+def trends_figure(
+    ds: xr.Dataset,
+    *,
+    quantity: str = "compute",
+    windows: tuple[str, ...] | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Systems against publication date on a log axis, with fitted lines and 95% bands.
+
+    The Three Eras paper's Figure 1 for a ``projector trends`` Dataset: points coloured
+    by era (pre-Deep-Learning in green) and scale class; for each window, the OLS line
+    and the 2.5-97.5% band of the bootstrap lines.
+
+    Parameters
+    ----------
+    ds
+        From :func:`projector.results.trends_to_dataset`.
+    quantity
+        ``compute`` (log10 FLOP) or ``parameters``.
+    windows
+        Window names to draw; by default the paper's (pre-dl, dl-regular, large-scale).
+    """
+    if quantity not in _FIG1_WINDOWS:
+        raise ValueError(f"quantity must be compute or parameters, got {quantity!r}")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(10, 6), layout="constrained")
+    else:
+        fig = ax.get_figure()  # type: ignore[assignment]
+    year = ds["publication_year"].values
+    value = ds["log10_compute" if quantity == "compute" else "log10_parameters"].values
+    cls = ds["scale_class"].values
+    pre = year < 2010
+    ax.scatter(year[pre], value[pre], s=14, c=_PRE_DL_COLOR, marker="o", alpha=0.8,
+               label="pre-Deep-Learning era")  # fmt: skip
+    for code, (label, color, marker) in _CLASS_STYLE.items():
+        m = (~pre) & (cls == code)
+        if m.any():
+            ax.scatter(year[m], value[m], s=16, c=color, marker=marker, alpha=0.75,
+                       label=f"Deep-Learning era, {label}")  # fmt: skip
+    names = [str(w) for w in ds["window"].values]
+    palette = ("#2ca02c", "#1f77b4", "#d62728", "#9467bd", "#ff7f0e", "#8c564b")
+    for k, name in enumerate(windows or _FIG1_WINDOWS[quantity]):
+        if name not in names:
+            continue
+        w = ds.sel(window=name)
+        if not np.isfinite(float(w["slope_oom_per_year"])):
+            continue
+        t = np.linspace(float(w["fit_first_year"]), float(w["fit_last_year"]), 60)
+        lines = w["boot_intercept"].values[:, None] + w["boot_slope"].values[:, None] * t
+        lo, hi = np.nanquantile(lines, [0.025, 0.975], axis=0)
+        fitted = float(w["intercept"]) + float(w["slope_oom_per_year"]) * t
+        color = palette[k % len(palette)]
+        ax.fill_between(t, lo, hi, color=color, alpha=0.15, lw=0)
+        ax.plot(t, fitted, color=color, lw=2,
+                label=f"{name}: {float(w['doubling_months']):.1f}-month doubling "
+                f"(n={int(w['n'])})")  # fmt: skip
+    unit = "training compute [FLOP]" if quantity == "compute" else "trainable parameters"
+    ax.set_ylabel(f"log10 {unit}")
+    ax.set_xlabel("publication date")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    what = "Training compute" if quantity == "compute" else "Parameters"
+    label = str(ds.attrs.get("dataset", "")).split("/")[-1]
+    ax.set_title(f"{what} of milestone ML systems ({label})")
     return fig

@@ -8,6 +8,7 @@ attributes; everything downstream reads them from the Dataset.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -23,6 +24,7 @@ from projector.engine import Projection, start_date_label
 from projector.errors import InputError
 from projector.fileio import atomic_path
 from projector.scenario import Scenario
+from projector.trends import SCALE_CLASSES, TrendAnalysis
 
 __all__ = [
     "ANCHOR",
@@ -36,8 +38,13 @@ __all__ = [
     "summary_csv",
     "summary_markdown",
     "to_dataset",
+    "trends_csv",
+    "trends_markdown",
+    "trends_table",
+    "trends_to_dataset",
     "value_at",
     "write_result",
+    "write_trends",
 ]
 
 PATH, TIME, ANCHOR, COMPONENT = "path", "time", "anchor", "component"
@@ -349,3 +356,236 @@ def read_result(path: str | Path) -> xr.Dataset:
     if missing or "scenario_name" not in loaded.attrs:
         raise InputError(f"{path}: not a projector result cube (missing {missing or 'attrs'})")
     return loaded
+
+
+# --- historical trends ------------------------------------------------------------------
+
+WINDOW, DRAW, SYSTEM = "window", "draw", "system"
+
+#: Columns of ``trends.csv``, in order.
+TREND_COLUMNS = (
+    "window",
+    "quantity",
+    "start",
+    "end",
+    "scale",
+    "domain",
+    "n",
+    "slope_oom_per_year",
+    "slope_lo",
+    "slope_hi",
+    "doubling_months",
+    "doubling_months_lo",
+    "doubling_months_hi",
+    "r2",
+    "line_start",
+    "line_end",
+)
+
+
+def trends_table(analysis: TrendAnalysis) -> list[dict[str, Any]]:
+    """One row per window (see :data:`TREND_COLUMNS`); line values in FLOP or parameters."""
+    rows = []
+    for fit in analysis.fits:
+        w = fit.window
+        lo, _, hi = fit.slope_quantiles()
+        d_lo, d_hi = fit.doubling_interval()
+        end = w.end or analysis.cutoff or str(analysis.systems.date.max())
+        rows.append(
+            {
+                "window": w.name,
+                "quantity": w.quantity,
+                "start": str(w.start),
+                "end": str(end),
+                "scale": w.scale,
+                "domain": w.domain or "all",
+                "n": fit.n,
+                "slope_oom_per_year": fit.slope,
+                "slope_lo": lo,
+                "slope_hi": hi,
+                "doubling_months": fit.doubling_months,
+                "doubling_months_lo": d_lo,
+                "doubling_months_hi": d_hi,
+                "r2": fit.r2,
+                "line_start": fit.line_start,
+                "line_end": fit.line_end,
+            }
+        )
+    return rows
+
+
+def trends_csv(analysis: TrendAnalysis) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=TREND_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in trends_table(analysis):
+        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+    return buf.getvalue()
+
+
+def trends_markdown(analysis: TrendAnalysis) -> str:
+    """Doubling-time table (with 95% intervals and n) and the break statistics."""
+    s = analysis.systems
+    noise = ", each estimate x log-uniform [1/2, 2]" if analysis.noise else ""
+    lines = [
+        f"# Trends in training compute: {s.label}",
+        "",
+        f"{len(s)} systems (one per paper), {s.date.min()} to {s.date.max()}; cut-off "
+        f"{analysis.cutoff or 'none'}; {analysis.resamples} bootstrap resamples{noise}; "
+        f"seed {analysis.seed}.",
+        "",
+        "| window | quantity | span | scale | n | slope [OOM/yr] | doubling [months] "
+        "(95% CI) | R^2 |",
+        "|---|---|---|---|---:|---:|---|---:|",
+    ]
+    for r in trends_table(analysis):
+        scale = r["scale"] if r["domain"] == "all" else f"{r['scale']}, {r['domain']}"
+        head = f"| {r['window']} | {r['quantity']} | {r['start'][:7]} to {r['end'][:7]} | {scale} "
+        if not math.isfinite(r["slope_oom_per_year"]):
+            lines.append(f"{head}| {r['n']} | too few systems to fit | | |")
+            continue
+        lines.append(
+            f"{head}| {r['n']} | {r['slope_oom_per_year']:.3f} | {r['doubling_months']:.1f} "
+            f"({r['doubling_months_lo']:.1f} to {r['doubling_months_hi']:.1f}) | {r['r2']:.2f} |"
+        )
+    lines += [
+        "",
+        "## Is there a break?",
+        "",
+        "One OLS trend against two separately fitted groups: either side of a date, or "
+        "large- against regular-scale systems (low outliers excluded). Chow F test with "
+        "k = 2; delta BIC = BIC(one line) - BIC(two lines), positive favours two trends. "
+        "The class test is not independent evidence: the classes are chosen by compute, so "
+        "large-scale systems sit above the others by construction; it measures whether "
+        "they also follow a different slope and level.",
+        "",
+        "| test | n before / after | slope before / after / single [OOM/yr] | Chow F | "
+        "p | delta BIC |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    for b in analysis.breaks:
+        lines.append(
+            f"| {b.name} | {b.n_before} / {b.n_after} | {b.slope_before:.3f} / "
+            f"{b.slope_after:.3f} / {b.slope_single:.3f} | {b.f_stat:.1f} | {b.p_value:.2g} "
+            f"| {b.delta_bic:.1f} |"
+        )
+    rule = analysis.rule
+    lines += [
+        "",
+        f"Scale classes: Z-score of log10 compute among systems within +/-"
+        f"{rule.half_width_years:g} years; Z < {rule.low:g} low outlier, Z >= {rule.high:g} "
+        f"and published from {rule.large_from} large scale.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def trends_to_dataset(
+    analysis: TrendAnalysis, *, created_at: dt.datetime | None = None
+) -> xr.Dataset:
+    """The trends as a Dataset: per-window fits and bootstrap draws, per-system classes.
+
+    Dims: ``window``, ``draw`` (bootstrap resample), ``system``.
+    """
+    rows = trends_table(analysis)
+    s = analysis.systems
+    ds = xr.Dataset(
+        {
+            "n": ((WINDOW,), np.array([r["n"] for r in rows])),
+            **{
+                col: ((WINDOW,), np.array([r[col] for r in rows], dtype=np.float64))
+                for col in TREND_COLUMNS[7:]
+            },
+            "intercept": ((WINDOW,), np.array([f.intercept for f in analysis.fits])),
+            "fit_first_year": ((WINDOW,), np.array([f.first for f in analysis.fits])),
+            "fit_last_year": ((WINDOW,), np.array([f.last for f in analysis.fits])),
+            "boot_slope": ((WINDOW, DRAW), np.stack([f.boot_slope for f in analysis.fits])),
+            "boot_intercept": ((WINDOW, DRAW), np.stack([f.boot_intercept for f in analysis.fits])),
+            "quantity": ((WINDOW,), np.array([r["quantity"] for r in rows])),
+            "window_start": ((WINDOW,), np.array([r["start"] for r in rows])),
+            "window_end": ((WINDOW,), np.array([r["end"] for r in rows])),
+            "scale": ((WINDOW,), np.array([r["scale"] for r in rows])),
+            "domain": ((WINDOW,), np.array([r["domain"] for r in rows])),
+            "system_name": ((SYSTEM,), s.name.astype(str)),
+            "system_domain": ((SYSTEM,), s.domain.astype(str)),
+            "publication_year": ((SYSTEM,), s.year),
+            "log10_compute": ((SYSTEM,), s.log10_compute),
+            "log10_parameters": (
+                (SYSTEM,),
+                np.log10(np.where(s.parameters > 0, s.parameters, np.nan)),
+            ),
+            "z_score": ((SYSTEM,), analysis.z_score),
+            "scale_class": ((SYSTEM,), analysis.scale_class),
+        },
+        coords={WINDOW: [r["window"] for r in rows], SYSTEM: np.arange(len(s))},
+    )
+    units = {
+        "n": ("1", "systems in the window"),
+        "slope_oom_per_year": ("OOM/year", "OLS slope of log10 value on decimal year"),
+        "slope_lo": ("OOM/year", "2.5% bootstrap quantile of the slope"),
+        "slope_hi": ("OOM/year", "97.5% bootstrap quantile of the slope"),
+        "doubling_months": ("months", "doubling time 12 log10(2) / slope"),
+        "doubling_months_lo": ("months", "doubling time at the 97.5% slope"),
+        "doubling_months_hi": ("months", "doubling time at the 2.5% slope"),
+        "r2": ("1", "coefficient of determination"),
+        "line_start": ("FLOP or parameters", "fitted line at the window's first system"),
+        "line_end": ("FLOP or parameters", "fitted line at the window's last system"),
+        "intercept": ("log10 value", "OLS intercept (at year 0)"),
+        "fit_first_year": ("decimal year", "first system in the window's fit"),
+        "fit_last_year": ("decimal year", "last system in the window's fit"),
+        "boot_slope": ("OOM/year", "slope of each bootstrap resample"),
+        "boot_intercept": ("log10 value", "intercept of each bootstrap resample"),
+        "publication_year": ("decimal year", "publication date"),
+        "log10_compute": ("log10 FLOP", "log10 of training compute"),
+        "log10_parameters": ("log10 parameters", "log10 of trainable parameters"),
+        "z_score": ("1", "Z-score of log10 compute among neighbours"),
+        "scale_class": ("1", "scale class code"),
+    }
+    for name, (u, long_name) in units.items():
+        ds[name].attrs.update(units=u, long_name=long_name)
+    ds["scale_class"].attrs["flag_meanings"] = " ".join(SCALE_CLASSES)
+    created = created_at or dt.datetime.now(dt.UTC)
+    rule = analysis.rule
+    ds.attrs.update(
+        title=f"projector trends: {s.label}",
+        projector_version=__version__,
+        dataset=s.label,
+        dataset_sha256=s.sha256,
+        data_cutoff=str(analysis.cutoff or "none"),
+        seed=analysis.seed,
+        resamples=analysis.resamples,
+        estimate_noise=int(analysis.noise),
+        z_half_width_years=rule.half_width_years,
+        z_low=rule.low,
+        z_high=rule.high,
+        large_scale_from=str(rule.large_from),
+        breaks=json.dumps([dataclasses.asdict(b) for b in analysis.breaks], default=str),
+        created_at=created.isoformat(timespec="seconds"),
+        method="Sevilla et al. (2022), Compute Trends Across Three Eras of Machine Learning, "
+        "arXiv:2202.05924; see method.md section 8",
+    )
+    return ds
+
+
+def write_trends(analysis: TrendAnalysis, out_dir: Path, figures: dict[str, Any]) -> list[Path]:
+    """Write trends.csv, trends.md, the figures (PNG) and trends.nc (last), atomically."""
+    out_dir = Path(out_dir)
+    written = []
+    for name, text in (
+        ("trends.csv", trends_csv(analysis)),
+        ("trends.md", trends_markdown(analysis)),
+    ):
+        with atomic_path(out_dir / name) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        written.append(out_dir / name)
+    for name, fig in figures.items():
+        with atomic_path(out_dir / name) as tmp:
+            fig.savefig(tmp, dpi=130, format="png")
+        written.append(out_dir / name)
+    ds = trends_to_dataset(analysis)
+    encoding = {
+        str(v): {"zlib": True, "complevel": 4} for v in ds.data_vars if ds[v].dtype.kind == "f"
+    }
+    with atomic_path(out_dir / "trends.nc") as tmp:
+        ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
+    written.append(out_dir / "trends.nc")
+    return written

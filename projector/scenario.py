@@ -35,6 +35,7 @@ __all__ = [
     "Component",
     "DataSpec",
     "Scenario",
+    "TrendWindow",
     "find_scenario",
     "load_scenario",
     "rehash",
@@ -204,6 +205,16 @@ class Anchor:
 
 
 @dataclasses.dataclass(frozen=True)
+class TrendWindow:
+    """An extra window for ``projector trends``: dates inclusive, ``end`` None = cut-off."""
+
+    name: str
+    start: dt.date
+    end: dt.date | None
+    scale: str  # all, regular or large
+
+
+@dataclasses.dataclass(frozen=True)
 class DataSpec:
     dataset: str  # "bundled" or an absolute path
     cutoff: dt.date | None
@@ -232,6 +243,7 @@ class Scenario:
     clip_floor: float
     reversion: tuple[Component, ...]
     anchors: tuple[Anchor, ...]
+    windows: tuple[TrendWindow, ...]
     report_years: tuple[float, ...]
     quantiles: tuple[float, ...]
     source: str  # the file it was read from
@@ -516,9 +528,41 @@ def _anchors(where: str, raw: Any) -> tuple[Anchor, ...]:
     return tuple(out)
 
 
+def _windows(where: str, raw: Any) -> tuple[TrendWindow, ...]:
+    """``[[windows]]``: name, start (date), optional end (date) and scale."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise InputError(f"{where}: 'windows' must be an array of tables ([[windows]])")
+    out = []
+    for k, item in enumerate(raw):
+        at = f"{where}: windows[{k}]"
+        if not isinstance(item, dict):
+            raise InputError(f"{at}: must be a table")
+        unknown = set(item) - {"name", "start", "end", "scale"}
+        if unknown:
+            raise InputError(
+                f"{at}: unknown key(s) {', '.join(sorted(unknown))}; valid: name, start, end, scale"
+            )
+        name, start, end = item.get("name"), item.get("start"), item.get("end")
+        scale = item.get("scale", "all")
+        if not isinstance(name, str) or not name:
+            raise InputError(f"{at}: key 'name' must be a non-empty string")
+        if not isinstance(start, dt.date) or isinstance(start, dt.datetime):
+            raise InputError(f"{at}: key 'start' must be a date (YYYY-MM-DD, unquoted)")
+        if end is not None and (not isinstance(end, dt.date) or isinstance(end, dt.datetime)):
+            raise InputError(f"{at}: key 'end' must be a date (YYYY-MM-DD, unquoted)")
+        if end is not None and end <= start:
+            raise InputError(f"{at}: key 'end' must be after start")
+        if scale not in ("all", "regular", "large"):
+            raise InputError(f"{at}: key 'scale' must be one of all, regular, large")
+        out.append(TrendWindow(name, start, end, scale))
+    return tuple(out)
+
+
 def _build(raw: dict[str, Any], path: Path, file_sha: str) -> Scenario:
     where = str(path)
-    tables = ("data", "start", "growth", "report", "reversion", "anchors")
+    tables = ("data", "start", "growth", "report", "reversion", "anchors", "windows")
     top = _section(
         where,
         {k: v for k, v in raw.items() if k not in tables},
@@ -571,6 +615,7 @@ def _build(raw: dict[str, Any], path: Path, file_sha: str) -> Scenario:
         clip_floor=sec["growth"]["clip_floor"],
         reversion=_components(where, raw.get("reversion")),
         anchors=_anchors(where, raw.get("anchors")),
+        windows=_windows(where, raw.get("windows")),
         report_years=years,
         quantiles=quantiles,
         source=str(path),

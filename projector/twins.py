@@ -25,9 +25,12 @@ def ols_fit(t: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(slope), float(intercept)
 
 
-def bootstrap_slopes(t: np.ndarray, y: np.ndarray, idx: np.ndarray, out: np.ndarray) -> None:
+def bootstrap_slopes(
+    t: np.ndarray, y: np.ndarray, idx: np.ndarray, noise: np.ndarray, out: np.ndarray
+) -> None:
     for b in range(idx.shape[0]):
-        out[b] = ols_fit(t[idx[b]], y[idx[b]])[0]
+        yb = y[idx[b]] + (noise[b] if noise.shape[0] else 0.0)
+        out[b] = ols_fit(t[idx[b]], yb)[0]
 
 
 def mixture_draws(

@@ -35,7 +35,7 @@ def test_lower_precision_is_never_slower() -> None:
 
 
 def test_unknown_chip_and_missing_precision() -> None:
-    with pytest.raises(InputError, match="unknown chip 'Z9'.*known chips: .*A100"):
+    with pytest.raises(InputError, match=r"unknown chip 'Z9'.*known chips: .*A100"):
         find_chip("Z9")
-    with pytest.raises(InputError, match="K80 has no 'bf16'.*it has: fp32"):
+    with pytest.raises(InputError, match=r"K80 has no 'bf16'.*it has: fp32"):
         peak_flop_per_s("K80", "bf16")

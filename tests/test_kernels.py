@@ -20,7 +20,8 @@ def _inputs(name: str, rng: np.random.Generator) -> tuple[tuple, tuple]:
         t = np.sort(rng.uniform(2010, 2022, 40))
         y = 0.6 * t + rng.normal(0, 0.7, 40)
         idx = rng.integers(0, 40, size=(n, 40))
-        return (t, y, idx), (np.empty(n),)
+        noise = rng.uniform(-0.3, 0.3, size=(n, 40)) if rng.random() < 0.5 else np.empty((0, 40))
+        return (t, y, idx, noise), (np.empty(n),)
     if name == "mixture_draws":
         cum = np.array([0.5, 0.7, 0.85, 0.95, 1.0])
         family = np.array([0, 1, 2, 3, 4])
