@@ -72,11 +72,14 @@ class Projection:
 
 
 def time_grid(start_year: float, end_year: float, steps_per_year: int) -> npt.NDArray[np.float64]:
-    """``start + k / steps_per_year`` for k = 0.. up to and including ``end_year``.
+    """``start + k / steps_per_year`` for k = 0, 1, ... until the grid reaches ``end_year``.
 
-    Built from integer k so that a longer horizon leaves earlier steps bit-identical.
+    The last time is the first step at or after ``end_year`` (less than one step past
+    it when the start is not on the step grid of the end, e.g. a start at the newest
+    data's date), so every report year up to ``end_year`` lies inside the grid. Built
+    from integer k so that a longer horizon leaves earlier steps bit-identical.
     """
-    n = math.floor((end_year - start_year) * steps_per_year + 1e-9)
+    n = math.ceil((end_year - start_year) * steps_per_year - 1e-9)
     return start_year + np.arange(n + 1, dtype=np.float64) / steps_per_year
 
 

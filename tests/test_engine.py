@@ -270,5 +270,7 @@ def test_too_few_systems_in_an_era(tmp_path: Path, make_scenario: Callable[..., 
 def test_time_grid_is_built_from_integer_steps() -> None:
     t = engine.time_grid(2022.0, 2100.0, 12)
     assert t.size == 78 * 12 + 1 and t[0] == 2022.0 and t[-1] == pytest.approx(2100.0)
+    off = engine.time_grid(2025.32, 2100.0, 12)  # start off the monthly grid of the end
+    assert off[-2] < 2100.0 <= off[-1] < 2100.0 + 1 / 12
     assert engine.moore_rate(20, "consistent") == pytest.approx(0.1806, abs=1e-4)
     assert engine.moore_rate(20, "published-notebook") == pytest.approx(0.4159, abs=1e-4)
