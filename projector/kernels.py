@@ -207,6 +207,13 @@ def integrate_paths(
     caller checks), integrated by the trapezoid rule on ``times`` from
     ``log10 C(s) = log10_start``.
 
+    ``times`` must be a uniform grid starting at ``start_year`` (as
+    :func:`projector.engine.time_grid` builds it). On such a grid both weight shapes
+    are ``w_i = q ** (i * i)`` with ``q = w(one step)``, so ``w`` is advanced by the
+    recurrence ``w_i = w_(i-1) * q ** (2i - 1)``: two multiplications instead of an
+    ``exp`` per step (relative error below 1e-10 over 10,000 steps). Once ``w``
+    falls below 1e-200 the rate is ``g_moore`` to the last bit and stays there.
+
     Parameters
     ----------
     times : (n_time,) float64 [decimal year], ``times[0]`` is the start
@@ -214,17 +221,32 @@ def integrate_paths(
     out : (n_path, n_time) float64 [log10 FLOP]
     """
     n_time = times.shape[0]
+    step = times[1] - times[0] if n_time > 1 else 0.0
+    c = 0.5 if shape == 0 else _LN2
     for j in nb.prange(growth_dl.shape[0]):
-        ln_dl = math.log(growth_dl[j])
         ln_moore = math.log(growth_moore[j])
+        d = math.log(growth_dl[j]) - ln_moore
+        g_moore = growth_moore[j]
         span = reversion[j] - start_year
-        w = _weight(times[0] - start_year, span, shape)
-        g_prev = math.exp(w * ln_dl + (1.0 - w) * ln_moore)
+        q = 0.0
+        if span != 0.0:
+            x = step / span
+            q = math.exp(-c * x * x)
+        q2 = q * q
+        m = q  # q ** (2i - 1) for the next step i
+        w = 1.0
+        g_prev = math.exp(ln_moore + d)
         acc = log10_start
         out[j, 0] = acc
         for i in range(1, n_time):
-            w = _weight(times[i] - start_year, span, shape)
-            g = math.exp(w * ln_dl + (1.0 - w) * ln_moore)
+            if w > 1e-200:
+                w *= m
+                m *= q2
+            if w > 1e-200:
+                g = math.exp(ln_moore + w * d)
+            else:
+                w = 0.0
+                g = g_moore
             acc += 0.5 * (g_prev + g) * (times[i] - times[i - 1])
             out[j, i] = acc
             g_prev = g
