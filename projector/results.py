@@ -264,6 +264,15 @@ def summary_markdown(ds: xr.Dataset) -> str:
         f"(sha256 {a['dataset_sha256'][:12]}, {a['n_systems_pre_dl']} pre-DL and "
         f"{a['n_systems_dl']} DL systems, cut-off {a['data_cutoff']}); "
         f"projector {a['projector_version']}.",
+        *(
+            [
+                "",
+                f"{int(a['clipped_rate_draws'])} bootstrap rate draw(s) were <= 0 and were "
+                f"raised to the scenario's clip_floor (growth.nonpositive = 'clip').",
+            ]
+            if int(a.get("clipped_rate_draws", 0)) > 0
+            else []
+        ),
         "",
         "## log10 training compute [FLOP] of the largest system",
         "",
