@@ -475,6 +475,11 @@ def _add_trends(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--noise", action="store_true", help="x log-uniform [1/2, 2] per estimate")
     p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--half-width", type=_positive_float, default=1.5, help="Z-score +/- years")
+    p.add_argument("--z-low", type=float, default=-2.0, help="Z below this: low outlier")
+    p.add_argument("--z-high", type=float, default=0.76, help="Z at or above this: large scale")
+    p.add_argument(
+        "--large-from", type=_date, default="2016-01-01", help="first date of large scale"
+    )
     p.add_argument("--quiet", action="store_true", help="print only the files written")
     p.set_defaults(func=_cmd_trends)
 
@@ -498,6 +503,8 @@ def _cmd_trends(args: argparse.Namespace) -> list[str]:
         dataset, label = args.dataset, f"trends-{Path(args.dataset).stem}"
     if args.cutoff:
         cutoff = args.cutoff
+    if not args.z_low < args.z_high:
+        raise InputError(f"--z-low {args.z_low:g} must be below --z-high {args.z_high:g}")
     windows += [trends.parse_window(spec) for spec in args.window]
     names = [w.name for w in windows]
     dupes = sorted({n for n in names if names.count(n) > 1})
@@ -508,7 +515,12 @@ def _cmd_trends(args: argparse.Namespace) -> list[str]:
         systems,
         cutoff=cutoff,
         windows=windows,
-        rule=trends.ScaleRule(half_width_years=args.half_width),
+        rule=trends.ScaleRule(
+            half_width_years=args.half_width,
+            low=args.z_low,
+            high=args.z_high,
+            large_from=args.large_from,
+        ),
         resamples=args.resamples,
         noise=args.noise,
         seed=args.seed,

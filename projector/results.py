@@ -382,9 +382,11 @@ TREND_COLUMNS = (
     "n",
     "slope_oom_per_year",
     "slope_lo",
+    "slope_median",
     "slope_hi",
     "doubling_months",
     "doubling_months_lo",
+    "doubling_months_median",
     "doubling_months_hi",
     "r2",
     "line_start",
@@ -397,7 +399,7 @@ def trends_table(analysis: TrendAnalysis) -> list[dict[str, Any]]:
     rows = []
     for fit in analysis.fits:
         w = fit.window
-        lo, _, hi = fit.slope_quantiles()
+        lo, med, hi = fit.slope_quantiles()
         d_lo, d_hi = fit.doubling_interval()
         end = w.end or analysis.cutoff or str(analysis.systems.date.max())
         rows.append(
@@ -411,9 +413,11 @@ def trends_table(analysis: TrendAnalysis) -> list[dict[str, Any]]:
                 "n": fit.n,
                 "slope_oom_per_year": fit.slope,
                 "slope_lo": lo,
+                "slope_median": med,
                 "slope_hi": hi,
                 "doubling_months": fit.doubling_months,
                 "doubling_months_lo": d_lo,
+                "doubling_months_median": _doubling_of(med),
                 "doubling_months_hi": d_hi,
                 "r2": fit.r2,
                 "line_start": fit.line_start,
@@ -421,6 +425,12 @@ def trends_table(analysis: TrendAnalysis) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _doubling_of(slope: float) -> float:
+    if math.isnan(slope):
+        return math.nan
+    return 12.0 * math.log10(2.0) / slope if slope > 0 else math.inf
 
 
 def trends_csv(analysis: TrendAnalysis) -> str:
@@ -531,7 +541,9 @@ def trends_to_dataset(
         "n": ("1", "systems in the window"),
         "slope_oom_per_year": ("OOM/year", "OLS slope of log10 value on decimal year"),
         "slope_lo": ("OOM/year", "2.5% bootstrap quantile of the slope"),
+        "slope_median": ("OOM/year", "50% bootstrap quantile of the slope"),
         "slope_hi": ("OOM/year", "97.5% bootstrap quantile of the slope"),
+        "doubling_months_median": ("months", "doubling time at the median bootstrap slope"),
         "doubling_months": ("months", "doubling time 12 log10(2) / slope"),
         "doubling_months_lo": ("months", "doubling time at the 97.5% slope"),
         "doubling_months_hi": ("months", "doubling time at the 2.5% slope"),

@@ -202,3 +202,25 @@ def test_trends_runs_on_every_reference_snapshot(path: Path, tmp_path: Path) -> 
     assert main(["trends", "--dataset", str(path), "--out", str(tmp_path), "--resamples", "50",
                  "--quiet"]) == 0  # fmt: skip
     assert (tmp_path / "trends.nc").is_file()
+
+
+def test_windows_from_a_scenario_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = synthetic_rows(jitter=lambda i: 0.5 * math.sin(i * 2.399))
+    data = write_bundled_csv(tmp_path / "d.csv", rows)
+    scen = tmp_path / "w.toml"
+    scen.write_text(
+        'name = "w"\nextends = "default"\n[data]\ndataset = "d.csv"\ncutoff = 2020-12-31\n'
+        '[[windows]]\nname = "twenty-tens"\nstart = 2010-01-01\nend = 2019-12-31\n'
+    )
+    out = tmp_path / "out"
+    assert main(["trends", "--scenario", str(scen), "--out", str(out), "--resamples", "50",
+                 "--quiet"]) == 0  # fmt: skip
+    table = (out / "trends.csv").read_text()
+    assert "twenty-tens,compute,2010-01-01,2019-12-31" in table
+    assert "2020-12-31" in table  # the scenario's cut-off ends the open windows
+    assert data.is_file()
+
+
+def test_z_thresholds_are_parameters(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["trends", "--z-low", "1", "--z-high", "0", "--out", str(tmp_path)]) == 2
+    assert "--z-low 1 must be below --z-high 0" in capsys.readouterr().err
