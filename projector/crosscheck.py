@@ -4,7 +4,8 @@ Dependency direction: ``data`` -> ``crosscheck`` -> ``cli``.
 
 Systems are matched by name and date: names are compared after lower-casing and
 dropping everything but letters and digits, with and without any parenthesised
-part; a match must also lie within ``max_days`` of the bundled publication date.
+part, and failing an exact match, where one name extends the other ("XLNet-Large"
+and "XLNet"); a match must also lie within ``max_days`` of the bundled date.
 The other dataset decides nothing by itself: a large difference is a prompt to go
 back to the cited source, and a row whose figure stands carries a note saying why.
 """
@@ -62,7 +63,15 @@ def match_systems(
     out = []
     for row in records:
         date = dt.date.fromisoformat(row["publication_date"])
-        candidates = {i for key in _keys(row["system"]) for i in index.get(key, [])}
+        mine = _keys(row["system"])
+        candidates = {i for key in mine for i in index.get(key, [])}
+        if not candidates:  # "XLNet-Large" vs "XLNet": one name extends the other
+            candidates = {
+                i
+                for key, rows in index.items()
+                if len(key) >= 4 and any(k.startswith(key) or key.startswith(k) for k in mine)
+                for i in rows
+            }
         best, best_days = None, max_days + 1
         for i in candidates:
             days = abs((other.date[i].astype(dt.date) - date).days)
