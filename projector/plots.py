@@ -73,7 +73,7 @@ def fan_chart(ds: xr.Dataset, *, ax: Axes | None = None, n_paths: int = 8, seed:
     ax.set_ylabel("log10 training compute [FLOP]")
     ax.set_xlim(t[0], t[-1])
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", fontsize=8)
     return fig
 
 
