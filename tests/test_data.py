@@ -98,7 +98,7 @@ def test_bundled_dataset_loads_and_covers_the_2022_span() -> None:
     s = load_dataset("bundled")
     assert s.label == "bundled" and len(s.sha256) == 64
     span = s.until(dt.date(2022, 2, 28)).one_per_paper()
-    assert len(span) >= 90  # see tests/test_bundled.py for the curation floors
+    assert len(span) >= 120  # issue 2: the span of the 2022 study
     assert s.year.min() < 1960
     assert np.isfinite(s.log10_compute).all()
 
