@@ -32,7 +32,7 @@ def _date(row: dict[str, str]) -> dt.date:
 # Floors of the curation, so that it never shrinks by accident: issue 2 asks for 120
 # systems up to 2022-02-28; issue 3's goal (250 in all, to mid-2025) is higher than
 # the total floor here, which rises as rows land.
-MIN_ROWS, MIN_2022_SPAN, MIN_PRE_DL = 208, 120, 11
+MIN_ROWS, MIN_2022_SPAN, MIN_PRE_DL = 218, 120, 11
 
 
 def test_size_and_span() -> None:
