@@ -403,16 +403,33 @@ def _number(inputs: Mapping[str, str], key: str, default: float | None = None) -
         raise InputError(f"inputs: {key} must be a number, got {inputs[key]!r}") from None
 
 
-def compute_from_inputs(method: str, inputs: Mapping[str, str], /) -> float | None:
+def compute_from_inputs(
+    method: str, inputs: Mapping[str, str], /, *, base_flop: float | None = None
+) -> float | None:
     """Recompute an estimated row of the bundled dataset [FLOP].
 
     ``ops`` rows hold ``params, tokens`` (form A) or ``forward_flop, examples, epochs``
     (form B), each with an optional ``backward_ratio``; ``gpu_time`` rows hold ``chip,
     count, hours, precision, utilization``. ``reported`` and ``third_party`` rows are
     not estimates of ours and give None.
+
+    A derivative (a system trained further from another row's model, e.g. Minerva from
+    PaLM) names it with ``base=SYSTEM`` and gives the *additional* training in the usual
+    keys, or none when the source does not state it (the figure is then a lower bound);
+    its compute is ``base_flop`` (the base row's compute, which the caller looks up)
+    plus that additional training.
     """
     if method in ("reported", "third_party"):
         return None
+    if "base" in inputs:
+        if base_flop is None:
+            raise InputError(f"inputs: base={inputs['base']!r} needs the base system's compute")
+        own = {k: v for k, v in inputs.items() if k != "base"}
+        return base_flop + (_additional(method, own) if own else 0.0)
+    return _additional(method, inputs)
+
+
+def _additional(method: str, inputs: Mapping[str, str], /) -> float:
     ratio = _number(inputs, "backward_ratio", DEFAULT_BACKWARD_RATIO)
     if method == "ops":
         if "params" in inputs and "tokens" in inputs:

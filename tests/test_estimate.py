@@ -128,6 +128,22 @@ def test_compute_from_inputs_all_forms() -> None:
         p("params 1e9")
 
 
+def test_a_derivative_adds_its_own_training_to_its_base() -> None:
+    p = est.parse_inputs
+    minerva = p("base=PaLM 540B; params=540e9; tokens=26e9")
+    assert est.compute_from_inputs("ops", minerva, base_flop=2.5e24) == pytest.approx(
+        2.5e24 + 6 * 540e9 * 26e9
+    )
+    flan = p("base=LaMDA; chip=TPUv3; count=64; hours=60; precision=bf16; utilization=0.3")
+    assert est.compute_from_inputs("gpu_time", flan, base_flop=3.55e23) == pytest.approx(
+        3.55e23 + 64 * 60 * 3600 * 123e12 * 0.3
+    )
+    # undisclosed further training: the base alone, a lower bound
+    assert est.compute_from_inputs("ops", p("base=DeepSeek-V3"), base_flop=3.3e24) == 3.3e24
+    with pytest.raises(InputError, match="needs the base system's compute"):
+        est.compute_from_inputs("ops", minerva)
+
+
 def _last_flop(capsys: pytest.CaptureFixture[str]) -> float:
     last = capsys.readouterr().out.strip().splitlines()[-1]
     number, unit = last.split()[:2]
