@@ -1,0 +1,62 @@
+"""The epoch-2022 replication stays put while the bundled data grows towards today.
+
+Issue 3 moves the default scenario to the newest bundled date and asks that epoch-2022
+keep its 2022-02-28 cut-off and give the same result. Two guards:
+
+* systems published after the cut-off have no effect at all (bit-identical paths);
+* the published-snapshot replication and the bundled run are pinned to the figures in
+  the README's replication table. A change of the pinned bundled figures means a row
+  up to 2022-02-28 was added or corrected: update the README table with them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from projector import engine
+from projector.data import load_dataset
+from projector.scenario import load_scenario, with_overrides
+
+from .conftest import SNAPSHOT_2022
+
+SCEN = load_scenario("epoch-2022")
+
+
+def _median_anchor(proj: engine.Projection) -> np.ndarray:
+    i = [a.name for a in SCEN.anchors].index("median-anchor")
+    return np.quantile(proj.crossing_year[:, i], [0.025, 0.5, 0.975])
+
+
+def _median_at(proj: engine.Projection, year: float) -> float:
+    j = int(np.argmin(np.abs(proj.times - year)))
+    assert proj.times[j] == pytest.approx(year)
+    return float(np.median(proj.log10_compute[:, j]))
+
+
+def test_systems_after_the_cutoff_do_not_touch_the_replication() -> None:
+    scen = with_overrides(SCEN, paths=2000)
+    systems = load_dataset("bundled")
+    later = systems.date > np.datetime64(SCEN.data.cutoff, "D")
+    assert later.sum() >= 100  # the extension to today is really there
+    full = engine.run(scen, systems)
+    truncated = engine.run(scen, systems.take(~later))
+    np.testing.assert_array_equal(full.log10_compute, truncated.log10_compute)
+    np.testing.assert_array_equal(full.crossing_year, truncated.crossing_year)
+
+
+def test_bundled_replication_matches_the_readme() -> None:
+    proj = engine.run(SCEN, load_dataset("bundled"))
+    assert proj.log10_compute[0, 0] == pytest.approx(24.0, abs=1e-9)  # ERNIE 3.0 Titan
+    assert _median_anchor(proj) == pytest.approx([2039.75, 2048.083, 2063.583], abs=0.01)
+    assert _median_at(proj, 2030.0) == pytest.approx(28.252, abs=0.001)
+    assert proj.clipped == 0
+
+
+@pytest.mark.skipif(not SNAPSHOT_2022.is_file(), reason="../shared/data is absent")
+def test_snapshot_replication_matches_the_readme() -> None:
+    """On the study's own data the median anchor lands 0.2 years from the published Aug 2046."""
+    proj = engine.run(SCEN, load_dataset(SNAPSHOT_2022))
+    assert proj.log10_compute[0, 0] == pytest.approx(24.146, abs=0.001)  # MT-NLG 530B
+    assert _median_anchor(proj) == pytest.approx([2038.75, 2046.75, 2061.75], abs=0.01)
+    assert _median_at(proj, 2030.0) == pytest.approx(28.685, abs=0.001)
