@@ -16,6 +16,7 @@ import pytest
 
 from projector import engine
 from projector.data import load_dataset
+from projector.results import anchor_summary, compute_summary, to_dataset
 from projector.scenario import load_scenario, with_overrides
 
 from .conftest import SNAPSHOT_2022
@@ -23,15 +24,15 @@ from .conftest import SNAPSHOT_2022
 SCEN = load_scenario("epoch-2022")
 
 
-def _median_anchor(proj: engine.Projection) -> np.ndarray:
-    i = [a.name for a in SCEN.anchors].index("median-anchor")
-    return np.quantile(proj.crossing_year[:, i], [0.025, 0.5, 0.975])
-
-
-def _median_at(proj: engine.Projection, year: float) -> float:
-    j = int(np.argmin(np.abs(proj.times - year)))
-    assert proj.times[j] == pytest.approx(year)
-    return float(np.median(proj.log10_compute[:, j]))
+def _summaries(dataset: str) -> tuple[float, list[float], float, int]:
+    """Start compute, median-anchor crossing [2.5%, 50%, 97.5%], the 2030 median and the
+    clipped rate draws, read from the same summaries the README's table comes from."""
+    ds = to_dataset(engine.run(SCEN, load_dataset(dataset)), SCEN)
+    anchor = next(r for r in anchor_summary(ds) if r["anchor"] == "median-anchor")
+    at_2030 = next(r for r in compute_summary(ds) if r["year"] == 2030)
+    start = float(ds["log10_compute"].values[0, 0])
+    crossing = [anchor["q0.025"], anchor["q0.5"], anchor["q0.975"]]
+    return start, crossing, at_2030["q0.5"], int(ds.attrs["clipped_rate_draws"])
 
 
 def test_systems_after_the_cutoff_do_not_touch_the_replication() -> None:
@@ -46,17 +47,17 @@ def test_systems_after_the_cutoff_do_not_touch_the_replication() -> None:
 
 
 def test_bundled_replication_matches_the_readme() -> None:
-    proj = engine.run(SCEN, load_dataset("bundled"))
-    assert proj.log10_compute[0, 0] == pytest.approx(24.0, abs=1e-9)  # ERNIE 3.0 Titan
-    assert _median_anchor(proj) == pytest.approx([2039.75, 2048.083, 2063.583], abs=0.01)
-    assert _median_at(proj, 2030.0) == pytest.approx(28.252, abs=0.001)
-    assert proj.clipped == 0
+    start, crossing, median_2030, clipped = _summaries("bundled")
+    assert start == pytest.approx(24.0, abs=1e-9)  # ERNIE 3.0 Titan
+    assert crossing == pytest.approx([2039.75, 2048.083, 2063.583], abs=0.01)
+    assert median_2030 == pytest.approx(28.252, abs=0.001)
+    assert clipped == 0
 
 
 @pytest.mark.skipif(not SNAPSHOT_2022.is_file(), reason="../shared/data is absent")
 def test_snapshot_replication_matches_the_readme() -> None:
     """On the study's own data the median anchor lands 0.2 years from the published Aug 2046."""
-    proj = engine.run(SCEN, load_dataset(SNAPSHOT_2022))
-    assert proj.log10_compute[0, 0] == pytest.approx(24.146, abs=0.001)  # MT-NLG 530B
-    assert _median_anchor(proj) == pytest.approx([2038.75, 2046.75, 2061.75], abs=0.01)
-    assert _median_at(proj, 2030.0) == pytest.approx(28.685, abs=0.001)
+    start, crossing, median_2030, _ = _summaries(str(SNAPSHOT_2022))
+    assert start == pytest.approx(24.146, abs=0.001)  # MT-NLG 530B
+    assert crossing == pytest.approx([2038.75, 2046.75, 2061.75], abs=0.01)
+    assert median_2030 == pytest.approx(28.685, abs=0.001)
