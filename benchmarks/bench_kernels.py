@@ -46,10 +46,23 @@ def _inputs(
         return args, (np.empty(n), np.empty(n, dtype=np.int64))
     rev = rng.normal(2032, 6, n)
     if name == "weights":
-        return (times, 2022.0, rev, 0), (np.empty((n, times.size)),)
+        return (times, 2022.0, rev, 0, 2.0), (np.empty((n, times.size)),)
     if name == "integrate_paths":
-        args = (times, 2022.0, 24.1, rng.uniform(0.4, 0.9, n), rng.uniform(0.1, 0.3, n), rev, 0)
+        args = (
+            times,
+            2022.0,
+            24.1,
+            rng.uniform(0.4, 0.9, n),
+            rng.uniform(0.1, 0.3, n),
+            rev,
+            0,
+            2.0,
+        )
         return args, (np.empty((n, times.size)),)
+    if name == "shift_paths":
+        c = 24.1 + np.cumsum(np.full((n, times.size), 0.3 / 12), axis=1)
+        table = rng.normal(0, 0.5, (180, times.size))
+        return (c, rng.normal(0, 0.3, n), table, rng.integers(0, 180, n)), (c,)
     if name == "first_crossing":
         c = 24.1 + np.cumsum(np.full((n, times.size), 0.3 / 12), axis=1)
         c += rng.uniform(0, 1, (n, 1))

@@ -28,11 +28,12 @@ __all__ = [
     "integrate_paths",
     "mixture_draws",
     "ols_fit",
+    "shift_paths",
     "weights",
 ]
 
 # Integer codes for the choices that cross into jitted code.
-SHAPE_CODES = {"gaussian": 0, "half-at-reversion": 1}
+SHAPE_CODES = {"gaussian": 0, "half-at-reversion": 1, "logistic": 2, "step": 3}
 FAMILY_CODES = {"normal": 0, "lognormal": 1, "uniform": 2, "triangular": 3, "point": 4}
 
 _LN2 = math.log(2.0)
@@ -161,10 +162,22 @@ def mixture_draws(
 
 
 @nb.njit(cache=True, inline="always")
-def _weight(dt: float, span: float, shape: int) -> float:  # pragma: no cover - jitted
-    """w at ``dt = t - s`` with ``span = R - s`` (method.md section 5)."""
+def _weight(dt: float, span: float, shape: int, width: float) -> float:  # pragma: no cover
+    """w at ``dt = t - s`` with ``span = R - s`` (method.md section 5).
+
+    Shapes 0 and 1 are the study's (functions of ``(dt / span)^2``); 2 is the logistic
+    ``1 / (1 + exp((dt - span) / width))`` (w(R) = 1/2) and 3 the step (1 before R,
+    0 from R on). Before the start w = 1 for every shape.
+    """
     if dt <= 0.0:
         return 1.0
+    if shape == 2:
+        x = (dt - span) / width
+        if x > 700.0:
+            return 0.0
+        return 1.0 / (1.0 + math.exp(x))
+    if shape == 3:
+        return 1.0 if dt < span else 0.0
     if span == 0.0:
         return 0.0
     x = dt / span
@@ -175,19 +188,28 @@ def _weight(dt: float, span: float, shape: int) -> float:  # pragma: no cover - 
 
 @nb.njit(cache=True, parallel=True)
 def weights(
-    times: np.ndarray, start_year: float, reversion: np.ndarray, shape: int, out: np.ndarray
+    times: np.ndarray,
+    start_year: float,
+    reversion: np.ndarray,
+    shape: int,
+    width: float,
+    out: np.ndarray,
 ) -> None:  # pragma: no cover - jitted
     """Weight on the Deep-Learning rate, ``out[path, time]`` in [0, 1].
 
     ``shape`` 0 (gaussian): ``exp(-(t-s)^2 / (2 (R-s)^2))``, w(R) = exp(-1/2);
-    ``shape`` 1 (half-at-reversion): ``2 ** (-((t-s)/(R-s))^2)``, w(R) = 1/2.
-    w = 1 at and before the start; a reversion date equal to the start gives w = 0
-    after it (the limit). Draws before the start enter through ``(R - s)^2``.
+    ``shape`` 1 (half-at-reversion): ``2 ** (-((t-s)/(R-s))^2)``, w(R) = 1/2;
+    ``shape`` 2 (logistic): ``1 / (1 + exp((t-R) / width))``, w(R) = 1/2;
+    ``shape`` 3 (step): 1 for t < R, 0 from R on.
+    w = 1 at and before the start; for shapes 0 and 1 a reversion date equal to the
+    start gives w = 0 after it (the limit), and dates before the start enter through
+    ``(R - s)^2`` (the study's "mirror"; the engine applies the scenario's policy to
+    the draws before they reach this kernel).
     """
     for j in nb.prange(reversion.shape[0]):
         span = reversion[j] - start_year
         for i in range(times.shape[0]):
-            out[j, i] = _weight(times[i] - start_year, span, shape)
+            out[j, i] = _weight(times[i] - start_year, span, shape, width)
 
 
 @nb.njit(cache=True, parallel=True)
@@ -199,6 +221,7 @@ def integrate_paths(
     growth_moore: np.ndarray,
     reversion: np.ndarray,
     shape: int,
+    width: float,
     out: np.ndarray,
 ) -> None:  # pragma: no cover - jitted
     """Integrate the blended growth rate into log10 compute paths (method.md 5-6).
@@ -213,6 +236,7 @@ def integrate_paths(
     recurrence ``w_i = w_(i-1) * q ** (2i - 1)``: two multiplications instead of an
     ``exp`` per step (relative error below 1e-10 over 10,000 steps). Once ``w``
     falls below 1e-200 the rate is ``g_moore`` to the last bit and stays there.
+    The logistic and step shapes (2, 3) evaluate w at each step directly.
 
     Parameters
     ----------
@@ -238,6 +262,14 @@ def integrate_paths(
         g_prev = math.exp(ln_moore + d)
         acc = log10_start
         out[j, 0] = acc
+        if shape >= 2:
+            for i in range(1, n_time):
+                w = _weight(times[i] - start_year, span, shape, width)
+                g = math.exp(ln_moore + w * d)
+                acc += 0.5 * (g_prev + g) * (times[i] - times[i - 1])
+                out[j, i] = acc
+                g_prev = g
+            continue
         for i in range(1, n_time):
             if w > 1e-200:
                 w *= m
@@ -270,3 +302,33 @@ def first_crossing(
                 if log10_compute[j, i] >= thresholds[a]:
                     out[j, a] = times[i]
                     break
+
+
+@nb.njit(cache=True, parallel=True)
+def shift_paths(
+    log10_compute: np.ndarray,
+    offset: np.ndarray,
+    deviation: np.ndarray,
+    row: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - jitted
+    """Add a per-path offset and a row of a deviation table to each path.
+
+    ``out[j, i] = log10_compute[j, i] + offset[j] + deviation[row[j], i]``, with no
+    deviation where ``row[j] < 0``. ``out`` may be ``log10_compute`` itself.
+
+    Parameters
+    ----------
+    log10_compute, out : (n_path, n_time) float64 [log10 FLOP]
+    offset : (n_path,) float64 [OOM], the error on the start compute
+    deviation : (n_row, n_time) float64 [OOM], the frontier's deviations from its trend
+    row : (n_path,) int64, the table row of each path, -1 for none
+    """
+    n_time = log10_compute.shape[1]
+    for j in nb.prange(log10_compute.shape[0]):
+        r = row[j]
+        for i in range(n_time):
+            v = log10_compute[j, i] + offset[j]
+            if r >= 0:
+                v += deviation[r, i]
+            out[j, i] = v

@@ -66,6 +66,12 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
         "decimal year",
         "first grid time with log10_compute >= threshold (NaN: never in horizon)",
     ),
+    "start_offset": ((PATH,), "OOM", "error drawn on log10 C(s) (start.log10_sd; 0 when off)"),
+    "frontier_origin": (
+        (PATH,),
+        "decimal year",
+        "origin of the frontier deviation added to the path (NaN: none)",
+    ),
     "anchor_log10_flop": ((ANCHOR,), "log10 FLOP", "anchor threshold"),
     "component_weight": ((COMPONENT,), "1", "reversion mixture weight"),
 }
@@ -93,6 +99,8 @@ def to_dataset(
         "reversion_year": proj.reversion_year,
         "reversion_component": proj.reversion_component,
         "crossing_year": proj.crossing_year,
+        "start_offset": proj.start_offset,
+        "frontier_origin": proj.frontier_origin,
         "anchor_log10_flop": np.array([a.log10_flop for a in scen.anchors], dtype=np.float64),
         "component_weight": np.array([c.weight for c in scen.reversion]),
     }
@@ -141,6 +149,12 @@ def to_dataset(
         if scen.moore_units == "consistent"
         else "ln-units/year mixed with OOM/year (published-notebook reading, method.md 3)",
         weight_shape=scen.weight_shape,
+        logistic_width_years=scen.logistic_width_years,
+        reversion_before_start=scen.reversion_before_start,
+        growth_fit=scen.fit,
+        estimate_noise_factor=scen.estimate_noise_factor,
+        frontier_noise=scen.frontier_noise,
+        scenario_overrides=json.dumps(list(scen.overrides)),
         nonpositive_rates=scen.nonpositive,
         clipped_rate_draws=proj.clipped,
         report_years=np.array(scen.report_years, dtype=np.float64),

@@ -38,8 +38,11 @@ __all__ = [
     "TrendWindow",
     "find_scenario",
     "load_scenario",
+    "override",
+    "parse_set",
     "rehash",
     "scenario_dir",
+    "settable_keys",
     "with_overrides",
 ]
 
@@ -73,11 +76,12 @@ PARAMS: dict[str, tuple[Param, ...]] = {
             "start_year",
             "float",
             "decimal year",
-            "projection start s; 'latest-data' = newest publication date in the data",
+            "projection start s; 'latest-data' = newest publication date in the data; "
+            "'cutoff' = data.cutoff as a decimal year (hindcasts)",
             _REQUIRED,
             1950,
             2200,
-            special=("latest-data",),
+            special=("latest-data", "cutoff"),
         ),
         Param("end_year", "float", "decimal year", "projection horizon", _REQUIRED, 1951, 2500),
         Param("steps_per_year", "int", "1/year", "time-grid resolution (12 = monthly)", 12, 1, 366),
@@ -119,6 +123,17 @@ PARAMS: dict[str, tuple[Param, ...]] = {
             60,
             special=("frontier", "trend"),
         ),
+        Param(
+            "log10_sd",
+            "float",
+            "OOM",
+            "sd of a normal error on log10 C(s), drawn once per path; 'data' = the start "
+            "system's stated uncertainty (column uncertainty_factor), 0 where it has none",
+            0.0,
+            0,
+            5,
+            special=("data",),
+        ),
     ),
     "growth": (
         Param(
@@ -142,9 +157,57 @@ PARAMS: dict[str, tuple[Param, ...]] = {
             "weight_shape",
             "choice",
             "",
-            "w(t): 'gaussian' (w(R)=exp(-1/2)) or 'half-at-reversion' (w(R)=1/2)",
+            "w(t): 'gaussian' (w(R)=exp(-1/2)), 'half-at-reversion' (w(R)=1/2), "
+            "'logistic' (1/(1+exp((t-R)/width)), w(R)=1/2) or 'step' (1 before R, 0 from R)",
             "gaussian",
-            choices=("gaussian", "half-at-reversion"),
+            choices=("gaussian", "half-at-reversion", "logistic", "step"),
+        ),
+        Param(
+            "logistic_width_years",
+            "float",
+            "years",
+            "width of the logistic weight shape",
+            2.0,
+            0.01,
+            100,
+        ),
+        Param(
+            "reversion_before_start",
+            "choice",
+            "",
+            "a reversion date drawn before the start: 'mirror' (the 2022 formula sees only "
+            "(R-s)^2), 'truncate' (condition the mixture on R > s) or 'immediate' (w = 0 "
+            "from the start)",
+            "truncate",
+            choices=("mirror", "truncate", "immediate"),
+        ),
+        Param(
+            "fit",
+            "choice",
+            "",
+            "systems the Deep-Learning rate is bootstrapped from: 'all' or 'frontier' (the "
+            "record-setting systems only)",
+            "all",
+            choices=("all", "frontier"),
+        ),
+        Param(
+            "estimate_noise_factor",
+            "float",
+            "factor",
+            "per-estimate error in the bootstrap: each resampled compute x a log-uniform "
+            "factor in [1/f, f] (1 = none; the Three Eras paper used 2)",
+            1.0,
+            1,
+            100,
+        ),
+        Param(
+            "frontier_noise",
+            "choice",
+            "",
+            "'resampled': add to each path the frontier's own stall-and-jump deviations from "
+            "its trend, resampled from a random past origin; 'none': smooth paths (the study)",
+            "none",
+            choices=("none", "resampled"),
         ),
         Param(
             "nonpositive",
@@ -178,7 +241,8 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "triangular": ("low", "mode", "high"),
     "point": ("year",),
 }
-_COMPONENT_KEYS = ("name", "weight", "distribution")
+_COMPONENT_KEYS = ("name", "weight", "distribution", "relative_to")
+_RELATIVE = ("calendar", "start")
 _ANCHOR_KEYS = ("name", "log10_flop", "note")
 
 
@@ -190,6 +254,9 @@ class Component:
     weight: float
     distribution: str
     params: tuple[tuple[str, float], ...]
+    # "calendar": year parameters are calendar years; "start": years after the start s.
+    # lognormal is always in years after the start.
+    relative_to: str = "calendar"
 
     def param(self, key: str) -> float:
         return dict(self.params)[key]
@@ -232,13 +299,20 @@ class Scenario:
     seed: int
     paths: int
     start_year: float | None  # None: the newest publication date in the data
+    start_rule: str  # "year", "latest-data" or "cutoff" (how start_year was set)
     end_year: float
     steps_per_year: int
     data: DataSpec
     start_compute: float | str  # log10 FLOP, "frontier" or "trend"
+    start_log10_sd: float | str  # OOM, or "data"
     moore_doubling_months: float
     moore_units: str
     weight_shape: str
+    logistic_width_years: float
+    reversion_before_start: str
+    fit: str
+    estimate_noise_factor: float
+    frontier_noise: str
     nonpositive: str
     clip_floor: float
     reversion: tuple[Component, ...]
@@ -247,12 +321,16 @@ class Scenario:
     report_years: tuple[float, ...]
     quantiles: tuple[float, ...]
     source: str  # the file it was read from
-    sha256: str  # hash of the resolved scenario (after `extends`)
+    sha256: str  # hash of the resolved scenario (after `extends` and overrides)
     file_sha256: str  # hash of the file's bytes
+    overrides: tuple[tuple[str, str], ...] = ()  # (dotted key, value as given), in order
+    raw: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     def resolved(self) -> dict[str, Any]:
         """The resolved scenario as a JSON-able dict (for provenance)."""
-        return _jsonable(dataclasses.asdict(self))
+        body = dataclasses.asdict(dataclasses.replace(self, raw={}))
+        body.pop("raw")
+        return _jsonable(body)
 
 
 def scenario_dir() -> Path:
@@ -469,7 +547,13 @@ def _components(where: str, raw: Any) -> tuple[Component, ...]:
             v = _number(at, Param(key, "float", "", ""), item[key], float, "a number [years]")
             params.append((key, v))
         _check_family(at, dist, dict(params))
-        comps.append(Component(name, weight, dist, tuple(params)))
+        relative = item.get("relative_to", "start" if dist == "lognormal" else "calendar")
+        if relative not in _RELATIVE or (dist == "lognormal" and relative != "start"):
+            valid = "'start' (lognormal is in years after the start)"
+            if dist != "lognormal":
+                valid = "one of " + ", ".join(repr(r) for r in _RELATIVE)
+            raise InputError(f"{at}: key 'relative_to' must be {valid}, got {relative!r}")
+        comps.append(Component(name, weight, dist, tuple(params), relative))
     names = [c.name for c in comps]
     if len(set(names)) != len(names):
         raise InputError(f"{where}: reversion component names must be unique, got {names}")
@@ -560,8 +644,19 @@ def _windows(where: str, raw: Any) -> tuple[TrendWindow, ...]:
     return tuple(out)
 
 
-def _build(raw: dict[str, Any], path: Path, file_sha: str) -> Scenario:
-    where = str(path)
+def _decimal_year(date: dt.date) -> float:
+    """``year + (day_of_year - 1) / days_in_year`` (method.md section 1)."""
+    first = dt.date(date.year, 1, 1)
+    return date.year + (date - first).days / (dt.date(date.year + 1, 1, 1) - first).days
+
+
+def _build(
+    raw: dict[str, Any],
+    path: Path,
+    file_sha: str,
+    overrides: tuple[tuple[str, str], ...] = (),
+) -> Scenario:
+    where = str(path) if not overrides else f"{path} (with --set)"
     tables = ("data", "start", "growth", "report", "reversion", "anchors", "windows")
     top = _section(
         where,
@@ -576,17 +671,25 @@ def _build(raw: dict[str, Any], path: Path, file_sha: str) -> Scenario:
         label: _section(where, raw.get(label, {}), PARAMS[label], label)
         for label in ("data", "start", "growth", "report")
     }
-    start = top["start_year"]
-    start_year = None if start == "latest-data" else float(start)
-    end_year = float(top["end_year"])
-    if start_year is not None and end_year <= start_year:
-        raise InputError(f"{where}: key 'end_year' must be after start_year ({start_year:g})")
     d = sec["data"]
     if d["dl_start"] <= d["pre_dl_start"]:
         raise InputError(f"{where}: key 'data.dl_start' must be after data.pre_dl_start")
     cutoff = None if d["cutoff"] == "none" else d["cutoff"]
     if cutoff is not None and cutoff <= d["dl_start"]:
         raise InputError(f"{where}: key 'data.cutoff' must be after data.dl_start")
+    start = top["start_year"]
+    rule = start if isinstance(start, str) else "year"
+    if start == "cutoff":
+        if cutoff is None:
+            raise InputError(
+                f"{where}: key 'start_year' = 'cutoff' needs a data.cutoff date (it is 'none')"
+            )
+        start_year: float | None = _decimal_year(cutoff)
+    else:
+        start_year = None if start == "latest-data" else float(start)
+    end_year = float(top["end_year"])
+    if start_year is not None and end_year <= start_year:
+        raise InputError(f"{where}: key 'end_year' must be after start_year ({start_year:g})")
     years = tuple(sorted(sec["report"]["years"]))
     for y in years:
         if y > end_year or (start_year is not None and y < start_year):
@@ -604,13 +707,20 @@ def _build(raw: dict[str, Any], path: Path, file_sha: str) -> Scenario:
         seed=top["seed"],
         paths=top["paths"],
         start_year=start_year,
+        start_rule=rule,
         end_year=end_year,
         steps_per_year=top["steps_per_year"],
         data=DataSpec(d["dataset"], cutoff, d["pre_dl_start"], d["dl_start"], d["notable_only"]),
         start_compute=sec["start"]["compute"],
+        start_log10_sd=sec["start"]["log10_sd"],
         moore_doubling_months=sec["growth"]["moore_doubling_months"],
         moore_units=sec["growth"]["moore_units"],
         weight_shape=sec["growth"]["weight_shape"],
+        logistic_width_years=sec["growth"]["logistic_width_years"],
+        reversion_before_start=sec["growth"]["reversion_before_start"],
+        fit=sec["growth"]["fit"],
+        estimate_noise_factor=sec["growth"]["estimate_noise_factor"],
+        frontier_noise=sec["growth"]["frontier_noise"],
         nonpositive=sec["growth"]["nonpositive"],
         clip_floor=sec["growth"]["clip_floor"],
         reversion=_components(where, raw.get("reversion")),
@@ -621,6 +731,8 @@ def _build(raw: dict[str, Any], path: Path, file_sha: str) -> Scenario:
         source=str(path),
         sha256="",
         file_sha256=file_sha,
+        overrides=overrides,
+        raw=raw,
     )
     if not scen.name or any(c in scen.name for c in "/\\") or scen.name.startswith("."):
         raise InputError(f"{where}: key 'name' must be a plain name usable as a folder")
@@ -634,22 +746,106 @@ def with_overrides(
     seed: int | None = None,
     dataset: str | None = None,
 ) -> Scenario:
-    """``scen`` with command-line overrides applied and its hash recomputed.
+    """``scen`` with the command line's ``--paths``, ``--seed`` and ``--dataset`` applied.
 
-    The overrides are recorded in the resolved scenario (and so in every result's
-    provenance); ``file_sha256`` still identifies the file as written.
+    The same as :func:`override` with the keys ``paths``, ``seed`` and ``data.dataset``.
     """
-    if paths is None and seed is None and dataset is None:
-        return scen
-    data = scen.data if dataset is None else dataclasses.replace(scen.data, dataset=dataset)
-    return rehash(
-        dataclasses.replace(
-            scen,
-            paths=scen.paths if paths is None else paths,
-            seed=scen.seed if seed is None else seed,
-            data=data,
+    changes: dict[str, Any] = {}
+    if paths is not None:
+        changes["paths"] = paths
+    if seed is not None:
+        changes["seed"] = seed
+    if dataset is not None:
+        changes["data.dataset"] = str(Path(dataset).resolve())
+    return override(scen, changes)
+
+
+def settable_keys() -> list[str]:
+    """Every scalar scenario key that :func:`override` accepts, by dotted name."""
+    keys = [p.key for p in PARAMS[""] if p.key not in ("name", "description", "extends")]
+    for table in ("data", "start", "growth", "report"):
+        keys += [f"{table}.{p.key}" for p in PARAMS[table]]
+    return keys
+
+
+def parse_set(text: str, /) -> tuple[str, Any]:
+    """``KEY=VALUE`` from the command line: the value read as a TOML value, else a string.
+
+    ``growth.moore_doubling_months=18`` gives 18 (an integer, accepted where a number is),
+    ``data.cutoff=2020-01-01`` a date, ``report.years=[2030,2040]`` a list,
+    ``growth.weight_shape=logistic`` the string ``"logistic"``.
+    """
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise InputError(
+            f"--set {text!r}: expected KEY=VALUE, e.g. growth.moore_doubling_months=18"
         )
-    )
+    try:
+        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value.strip()
+    return key, parsed
+
+
+def override(scen: Scenario, changes: Mapping[str, Any], /) -> Scenario:
+    """``scen`` with scalar keys changed by dotted name, validated like the file.
+
+    The one way to change a key (``--set``, sweeps, backtests, sensitivity analysis).
+    The changes are recorded in ``overrides`` and so in the hash and every result's
+    provenance.
+
+    Raises
+    ------
+    InputError
+        An unknown key (listing the valid ones) or a value the key does not accept.
+    """
+    if not changes:
+        return scen
+    valid = settable_keys()
+    raw = json.loads(json.dumps(scen.raw, default=_json_default))  # deep copy
+    _restore_dates(raw)
+    recorded = list(scen.overrides)
+    for key, value in changes.items():
+        if key not in valid:
+            raise InputError(f"--set {key}: unknown key (valid: {', '.join(valid)})")
+        table, _, leaf = key.rpartition(".")
+        target = raw
+        if table:
+            target = raw.setdefault(table, {})
+            if not isinstance(target, dict):
+                raise InputError(f"{scen.source}: [{table}] must be a table")
+        if isinstance(value, str) and key.endswith(("cutoff", "_start")) and value != "none":
+            try:
+                value = dt.date.fromisoformat(value)
+            except ValueError:
+                pass  # the validator names the key and what it expects
+        target[leaf] = value
+        recorded.append((key, _jsonable(value) if not isinstance(value, str) else value))
+    return _build(raw, Path(scen.source), scen.file_sha256, tuple((k, str(v)) for k, v in recorded))
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, dt.date):
+        return {"__date__": obj.isoformat()}
+    raise TypeError(type(obj).__name__)
+
+
+def _restore_dates(obj: Any) -> Any:
+    """Undo :func:`_json_default` in place (dates inside the raw TOML tree)."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if isinstance(v, dict) and set(v) == {"__date__"}:
+                obj[k] = dt.date.fromisoformat(v["__date__"])
+            else:
+                _restore_dates(v)
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            if isinstance(v, dict) and set(v) == {"__date__"}:
+                obj[i] = dt.date.fromisoformat(v["__date__"])
+            else:
+                _restore_dates(v)
+    return obj
 
 
 def rehash(scen: Scenario) -> Scenario:

@@ -62,14 +62,24 @@ def mixture_draws(
 
 
 def weights(
-    times: np.ndarray, start_year: float, reversion: np.ndarray, shape: int, out: np.ndarray
+    times: np.ndarray,
+    start_year: float,
+    reversion: np.ndarray,
+    shape: int,
+    width: float,
+    out: np.ndarray,
 ) -> None:
     dt = (times - start_year)[None, :]
     span = (reversion - start_year)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x2 = (dt / span) ** 2
-        w = np.exp(-x2 / 2) if shape == 0 else 2.0 ** (-x2)
-    w = np.where(span == 0, 0.0, w)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if shape == 2:
+            w = 1.0 / (1.0 + np.exp((dt - span) / width))
+        elif shape == 3:
+            w = np.where(dt < span, 1.0, 0.0)
+        else:
+            x2 = (dt / span) ** 2
+            w = np.exp(-x2 / 2) if shape == 0 else 2.0 ** (-x2)
+            w = np.where(span == 0, 0.0, w)
     out[:] = np.where(dt <= 0, 1.0, w)
 
 
@@ -81,10 +91,11 @@ def integrate_paths(
     growth_moore: np.ndarray,
     reversion: np.ndarray,
     shape: int,
+    width: float,
     out: np.ndarray,
 ) -> None:
     w = np.empty((len(reversion), len(times)))
-    weights(times, start_year, reversion, shape, w)
+    weights(times, start_year, reversion, shape, width, w)
     g = growth_dl[:, None] ** w * growth_moore[:, None] ** (1 - w)
     steps = 0.5 * (g[:, 1:] + g[:, :-1]) * np.diff(times)[None, :]
     out[:, 0] = log10_start
@@ -100,6 +111,20 @@ def first_crossing(
         out[:, a] = np.where(reached.any(axis=1), times[first], np.nan)
 
 
+def shift_paths(
+    log10_compute: np.ndarray,
+    offset: np.ndarray,
+    deviation: np.ndarray,
+    row: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    dev = np.zeros_like(log10_compute)
+    has = row >= 0
+    if has.any():
+        dev[has] = deviation[row[has]]
+    out[:] = log10_compute + offset[:, None] + dev
+
+
 # kernel -> twin, for the comparison test and the benchmarks.
 COMPARISONS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
     "bootstrap_slopes": (kernels.bootstrap_slopes, bootstrap_slopes),
@@ -107,4 +132,5 @@ COMPARISONS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
     "weights": (kernels.weights, weights),
     "integrate_paths": (kernels.integrate_paths, integrate_paths),
     "first_crossing": (kernels.first_crossing, first_crossing),
+    "shift_paths": (kernels.shift_paths, shift_paths),
 }

@@ -96,6 +96,8 @@ compute = {start_compute}
 moore_units = "{moore_units}"
 weight_shape = "{weight_shape}"
 nonpositive = "{nonpositive}"
+reversion_before_start = "{policy}"
+{growth_extra}
 
 {reversion}
 
@@ -158,6 +160,8 @@ def make_scenario(tmp_path: Path, noisy_csv: Path) -> Callable[..., Path]:
             "moore_units": "consistent",
             "weight_shape": "gaussian",
             "nonpositive": "error",
+            "policy": "mirror",
+            "growth_extra": "",
             "reversion": NORMAL_MIXTURE,
             "report_years": "[2030, 2040, 2050]",
         }

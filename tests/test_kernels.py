@@ -34,7 +34,8 @@ def _inputs(name: str, rng: np.random.Generator) -> tuple[tuple, tuple]:
     if name == "weights":
         rev = rng.normal(2032, 8, n)
         rev[:3] = [2022.0, 2010.0, 2100.0]  # at, before and far after the start
-        return (times, 2022.0, rev, int(rng.integers(0, 2))), (np.empty((n, len(times))),)
+        shape, width = int(rng.integers(0, 4)), float(rng.uniform(0.5, 5))
+        return (times, 2022.0, rev, shape, width), (np.empty((n, len(times))),)
     if name == "integrate_paths":
         rev = rng.normal(2032, 8, n)
         rev[0] = 2022.0
@@ -45,9 +46,15 @@ def _inputs(name: str, rng: np.random.Generator) -> tuple[tuple, tuple]:
             rng.uniform(0.3, 0.9, n),
             rng.uniform(0.05, 0.3, n),
             rev,
-            int(rng.integers(0, 2)),
+            int(rng.integers(0, 4)),
+            float(rng.uniform(0.5, 5)),
         )
         return args, (np.empty((n, len(times))),)
+    if name == "shift_paths":
+        c = 24 + np.cumsum(rng.uniform(0, 0.05, (n, len(times))), axis=1)
+        table = rng.normal(0, 0.5, (30, len(times)))
+        row = rng.integers(-1, 30, n)
+        return (c, rng.normal(0, 0.3, n), table, row), (np.empty((n, len(times))),)
     if name == "first_crossing":
         c = 24 + np.cumsum(rng.uniform(0, 0.05, (n, len(times))), axis=1)
         return (times, c, np.array([20.0, 30.0, 40.0, 60.0])), (np.empty((n, 4)),)
@@ -82,31 +89,36 @@ def test_first_crossing_never_is_nan_and_at_start_is_start() -> None:
     assert out[0, 0] == 2022.0 and out[0, 1] == 2024.0 and np.isnan(out[0, 2])
 
 
-def test_weight_values_at_reversion() -> None:
-    times = np.array([2022.0, 2030.0])
-    out = np.empty((1, 2))
-    kernels.weights(times, 2022.0, np.array([2030.0]), kernels.SHAPE_CODES["gaussian"], out)
-    assert out[0, 1] == pytest.approx(math.exp(-0.5))
-    kernels.weights(
-        times, 2022.0, np.array([2030.0]), kernels.SHAPE_CODES["half-at-reversion"], out
-    )
-    assert out[0, 1] == pytest.approx(0.5)
+@pytest.mark.parametrize(
+    ("shape", "at_reversion"),
+    [("gaussian", math.exp(-0.5)), ("half-at-reversion", 0.5), ("logistic", 0.5), ("step", 0.0)],
+)
+def test_weight_values_at_reversion(shape: str, at_reversion: float) -> None:
+    times = np.array([2022.0, 2029.999, 2030.0, 2040.0])
+    out = np.empty((1, 4))
+    kernels.weights(times, 2022.0, np.array([2030.0]), kernels.SHAPE_CODES[shape], 2.0, out)
+    assert out[0, 2] == pytest.approx(at_reversion)
     assert out[0, 0] == 1.0
+    if shape == "step":  # the Deep-Learning rate until R, the long-run rate from R
+        assert out[0, 1] == 1.0 and out[0, 3] == 0.0
+    if shape == "logistic":  # 1 / (1 + exp((t - R) / width)) with width 2 years
+        assert out[0, 3] == pytest.approx(1 / (1 + math.exp(5.0)))
 
 
 @settings(max_examples=60, deadline=None)
 @given(
     start=st.floats(2000, 2100),
     offset=st.floats(-60, 80),
-    shape=st.sampled_from([0, 1]),
+    shape=st.sampled_from([0, 1, 2, 3]),
     horizon=st.floats(0.5, 120),
+    width=st.floats(0.05, 20),
 )
 def test_weight_in_unit_interval_and_non_increasing(
-    start: float, offset: float, shape: int, horizon: float
+    start: float, offset: float, shape: int, horizon: float, width: float
 ) -> None:
     times = start + np.linspace(0, horizon, 200)
     out = np.empty((1, times.size))
-    kernels.weights(times, start, np.array([start + offset]), shape, out)
+    kernels.weights(times, start, np.array([start + offset]), shape, width, out)
     w = out[0]
     assert np.all((w >= 0) & (w <= 1))
     assert w[0] == 1.0

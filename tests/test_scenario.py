@@ -97,7 +97,7 @@ BASE = 'name = "x"\nextends = "default"\n'
         ),
         (
             "[[reversion]]\nname='a'\nweight=1\ndistribution='point'\nyear=2030\nsd=1\n",
-            "unknown key 'sd' for point (valid: name, weight, distribution, year)",
+            "unknown key 'sd' for point (valid: name, weight, distribution, relative_to, year)",
         ),
         ("[[anchors]]\nname='a'\nlog10_flop='big'\n", "anchors[0]: key 'log10_flop'"),
         (
