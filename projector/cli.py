@@ -8,9 +8,10 @@ exit status 2, with no traceback and no result file left behind.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -26,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see --help)\n")
 
 
 def _positive_int(text: str) -> int:
@@ -37,6 +38,15 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
     return value
+
+
+def _path_arg(text: str) -> Path:
+    """A path argument: not empty (``--out ""`` would mean the current folder), no NUL."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty path; give a file or folder name")
+    if "\0" in text:
+        raise argparse.ArgumentTypeError(f"{text!r} contains a NUL character")
+    return Path(text)
 
 
 def _seed(text: str) -> int:
@@ -52,6 +62,11 @@ def _seed(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="projector", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"projector {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of a failure (anywhere on the line)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("project", help="run a scenario and write its result cube")
@@ -59,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paths", type=_positive_int, help="override the number of paths")
     p.add_argument("--seed", type=_seed, help="override the seed")
     p.add_argument("--dataset", help="an Epoch CSV export to use instead of the scenario's data")
-    p.add_argument("--out", type=Path, help="output folder (default results/<scenario name>/)")
+    p.add_argument("--out", type=_path_arg, help="output folder (default results/<scenario name>/)")
     p.add_argument("--threads", type=_positive_int, help="numba threads (default: all cores)")
     p.add_argument(
         "--chunk-paths",
@@ -83,13 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("summary", help="print the summary tables of a result cube")
-    p.add_argument("result", type=Path)
+    p.add_argument("result", type=_path_arg)
     p.add_argument("--csv", action="store_true", help="print the tidy CSV instead of Markdown")
     p.set_defaults(func=_cmd_summary)
 
     p = sub.add_parser("plot", help="write the fan chart of a result cube as PNG")
-    p.add_argument("result", type=Path)
-    p.add_argument("--out", type=Path, help="PNG path (default: fan_chart.png beside the cube)")
+    p.add_argument("result", type=_path_arg)
+    p.add_argument(
+        "--out", type=_path_arg, help="PNG path (default: fan_chart.png beside the cube)"
+    )
     p.set_defaults(func=_cmd_plot)
 
     _add_estimate(sub)
@@ -100,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_project(args: argparse.Namespace) -> list[str]:
-    from projector import engine, results
+    from projector import checks, engine, results
     from projector.data import load_dataset
     from projector.scenario import load_scenario, with_overrides
 
@@ -109,15 +126,16 @@ def _cmd_project(args: argparse.Namespace) -> list[str]:
     scen = with_overrides(
         load_scenario(args.scenario), paths=args.paths, seed=args.seed, dataset=args.dataset
     )
+    out_dir = checks.check_output_folder(
+        args.out if args.out is not None else RESULTS_DIR / scen.name
+    )
     systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
+    checks.check_projection_memory(scen, systems, chunk_paths=args.chunk_paths)
     if args.threads:
         import numba
 
         limit = int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))
         numba.set_num_threads(min(args.threads, limit))
-    out_dir = args.out if args.out is not None else RESULTS_DIR / scen.name
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"--out {out_dir}: exists and is not a folder")
 
     from tqdm import tqdm
 
@@ -126,9 +144,8 @@ def _cmd_project(args: argparse.Namespace) -> list[str]:
     ) as bar:
         proj = engine.run(scen, systems, chunk_paths=args.chunk_paths, progress=bar.update)
     ds = results.to_dataset(proj, scen)
-    written = results.write_result(ds, out_dir)
-    if args.plot:
-        written.append(_write_plot(ds, out_dir / "fan_chart.png"))
+    figures = {"fan_chart.png": _fan_chart(ds)} if args.plot else None
+    written = results.write_result(ds, out_dir, figures)  # the whole folder, one transaction
     if args.quiet:
         return []
     return [results.summary_markdown(ds), *(f"wrote {p}" for p in written)]
@@ -191,20 +208,27 @@ def _cmd_summary(args: argparse.Namespace) -> list[str]:
     return [results.summary_csv(ds) if args.csv else results.summary_markdown(ds)]
 
 
-def _write_plot(ds: object, target: Path) -> Path:
-    from projector import plots, results
+def _fan_chart(ds: object) -> object:
+    from projector import plots
 
-    fig = plots.fan_chart(ds)  # type: ignore[arg-type]
-    with results.atomic_path(target) as tmp:
-        fig.savefig(tmp, dpi=130, format="png")
+    return plots.fan_chart(ds)  # type: ignore[arg-type]
+
+
+def _write_plot(ds: object, target: Path) -> Path:
+    from projector.fileio import atomic_path
+
+    fig = _fan_chart(ds)
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, dpi=130, format="png")  # type: ignore[attr-defined]
     return target
 
 
 def _cmd_plot(args: argparse.Namespace) -> list[str]:
-    from projector import results
+    from projector import checks, results
 
-    ds = results.read_result(args.result)
     target = args.out if args.out is not None else args.result.parent / "fan_chart.png"
+    target = checks.check_output_file(target, "--out" if args.out is not None else "plot")
+    ds = results.read_result(args.result)
     return [f"wrote {_write_plot(ds, target)}"]
 
 
@@ -412,7 +436,7 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     data = sub.add_parser("data", help="the bundled dataset: export it or list its systems")
     kinds = data.add_subparsers(dest="action", required=True, parser_class=_Parser)
     p = kinds.add_parser("export", help="write the bundled dataset as CSV")
-    p.add_argument("path", type=Path)
+    p.add_argument("path", type=_path_arg)
     p.set_defaults(func=_cmd_data_export)
     p = kinds.add_parser("list", help="print the bundled systems as a table")
     p.add_argument("--domain", choices=DOMAINS)
@@ -437,7 +461,7 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
         "compare",
         help="match the bundled systems to another dataset and report log10 differences",
     )
-    p.add_argument("other", type=Path, help="a dataset CSV (bundled or Epoch format)")
+    p.add_argument("other", type=_path_arg, help="a dataset CSV (bundled or Epoch format)")
     p.add_argument("--all", action="store_true", help="list every match, not only > factor 3")
     p.set_defaults(func=_cmd_data_compare)
 
@@ -445,17 +469,17 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
 def _cmd_data_export(args: argparse.Namespace) -> list[str]:
     import csv
 
+    from projector import checks
     from projector.data import BUNDLED_COLUMNS, bundled_records
     from projector.fileio import atomic_path
 
+    path = checks.check_output_file(args.path, "data export")
     rows = bundled_records()
-    if args.path.is_dir():
-        raise InputError(f"{args.path}: is a folder; give a file name ending in .csv")
-    with atomic_path(args.path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=BUNDLED_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-    return [f"wrote {len(rows)} systems to {args.path}"]
+    return [f"wrote {len(rows)} systems to {path}"]
 
 
 def _cmd_data_list(args: argparse.Namespace) -> list[str]:
@@ -544,7 +568,7 @@ def _add_trends(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", help="a dataset CSV (default: the bundled dataset)")
     p.add_argument("--scenario", help="take dataset, cut-off and extra [[windows]] from it")
     p.add_argument("--cutoff", type=_date, help="drop systems published after YYYY-MM-DD")
-    p.add_argument("--out", type=Path, help="output folder (default results/trends[-NAME]/)")
+    p.add_argument("--out", type=_path_arg, help="output folder (default results/trends[-NAME]/)")
     p.add_argument(
         "--window",
         action="append",
@@ -566,7 +590,7 @@ def _add_trends(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_trends(args: argparse.Namespace) -> list[str]:
-    from projector import plots, results, trends
+    from projector import checks, plots, results, trends
     from projector.data import BUNDLED, load_dataset
 
     dataset, cutoff, windows = BUNDLED, None, trends.standard_windows()
@@ -591,6 +615,7 @@ def _cmd_trends(args: argparse.Namespace) -> list[str]:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise InputError(f"window name(s) used twice: {', '.join(dupes)}")
+    out_dir = checks.check_output_folder(args.out if args.out is not None else RESULTS_DIR / label)
     systems = load_dataset(dataset)
     analysis = trends.analyse(
         systems,
@@ -611,7 +636,6 @@ def _cmd_trends(args: argparse.Namespace) -> list[str]:
         "trends_compute.png": plots.trends_figure(ds, quantity="compute"),
         "trends_parameters.png": plots.trends_figure(ds, quantity="parameters"),
     }
-    out_dir = args.out if args.out is not None else RESULTS_DIR / label
     written = results.write_trends(analysis, out_dir, figures)
     lines = [] if args.quiet else [results.trends_markdown(analysis)]
     return lines + [f"wrote {p}" for p in written]
@@ -646,16 +670,16 @@ def _add_backtest(sub: argparse._SubParsersAction) -> None:
         help=f"comma-separated, from {', '.join(BASELINES)}; 'none' for no baseline",
     )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SET_HELP)
-    p.add_argument("--out", type=Path, help="output folder (default results/backtest-<name>/)")
+    p.add_argument("--out", type=_path_arg, help="output folder (default results/backtest-<name>/)")
     p.add_argument("--quiet", action="store_true", help="print only the files written")
     p.set_defaults(func=_cmd_backtest)
 
 
 def _cmd_backtest(args: argparse.Namespace) -> list[str]:
-    from projector import backtest
+    from projector import backtest, checks
     from projector.data import load_dataset
-    from projector.fileio import atomic_path
     from projector.scenario import Scenario, with_overrides
+    from projector.transaction import result_transaction
 
     cutoffs = backtest.parse_cutoffs(args.cutoffs)
     horizons = backtest.parse_horizons(args.horizons)
@@ -671,11 +695,9 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
     truth = systems
     if args.truth is not None:
         truth = load_dataset(args.truth, notable_only=scen.data.notable_only)
-    out_dir = args.out if args.out is not None else RESULTS_DIR / f"backtest-{scen.name}"
-    if str(out_dir) == "":
-        raise InputError("--out: give a folder name")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"--out {out_dir}: exists and is not a folder")
+    out_dir = checks.check_output_folder(
+        args.out if args.out is not None else RESULTS_DIR / f"backtest-{scen.name}"
+    )
 
     from tqdm import tqdm
 
@@ -701,17 +723,12 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
     from projector import plots
 
     fig = plots.backtest_figure(bt)
-    written = []
-    for name, text in (
-        ("backtest.csv", backtest.to_csv(bt)),
-        ("backtest.md", backtest.to_markdown(bt)),
-    ):
-        with atomic_path(out_dir / name) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-        written.append(out_dir / name)
-    with atomic_path(out_dir / "backtest.png") as tmp:
-        fig.savefig(tmp, dpi=130, format="png")
-    written.append(out_dir / "backtest.png")
+    texts = {"backtest.csv": backtest.to_csv(bt), "backtest.md": backtest.to_markdown(bt)}
+    with result_transaction(out_dir) as tmp:  # the whole folder in one atomic step
+        for name, text in texts.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        fig.savefig(tmp / "backtest.png", dpi=130, format="png")
+    written = [out_dir / name for name in (*texts, "backtest.png")]
     lines = []
     if not args.quiet:
         md = backtest.to_markdown(bt)
@@ -720,21 +737,75 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (0 ok, 2 bad input)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Entry point; returns the exit status.
+
+    The one error boundary: every failure of every command ends here as one line on
+    stderr, ``projector: <message>``, and a status from :func:`projector.errors.classify`
+    (2 bad input, 3 environment, 70 internal error, 130/143 interrupted). ``--debug``
+    (anywhere on the line, or ``PROJECTOR_DEBUG=1``) adds the traceback.
+    """
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_in or os.environ.get("PROJECTOR_DEBUG", "") not in ("", "0")
+    args_in = [a for a in args_in if a != "--debug"]
+    with _signals_raise():
+        try:
+            # Usage errors (2), --help and --version (0) leave through SystemExit, as
+            # argparse does; _Parser makes the usage error one line.
+            args = build_parser().parse_args(args_in)
+            lines = args.func(args)
+        except BaseException as exc:
+            if isinstance(exc, SystemExit | GeneratorExit):
+                raise
+            return _report(exc, debug)
+        return _print_lines(lines)
+
+
+def _report(exc: BaseException, debug: bool) -> int:
+    from projector.errors import classify
+
+    status, message = classify(exc)
     try:
-        lines = args.func(args)
-    except InputError as exc:
-        print(f"projector: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("projector: interrupted; no partial result was kept", file=sys.stderr)
-        return 130
-    for line in lines:
-        print(line)
-    sys.stdout.flush()
+        if debug:
+            import traceback
+
+            traceback.print_exception(exc, file=sys.stderr)
+        print(f"projector: {message}", file=sys.stderr)
+        sys.stderr.flush()
+    except (BrokenPipeError, OSError):
+        pass
+    return status
+
+
+def _print_lines(lines: Sequence[str]) -> int:
+    """Print the command's output; a reader that went away (``| head``) is a quiet exit."""
+    try:
+        for line in lines:
+            print(line)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return 128 + 13  # as if killed by SIGPIPE, like other Unix tools
     return 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+@contextlib.contextmanager
+def _signals_raise() -> Iterator[None]:
+    """SIGINT and SIGTERM raise :class:`~projector.errors.Interrupted` for the whole run,
+    so every ``finally`` and transaction cleans up; the old handlers come back after."""
+    from projector.transaction import signals_abort
+
+    with signals_abort():
+        yield
 
 
 if __name__ == "__main__":  # pragma: no cover

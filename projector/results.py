@@ -22,8 +22,9 @@ import xarray as xr
 from projector import __version__
 from projector.engine import Projection, start_date_label
 from projector.errors import InputError
-from projector.fileio import atomic_path
+from projector.fileio import atomic_path, write_bytes
 from projector.scenario import Scenario
+from projector.transaction import result_transaction
 from projector.trends import SCALE_CLASSES, TrendAnalysis
 
 __all__ = [
@@ -341,28 +342,31 @@ def _year_cell(value: float, end: float) -> str:
 # --- writing and reading ---------------------------------------------------------------
 
 
-def write_result(ds: xr.Dataset, out_dir: Path) -> list[Path]:
-    """Write ``projection.nc``, ``summary.csv`` and ``summary.md`` into ``out_dir``.
+def write_result(
+    ds: xr.Dataset, out_dir: Path, figures: dict[str, Any] | None = None
+) -> list[Path]:
+    """Write ``projection.nc``, ``summary.csv``, ``summary.md`` (and ``figures``, PNG).
 
-    The summaries are written first and the cube last, each atomically, so a
-    ``projection.nc`` that exists comes with its summaries.
+    The folder is replaced as a whole in one atomic step
+    (:func:`~projector.transaction.result_transaction`): an older result stays intact
+    until the new one is complete, and a failed or interrupted write leaves it unchanged.
+    The cube is encoded in memory first, so a full disk fails in plain file I/O.
     """
     out_dir = Path(out_dir)
-    written = []
-    for name, text in (("summary.csv", summary_csv(ds)), ("summary.md", summary_markdown(ds))):
-        with atomic_path(out_dir / name) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-        written.append(out_dir / name)
+    texts = {"summary.csv": summary_csv(ds), "summary.md": summary_markdown(ds)}
     encoding: dict[str, dict[str, Any]] = {
         str(name): {"zlib": True, "complevel": 4, "shuffle": True} for name in ds.data_vars
     }
     for name in _ENCODED_FLOAT32:
         encoding[name]["dtype"] = "float32"
-    target = out_dir / "projection.nc"
-    with atomic_path(target) as tmp:
-        ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
-    written.append(target)
-    return written
+    cube = ds.to_netcdf(engine="h5netcdf", encoding=encoding)
+    with result_transaction(out_dir) as tmp:
+        for name, text in texts.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        for name, fig in (figures or {}).items():
+            fig.savefig(tmp / name, dpi=130, format="png")
+        write_bytes(tmp / "projection.nc", cube)
+    return [out_dir / name for name in (*texts, *(figures or {}), "projection.nc")]
 
 
 def read_result(path: str | Path) -> xr.Dataset:
@@ -602,25 +606,21 @@ def trends_to_dataset(
 
 
 def write_trends(analysis: TrendAnalysis, out_dir: Path, figures: dict[str, Any]) -> list[Path]:
-    """Write trends.csv, trends.md, the figures (PNG) and trends.nc (last), atomically."""
+    """Write trends.csv, trends.md, the figures (PNG) and trends.nc, as one transaction.
+
+    The folder is replaced as a whole (see :func:`write_result`).
+    """
     out_dir = Path(out_dir)
-    written = []
-    for name, text in (
-        ("trends.csv", trends_csv(analysis)),
-        ("trends.md", trends_markdown(analysis)),
-    ):
-        with atomic_path(out_dir / name) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-        written.append(out_dir / name)
-    for name, fig in figures.items():
-        with atomic_path(out_dir / name) as tmp:
-            fig.savefig(tmp, dpi=130, format="png")
-        written.append(out_dir / name)
+    texts = {"trends.csv": trends_csv(analysis), "trends.md": trends_markdown(analysis)}
     ds = trends_to_dataset(analysis)
     encoding = {
         str(v): {"zlib": True, "complevel": 4} for v in ds.data_vars if ds[v].dtype.kind == "f"
     }
-    with atomic_path(out_dir / "trends.nc") as tmp:
-        ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
-    written.append(out_dir / "trends.nc")
-    return written
+    cube = ds.to_netcdf(engine="h5netcdf", encoding=encoding)
+    with result_transaction(out_dir) as tmp:
+        for name, text in texts.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        for name, fig in figures.items():
+            fig.savefig(tmp / name, dpi=130, format="png")
+        write_bytes(tmp / "trends.nc", cube)
+    return [out_dir / name for name in (*texts, *figures, "trends.nc")]

@@ -39,10 +39,24 @@ from typing import Any
 
 from projector.errors import InputError, Interrupted, ResourceError
 
-__all__ = ["LOCK_WAIT_SECONDS", "result_transaction", "signals_abort", "temporaries_of"]
+__all__ = [
+    "LOCK_WAIT_SECONDS",
+    "RESULT_SUFFIXES",
+    "check_replaceable_folder",
+    "exchange",
+    "make_parents",
+    "remove_empty",
+    "result_transaction",
+    "signals_abort",
+    "temporaries_of",
+]
 
 #: How long a second run on the same target waits for the lock before refusing [s].
 LOCK_WAIT_SECONDS = float(os.environ.get("PROJECTOR_LOCK_WAIT", "10"))
+
+#: An existing folder is replaced only if everything in it has one of these suffixes, so
+#: ``--out ~/Documents`` is refused rather than wiped.
+RESULT_SUFFIXES = (".nc", ".zarr", ".csv", ".md", ".png", ".svg", ".json", ".html", ".txt")
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -235,7 +249,7 @@ def _recover(target: Path) -> None:
         _remove(path)
 
 
-def _make_parents(folder: Path) -> list[Path]:
+def make_parents(folder: Path) -> list[Path]:
     """Create ``folder`` and its missing ancestors; return the ones created, outermost first."""
     missing = []
     p = folder
@@ -251,7 +265,7 @@ def _make_parents(folder: Path) -> list[Path]:
     return list(reversed(missing))
 
 
-def _remove_empty(created: list[Path]) -> None:
+def remove_empty(created: list[Path]) -> None:
     for p in reversed(created):
         with contextlib.suppress(OSError):
             p.rmdir()
@@ -288,11 +302,13 @@ def result_transaction(target: Path, *, wait: float | None = None) -> Iterator[P
             "remove it or choose another output folder"
         )
     with signals_abort() as guard:
-        created = _make_parents(target.parent)
+        check_replaceable_folder(target)
+        created = make_parents(target.parent)
         committed = False
         try:
             with _locked(target, LOCK_WAIT_SECONDS if wait is None else wait):
                 _recover(target)
+                check_replaceable_folder(target)
                 tmp = _hidden(target, _TMP, f"{os.getpid()}-{secrets.token_hex(4)}")
                 os.mkdir(tmp, 0o777)
                 try:
@@ -306,7 +322,33 @@ def result_transaction(target: Path, *, wait: float | None = None) -> Iterator[P
                         _remove(tmp)  # after a commit: the old result, under the tmp name
         finally:
             if not committed:
-                _remove_empty(created)
+                remove_empty(created)
+
+
+def check_replaceable_folder(target: Path) -> None:
+    """Refuse to replace the current folder, its ancestors, home, or a folder of other files."""
+    if not os.path.lexists(target):
+        return
+    here = Path.cwd().resolve()
+    real = target.resolve()
+    if real == here or real in here.parents or real == Path.home().resolve():
+        raise InputError(
+            f"{target}: is the current folder, one of its parents or your home folder; "
+            "give a result folder of its own (e.g. results/NAME)"
+        )
+    try:
+        foreign = sorted(
+            e.name
+            for e in os.scandir(target)
+            if not e.name.endswith(RESULT_SUFFIXES) or e.is_symlink()
+        )
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(target)) from None
+    if foreign:
+        raise InputError(
+            f"{target}: holds {foreign[0]!r}, which is not a projector result file, and the "
+            "whole folder would be replaced; choose a new or empty folder"
+        )
 
 
 def _commit(tmp: Path, target: Path, guard: _SignalGuard) -> None:
