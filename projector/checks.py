@@ -13,7 +13,7 @@ import os
 import resource
 import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from projector.errors import InputError, ResourceError
 from projector.fileio import check_replaceable_file
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "available_memory",
+    "check_cube",
     "check_memory",
     "check_output_file",
     "check_output_folder",
@@ -148,9 +149,7 @@ def check_output_file(text: str | os.PathLike[str], what: str = "--out") -> Path
     shown = check_path_text(text, what)
     path = Path(os.path.abspath(shown))
     _check_not_virtual(path, what, shown)
-    if str(shown).endswith(os.sep) or path.is_dir():
-        raise InputError(f"{what} {shown}: is a folder; give a file name")
-    check_replaceable_file(path, what)
+    check_replaceable_file(path, what)  # a symlink, FIFO, device or folder
     existing = _check_ancestors(path, what, shown)
     _probe_writable(existing, what, shown)
     return shown
@@ -284,3 +283,71 @@ def format_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} PiB"  # pragma: no cover
+
+
+# --- result cubes ---------------------------------------------------------------------------
+
+#: What the summaries and the fan chart read from a result cube: variables and their dims.
+CUBE_VARIABLES = {
+    "log10_compute": ("path", "time"),
+    "crossing_year": ("path", "anchor"),
+    "anchor_log10_flop": ("anchor",),
+}
+#: Attributes the summaries read.
+CUBE_ATTRS = (
+    "scenario_name",
+    "paths",
+    "seed",
+    "start_date",
+    "log10_start_compute",
+    "start_compute_source",
+    "end_year",
+    "moore_units",
+    "weight_shape",
+    "dataset",
+    "dataset_sha256",
+    "n_systems_pre_dl",
+    "n_systems_dl",
+    "data_cutoff",
+    "projector_version",
+    "report_years",
+    "report_quantiles",
+)
+
+
+def check_cube(ds: Any, path: Path) -> None:
+    """Refuse a cube the summaries cannot read: missing variables, attributes or paths.
+
+    ``ds`` is an ``xarray.Dataset``; typed loosely so this module needs no xarray.
+    """
+    import numpy as np
+
+    bad = f"{path}: not a complete projector result cube"
+    for name, dims in CUBE_VARIABLES.items():
+        if name not in ds.variables:
+            raise InputError(f"{bad} (variable '{name}' missing); run project again")
+        if tuple(ds[name].dims) != dims:
+            raise InputError(
+                f"{bad} (variable '{name}' has dims {tuple(ds[name].dims)}, expected {dims})"
+            )
+    missing = [a for a in CUBE_ATTRS if a not in ds.attrs]
+    if missing:
+        raise InputError(f"{bad} (attribute '{missing[0]}' missing); run project again")
+    if ds.sizes["path"] < 1:
+        raise InputError(f"{bad} (it has no paths)")
+    if ds.sizes["time"] < 2:
+        raise InputError(f"{bad} (it has fewer than 2 grid times)")
+    if "anchor" not in ds.coords:
+        raise InputError(f"{bad} (coordinate 'anchor' missing)")
+    times = np.asarray(ds["time"].values, dtype=np.float64)
+    if not np.all(np.isfinite(times)) or not np.all(np.diff(times) > 0):
+        raise InputError(f"{bad} (its time coordinate is not increasing)")
+    try:
+        years = np.atleast_1d(np.asarray(ds.attrs["report_years"], dtype=np.float64))
+        qs = np.atleast_1d(np.asarray(ds.attrs["report_quantiles"], dtype=np.float64))
+    except (TypeError, ValueError):
+        raise InputError(f"{bad} (report_years or report_quantiles are not numbers)") from None
+    if years.size == 0 or np.any(years < times[0] - 1e-6) or np.any(years > times[-1] + 1e-6):
+        raise InputError(f"{bad} (report_years outside its time grid)")
+    if qs.size == 0 or np.any(~((qs > 0) & (qs < 1))):
+        raise InputError(f"{bad} (report_quantiles not in (0, 1))")

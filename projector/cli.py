@@ -49,6 +49,14 @@ def _path_arg(text: str) -> Path:
     return Path(text)
 
 
+def _file_arg(text: str) -> Path:
+    """A path argument naming a file: as :func:`_path_arg`, and no trailing slash."""
+    path = _path_arg(text)
+    if text.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(f"{text!r} ends with a slash (a folder); give a file name")
+    return path
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -105,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plot", help="write the fan chart of a result cube as PNG")
     p.add_argument("result", type=_path_arg)
     p.add_argument(
-        "--out", type=_path_arg, help="PNG path (default: fan_chart.png beside the cube)"
+        "--out", type=_file_arg, help="PNG path (default: fan_chart.png beside the cube)"
     )
     p.set_defaults(func=_cmd_plot)
 
@@ -436,7 +444,7 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     data = sub.add_parser("data", help="the bundled dataset: export it or list its systems")
     kinds = data.add_subparsers(dest="action", required=True, parser_class=_Parser)
     p = kinds.add_parser("export", help="write the bundled dataset as CSV")
-    p.add_argument("path", type=_path_arg)
+    p.add_argument("path", type=_file_arg)
     p.set_defaults(func=_cmd_data_export)
     p = kinds.add_parser("list", help="print the bundled systems as a table")
     p.add_argument("--domain", choices=DOMAINS)

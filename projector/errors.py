@@ -79,7 +79,11 @@ _ERRNO: dict[int, tuple[str, str]] = {
 
 
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    """Whitespace runs to one space; other control characters (a NUL in a name) escaped."""
+    flat = " ".join(str(text).split())
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in flat
+    )
 
 
 def classify(exc: BaseException) -> tuple[int, str]:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from projector.errors import InputError
-from projector.transaction import make_parents, remove_empty, signals_abort
+from projector.transaction import make_parents, name_target, remove_empty, signals_abort
 
 __all__ = ["atomic_path", "check_replaceable_file", "write_bytes"]
 
@@ -104,19 +104,22 @@ def atomic_path(target: Path) -> Iterator[Path]:
             tmp = Path(tmp_name)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)  # tells _clean_stale this writer is alive
-                yield tmp
-                guard.check()
-                umask = os.umask(0)
-                os.umask(umask)
-                os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-                wfd = os.open(tmp, os.O_RDONLY)
                 try:
-                    os.fsync(wfd)
-                finally:
-                    os.close(wfd)
-                check_replaceable_file(target)
-                os.replace(tmp, target)
-                done = True
+                    yield tmp
+                    guard.check()
+                    umask = os.umask(0)
+                    os.umask(umask)
+                    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the usual permissions
+                    wfd = os.open(tmp, os.O_RDONLY)
+                    try:
+                        os.fsync(wfd)
+                    finally:
+                        os.close(wfd)
+                    check_replaceable_file(target)
+                    os.replace(tmp, target)
+                    done = True
+                except OSError as exc:
+                    raise name_target(exc, tmp, target) from exc
             finally:
                 os.close(fd)
                 if not done:

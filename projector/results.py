@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from projector import __version__
+from projector import __version__, checks
 from projector.engine import Projection, start_date_label
 from projector.errors import InputError
 from projector.fileio import atomic_path, write_bytes
@@ -377,11 +377,11 @@ def read_result(path: str | Path) -> xr.Dataset:
     try:
         with xr.open_dataset(path, engine="h5netcdf") as ds:
             loaded = ds.load()
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: not a readable NetCDF file ({exc})") from None
-    missing = [v for v in ("log10_compute", "crossing_year") if v not in loaded]
-    if missing or "scenario_name" not in loaded.attrs:
-        raise InputError(f"{path}: not a projector result cube (missing {missing or 'attrs'})")
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
+        # h5py reports a truncated or corrupt file as any of these
+        text = " ".join(str(exc).split())[:200]
+        raise InputError(f"{path}: not a readable NetCDF file ({text})") from None
+    checks.check_cube(loaded, path)
     return loaded
 
 

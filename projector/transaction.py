@@ -45,6 +45,7 @@ __all__ = [
     "check_replaceable_folder",
     "exchange",
     "make_parents",
+    "name_target",
     "remove_empty",
     "result_transaction",
     "signals_abort",
@@ -312,17 +313,28 @@ def result_transaction(target: Path, *, wait: float | None = None) -> Iterator[P
                 tmp = _hidden(target, _TMP, f"{os.getpid()}-{secrets.token_hex(4)}")
                 os.mkdir(tmp, 0o777)
                 try:
-                    yield tmp
-                    guard.check()
-                    _fsync_tree(tmp)
-                    _commit(tmp, target, guard)
-                    committed = True
+                    try:
+                        yield tmp
+                        guard.check()
+                        _fsync_tree(tmp)
+                        _commit(tmp, target, guard)
+                        committed = True
+                    except OSError as exc:
+                        raise name_target(exc, tmp, target) from exc
                 finally:
                     with _signals_blocked():
                         _remove(tmp)  # after a commit: the old result, under the tmp name
         finally:
             if not committed:
                 remove_empty(created)
+
+
+def name_target(exc: OSError, tmp: Path, target: Path) -> OSError:
+    """``exc`` naming ``target`` (what the user asked for) rather than our temporary."""
+    if isinstance(exc, ResourceError) or (exc.filename and str(tmp) not in str(exc.filename)):
+        return exc
+    new = OSError(exc.errno, exc.strerror or str(exc), str(target))
+    return new if type(exc) is OSError or exc.errno is not None else exc
 
 
 def check_replaceable_folder(target: Path) -> None:
