@@ -8,10 +8,9 @@ exit status 2, with no traceback and no result file left behind.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -755,12 +754,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_in or os.environ.get("PROJECTOR_DEBUG", "") not in ("", "0")
     args_in = [a for a in args_in if a != "--debug"]
-    with _signals_raise():
+    from projector.transaction import signals_abort
+
+    # SIGINT and SIGTERM raise Interrupted for the whole run, so every ``finally`` and
+    # transaction cleans up; the old handlers come back after.
+    with signals_abort() as guard:
         try:
             # Usage errors (2), --help and --version (0) leave through SystemExit, as
             # argparse does; _Parser makes the usage error one line.
             args = build_parser().parse_args(args_in)
             lines = args.func(args)
+            guard.check()  # a signal some library swallowed is still an interruption
         except BaseException as exc:
             if isinstance(exc, SystemExit | GeneratorExit):
                 raise
@@ -804,16 +808,6 @@ def _silence_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError, AttributeError):
         pass
-
-
-@contextlib.contextmanager
-def _signals_raise() -> Iterator[None]:
-    """SIGINT and SIGTERM raise :class:`~projector.errors.Interrupted` for the whole run,
-    so every ``finally`` and transaction cleans up; the old handlers come back after."""
-    from projector.transaction import signals_abort
-
-    with signals_abort():
-        yield
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -35,7 +35,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, ClassVar
 
 from projector.errors import InputError, Interrupted, ResourceError
 
@@ -83,17 +83,30 @@ def temporaries_of(target: Path) -> list[Path]:
 
 
 class _SignalGuard:
-    """Turn SIGINT and SIGTERM into :class:`Interrupted` and remember that they came."""
+    """Turn SIGINT and SIGTERM into :class:`Interrupted` and remember that they came.
+
+    Guards nest (``cli.main`` holds one for the whole run, each transaction its own); a
+    signal seen by any of them is remembered by all that are open, so a signal swallowed
+    by a library before a transaction began (say, while a cube is encoded) still stops
+    its commit.
+    """
+
+    _open: ClassVar[list[_SignalGuard]] = []
 
     def __init__(self) -> None:
         self.received: int | None = None
         self._previous: dict[int, Any] = {}
 
-    def _handler(self, signum: int, frame: FrameType | None) -> None:
-        self.received = signum
+    @classmethod
+    def _handler(cls, signum: int, frame: FrameType | None) -> None:
+        for guard in cls._open:
+            guard.received = signum
         raise Interrupted(signum)
 
     def __enter__(self) -> _SignalGuard:
+        if self._open:
+            self.received = self._open[-1].received  # what the enclosing run has seen
+        self._open.append(self)
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._previous[sig] = signal.getsignal(sig)
@@ -103,6 +116,7 @@ class _SignalGuard:
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
+        self._open.remove(self)
 
     def check(self) -> None:
         """Raise if a signal arrived, even one whose exception a library swallowed."""
