@@ -173,7 +173,7 @@ def _cmd_validate(args: argparse.Namespace) -> list[str]:
             "immediate": "reverts at the start (w = 0 from s)",
         }[scen.reversion_before_start]
         for comp, mass in reversion_mass_before_start(scen, s):
-            if mass > 0.001:
+            if mass > 0.01:
                 print(
                     f"projector: warning: {scen.source}: reversion component '{comp}' puts "
                     f"{mass:.1%} of its probability before the start {s:.2f}; under "

@@ -210,6 +210,25 @@ PARAMS: dict[str, tuple[Param, ...]] = {
             choices=("none", "resampled"),
         ),
         Param(
+            "frontier_noise_scale",
+            "float",
+            "1",
+            "multiplies the resampled frontier deviations (1 = as observed)",
+            1.0,
+            0,
+            5,
+        ),
+        Param(
+            "frontier_noise_years",
+            "float",
+            "years",
+            "resample deviations from origins in this many years before the start "
+            "(0 = the whole Deep-Learning era)",
+            0.0,
+            0,
+            100,
+        ),
+        Param(
             "nonpositive",
             "choice",
             "",
@@ -313,6 +332,8 @@ class Scenario:
     fit: str
     estimate_noise_factor: float
     frontier_noise: str
+    frontier_noise_scale: float
+    frontier_noise_years: float
     nonpositive: str
     clip_floor: float
     reversion: tuple[Component, ...]
@@ -721,6 +742,8 @@ def _build(
         fit=sec["growth"]["fit"],
         estimate_noise_factor=sec["growth"]["estimate_noise_factor"],
         frontier_noise=sec["growth"]["frontier_noise"],
+        frontier_noise_scale=sec["growth"]["frontier_noise_scale"],
+        frontier_noise_years=sec["growth"]["frontier_noise_years"],
         nonpositive=sec["growth"]["nonpositive"],
         clip_floor=sec["growth"]["clip_floor"],
         reversion=_components(where, raw.get("reversion")),
