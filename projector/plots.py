@@ -203,7 +203,7 @@ def backtest_figure(bt: Any, *, method: str | None = None) -> Figure:
         pit = [r["pit"] for r in bt.rows if r["method"] == m]
         ax_pit.hist(pit, bins=bins, histtype="step", lw=1.6 if m == method else 1.0, label=m)
     n = len([r for r in bt.rows if r["method"] == method])
-    ax_pit.axhline(n / 10, color="grey", ls=":", lw=1, label="calibrated (flat)")
+    ax_pit.axhline(n / 10, color="grey", ls=":", lw=1, label="uniform: what calibration looks like")
     ax_pit.set_xlabel("PIT (fraction of the ensemble below reality)")
     ax_pit.set_ylabel("cases")
     ax_pit.set_title("PIT histogram")
