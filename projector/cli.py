@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paths", type=_positive_int, help="override the number of paths")
     p.add_argument("--seed", type=_seed, help="override the seed")
     p.add_argument("--dataset", help="an Epoch CSV export to use instead of the scenario's data")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SET_HELP)
     p.add_argument("--out", type=Path, help="output folder (default results/<scenario name>/)")
     p.add_argument("--threads", type=_positive_int, help="numba threads (default: all cores)")
     p.add_argument(
@@ -102,13 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_project(args: argparse.Namespace) -> list[str]:
     from projector import engine, results
     from projector.data import load_dataset
-    from projector.scenario import load_scenario, with_overrides
+    from projector.scenario import Scenario, with_overrides
 
     if args.dataset is not None and not Path(args.dataset).is_file():
         raise InputError(f"--dataset {args.dataset}: no such file")
-    scen = with_overrides(
-        load_scenario(args.scenario), paths=args.paths, seed=args.seed, dataset=args.dataset
-    )
+    base = _overridden(args.scenario, args.set)
+    assert isinstance(base, Scenario)
+    scen = with_overrides(base, paths=args.paths, seed=args.seed, dataset=args.dataset)
     systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
     if args.threads:
         import numba
