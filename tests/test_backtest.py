@@ -218,3 +218,48 @@ def test_backtest_bad_input_is_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err
     assert not out.exists()
+
+
+# --- the published finding and the calibrated scenario (Epoch's snapshot) -------------
+
+SNAPSHOT_2025 = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "epoch_all_ml_systems_2025-08-07.csv"
+)
+needs_snapshot = pytest.mark.skipif(not SNAPSHOT_2025.is_file(), reason="../shared/data is absent")
+
+
+@needs_snapshot
+def test_epoch_2022_backtest_reproduces_the_issue(tmp_path: Path) -> None:
+    """Issue 9: 95% coverage 1-2 of 12, mean CRPS ~0.6; climatology covers 9 of 12."""
+    args = [
+        "backtest", "epoch-2022", "--dataset", str(SNAPSHOT_2025),
+        "--cutoffs", "2016-01-01,2018-01-01,2020-01-01,2022-02-28", "--horizons", "1,2,3",
+        "--out", str(tmp_path), "--quiet",
+    ]  # fmt: skip
+    assert main(args) == 0
+    rows = list(csv.DictReader((tmp_path / "backtest.csv").read_text().splitlines()))
+    mine = [r for r in rows if r["method"] == "epoch-2022"]
+    assert len(mine) == 12
+    assert sum(int(r["in_95"]) for r in mine) in (1, 2)
+    assert np.mean([float(r["crps"]) for r in mine]) == pytest.approx(0.63, abs=0.05)
+    clim = [r for r in rows if r["method"] == "climatology"]
+    assert sum(int(r["in_95"]) for r in clim) == 9
+
+
+@needs_snapshot
+def test_calibrated_bands_hold_on_held_out_cutoffs() -> None:
+    """The shipped calibrated scenario on 37 quarterly cut-offs it was not tuned on."""
+    systems = load_dataset(SNAPSHOT_2025)
+    cutoffs = backtest.parse_cutoffs("2015-02-15:2024-05-15:3M")
+    results = {}
+    for name in ("calibrated", "epoch-2022"):
+        bt = backtest.run_backtest(
+            load_scenario(name), systems, systems, cutoffs, [1, 2, 3], paths=3000, baselines=[]
+        )
+        results[name] = next(s for s in backtest.summarise(bt) if s["horizon"] == "all")
+    cal, ref = results["calibrated"], results["epoch-2022"]
+    assert cal["cases"] == ref["cases"] == 99
+    assert cal["cover_95"] >= 0.85
+    assert 0.35 <= cal["cover_50"] <= 0.65
+    assert cal["crps"] <= ref["crps"]
+    assert ref["cover_95"] < 0.5  # the 2022 method's bands, for contrast

@@ -257,3 +257,20 @@ def test_validate_warns_about_mass_before_the_start(
 def test_epoch_2022_mirrors_and_default_does_not() -> None:
     assert load_scenario("epoch-2022").reversion_before_start == "mirror"
     assert load_scenario("default").reversion_before_start != "mirror"
+
+
+def test_default_never_gives_more_compute_for_an_earlier_reversion(tmp_path: Path) -> None:
+    """Under `default`, a point reversion before the start (2015) gives no more compute
+    than later ones, path by path; the 2022 mirror would give 2015 the compute of 2036."""
+    runs = {}
+    for year in (2015.0, 2024.0, 2030.0, 2036.0):
+        path = tmp_path / f"d{year:g}.toml"
+        path.write_text(
+            f'name = "d"\nextends = "default"\npaths = 300\n{point_mixture(year)}', encoding="utf-8"
+        )
+        scen = load_scenario(path)
+        runs[year] = engine.run(scen, load_dataset(scen.data.dataset))
+    years = sorted(runs)
+    for early, late in zip(years, years[1:], strict=False):
+        assert np.all(runs[early].log10_compute <= runs[late].log10_compute + 1e-12)
+    assert np.all(runs[2015.0].log10_compute[:, -1] < runs[2036.0].log10_compute[:, -1])
