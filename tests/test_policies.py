@@ -4,6 +4,7 @@ calibration options and scenario overrides (issue 9)."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -271,6 +272,6 @@ def test_default_never_gives_more_compute_for_an_earlier_reversion(tmp_path: Pat
         scen = load_scenario(path)
         runs[year] = engine.run(scen, load_dataset(scen.data.dataset))
     years = sorted(runs)
-    for early, late in zip(years, years[1:], strict=False):
+    for early, late in itertools.pairwise(years):
         assert np.all(runs[early].log10_compute <= runs[late].log10_compute + 1e-12)
     assert np.all(runs[2015.0].log10_compute[:, -1] < runs[2036.0].log10_compute[:, -1])
