@@ -8,11 +8,12 @@ exit status 2, with no traceback and no result file left behind.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from projector import __version__
 from projector.errors import InputError
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(sub)
     _add_trends(sub)
     _add_backtest(sub)
+    _add_sensitivity(sub)
     return parser
 
 
@@ -718,6 +720,130 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
         md = backtest.to_markdown(bt)
         lines.append(md.split("## Cases")[0].rstrip())
     return lines + [f"wrote {p}" for p in written]
+
+
+def _add_sensitivity(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sensitivity",
+        help="global sensitivity of the outputs to scenario keys (Sobol or Morris, SALib)",
+        description="Vary scenario keys over ranges (any numeric key by dotted name, "
+        "reversion.<component>.<key>, anchors.<anchor>.log10_flop), run the scenario at each "
+        "design point with a common seed, and rank the keys by the variance of each output "
+        "they explain. Writes sensitivity.csv, sensitivity.md and sensitivity.png.",
+    )
+    p.add_argument("scenario", help="a name in scenarios/ or a path to a .toml file")
+    p.add_argument(
+        "--vary",
+        action="append",
+        default=[],
+        required=True,
+        metavar="KEY=LOW:HIGH",
+        help="a key and its range (dates for date keys), repeatable",
+    )
+    p.add_argument("--method", choices=("sobol", "morris"), default="sobol")
+    p.add_argument("--samples", type=_positive_int, default=64, help="base sample size N")
+    p.add_argument("--paths", type=_positive_int, default=2000, help="paths per run")
+    p.add_argument("--seed", type=_seed, help="common seed (default: the scenario's)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SET_HELP)
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, help="run on a local Dask cluster")
+    where.add_argument("--scheduler", help="address of a running Dask scheduler")
+    p.add_argument("--out", type=Path, help="output folder (default results/sensitivity-<name>/)")
+    p.add_argument("--quiet", action="store_true", help="print only the files written")
+    p.set_defaults(func=_cmd_sensitivity)
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> list[str]:
+    from projector import sensitivity
+    from projector.data import load_dataset
+    from projector.fileio import atomic_path
+    from projector.scenario import Scenario
+
+    scen = _overridden(args.scenario, args.set)
+    assert isinstance(scen, Scenario)
+    factors = [sensitivity.parse_vary(text, scen) for text in args.vary]
+    out_dir = args.out if args.out is not None else RESULTS_DIR / f"sensitivity-{scen.name}"
+    if str(out_dir) == "":
+        raise InputError("--out: give a folder name")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"--out {out_dir}: exists and is not a folder")
+    systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
+
+    from tqdm import tqdm
+
+    total = sensitivity.count_runs(args.method, args.samples, len(factors))
+    with _mapper(args) as mapper, tqdm(
+        total=total, unit="run", disable=args.quiet or mapper is not None, delay=1.0,
+        file=sys.stderr, leave=False,
+    ) as bar:  # fmt: skip
+        sens = sensitivity.run_sensitivity(
+            scen,
+            systems,
+            factors,
+            method=args.method,
+            samples=args.samples,
+            paths=args.paths,
+            seed=args.seed,
+            mapper=mapper,
+            progress=None if mapper is not None else bar.update,
+        )
+    from projector import plots
+
+    written = []
+    for name, text in (
+        ("sensitivity.csv", sensitivity.to_csv(sens)),
+        ("sensitivity.md", sensitivity.to_markdown(sens)),
+    ):
+        with atomic_path(out_dir / name) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        written.append(out_dir / name)
+    fig = plots.sensitivity_figure(sens)
+    with atomic_path(out_dir / "sensitivity.png") as tmp:
+        fig.savefig(tmp, dpi=130, format="png")
+    written.append(out_dir / "sensitivity.png")
+    lines = []
+    if not args.quiet:
+        for output in (
+            list(sens.results)[:1] + [o for o in sens.results if "median-anchor" in o][:1]
+        ):
+            ranked = ", ".join(f"{k} {v:.2f}" for k, v, _ in sensitivity.ranking(sens, output))
+            lines.append(f"{output}: {ranked}")
+    return lines + [f"wrote {p}" for p in written]
+
+
+@contextlib.contextmanager
+def _mapper(args: argparse.Namespace) -> Iterator[Any]:
+    """None (serial), or a map over a Dask cluster: local (--workers) or remote (--scheduler)."""
+    if not getattr(args, "workers", None) and not getattr(args, "scheduler", None):
+        yield None
+        return
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError(
+            "--workers/--scheduler need dask.distributed (pip install distributed)"
+        ) from None
+    cluster = None
+    try:
+        if args.scheduler:
+            try:
+                client = Client(args.scheduler, timeout="10s")
+            except (OSError, TimeoutError) as exc:
+                raise InputError(
+                    f"--scheduler {args.scheduler}: cannot connect within 10 s ({exc})"
+                ) from None
+        else:
+            cluster = LocalCluster(
+                n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            client = Client(cluster)
+        try:
+            yield lambda f, xs: client.gather(client.map(f, xs, pure=False))
+        finally:
+            client.close()
+    finally:
+        if cluster is not None:
+            cluster.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

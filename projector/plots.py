@@ -18,7 +18,7 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-__all__ = ["backtest_figure", "fan_chart", "trends_figure"]
+__all__ = ["backtest_figure", "fan_chart", "sensitivity_figure", "trends_figure"]
 
 
 def fan_chart(ds: xr.Dataset, *, ax: Axes | None = None, n_paths: int = 8, seed: int = 0) -> Figure:
@@ -218,3 +218,45 @@ def _decimal(iso: str) -> float:
     d = dt.date.fromisoformat(iso)
     first = dt.date(d.year, 1, 1)
     return d.year + (d - first).days / (dt.date(d.year + 1, 1, 1) - first).days
+
+
+def sensitivity_figure(sens: Any, *, outputs: list[str] | None = None) -> Figure:
+    """Ranked bars of each key's index (Sobol ST with S1 inside, or Morris mu*), per output.
+
+    ``outputs`` defaults to log10 compute at the first and last report years and the
+    median crossing of the anchors with weights (or all anchors), at most six panels.
+    """
+    names = list(sens.results)
+    if outputs is None:
+        years = [n for n in names if n.startswith("log10_compute@")]
+        crossings = [n for n in names if n.startswith("crossing_median:")]
+        outputs = [*years[:1], *years[-1:], *crossings][:6]
+    n = len(outputs)
+    cols = min(3, n)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4.4 * cols, 0.9 + 0.45 * len(sens.factors) * rows + 1.2 * rows),
+        squeeze=False, layout="constrained",
+    )  # fmt: skip
+    for ax, output in zip(axes.ravel(), outputs, strict=False):
+        mine = [r for r in sens.rows if r["output"] == output]
+        if sens.method == "sobol":
+            mine.sort(key=lambda r: r["ST"])
+            y = np.arange(len(mine))
+            ax.barh(y, [r["ST"] for r in mine], xerr=[r["ST_conf"] for r in mine],
+                    color="tab:blue", alpha=0.45, label="ST (total)")  # fmt: skip
+            ax.barh(y, [r["S1"] for r in mine], height=0.45, color="tab:blue", label="S1 (alone)")
+            ax.set_xlim(0, 1.05)
+        else:
+            mine.sort(key=lambda r: r["mu_star"])
+            y = np.arange(len(mine))
+            ax.barh(y, [r["mu_star"] for r in mine], xerr=[r["mu_star_conf"] for r in mine],
+                    color="tab:blue", label="mu*")  # fmt: skip
+        ax.set_yticks(y, [r["key"] for r in mine], fontsize=8)
+        ax.set_title(output, fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    axes.ravel()[0].legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"{sens.scenario.name}: which keys drive the outputs ({sens.method})", fontsize=11)
+    return fig
