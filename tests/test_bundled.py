@@ -62,6 +62,16 @@ def test_row_is_traceable(row: dict[str, str]) -> None:
     inputs = parse_inputs(row["inputs"])
     if row["compute_method"] == "third_party":
         assert inputs.get("by") and inputs.get("ref"), "third_party rows name who and where"
+        assert inputs.get("vintage"), "third_party rows date the estimate (vintage=YYYY-MM)"
+        assert row["uncertainty_factor"], "third_party rows state their uncertainty"
+    if row["compute_method"] == "gpu_time" and "utilization_stated" not in row["notes"]:
+        assert row["uncertainty_factor"], "an assumed utilization needs an uncertainty factor"
+    if row["uncertainty_factor"]:
+        assert float(row["uncertainty_factor"]) >= 1
+    if list(inputs) == ["base"]:
+        assert row["compute_bound"] == "lower", "unknown additional training: a lower bound"
+    if row["compute_bound"] == "lower":
+        assert "lower bound" in row["notes"].lower(), "the notes say why the figure is a floor"
     base_flop = None
     if "base" in inputs:  # a derivative: its base is another row, itself not a derivative
         base = BY_NAME[inputs["base"]]
@@ -104,10 +114,22 @@ def test_list_filters(capsys: pytest.CaptureFixture[str]) -> None:
         if r["domain"] == "language" and r["publication_date"] >= "2024-01-01"
         and float(r["training_compute_flop"]) >= 1e25
     ]  # fmt: skip
-    assert lines[-1] == f"{len(expected)} systems" and len(expected) > 0
+    assert lines[-1].startswith(f"{len(expected)} systems (") and len(expected) > 0
     body = lines[2:-1]
     assert len(body) == len(expected)
-    assert all(line[:10] >= "2024-01-01" and float(line.split()[-2]) >= 1e25 for line in body)
+    flop = [float(line.split()[-3].removeprefix(">=")) for line in body]
+    assert all(line[:10] >= "2024-01-01" for line in body) and min(flop) >= 1e25
+
+
+def test_list_marks_lower_bounds(capsys: pytest.CaptureFixture[str]) -> None:
+    """A figure that is only a floor is listed (never dropped) and marked >=."""
+    assert main(["data", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    lower = [r["system"] for r in RECORDS if r["compute_bound"] == "lower"]
+    assert lower and f"({len(lower)} lower bounds" in lines[-1]
+    marked = [line for line in lines[2:-1] if ">=" in line.split()[-3]]
+    assert len(marked) == len(lower)
+    assert all(any(line[12:52].rstrip() == name[:40] for name in lower) for line in marked)
 
 
 @pytest.mark.skipif(not NEWEST.is_file(), reason="../shared/data is absent")
