@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import numpy as np
@@ -163,3 +164,21 @@ def test_2022_snapshot_has_124_papers_at_the_study_cutoff() -> None:
     s = load_dataset(SNAPSHOT_2022).until(dt.date(2022, 2, 28))
     assert len(s) == 135
     assert len(s.one_per_paper()) == 124
+
+
+def test_bundled_schema_checks_the_new_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bundled file's own checks: compute_bound vocabulary, factor range, cut-off rows."""
+    import projector.data as data
+
+    head = ",".join(data.BUNDLED_COLUMNS)
+    good = "A,Lab,vision,2000-01-01,1e12,,s1,ops,,,params=1e5; tokens=1e6,n"
+    cases = {
+        good.replace("ops,,,", "ops,,upper,"): "line 2: compute_bound must be empty or 'lower'",
+        good.replace("ops,,,", "ops,0.3,,"): "line 2: uncertainty_factor must be empty or a number",
+        good.rsplit(",", 3)[0]: "line 2: 9 field(s) where the header has 12",
+    }
+    for row, message in cases.items():
+        text = f"{head}\n{row}\n".encode()
+        monkeypatch.setattr(data, "_bundled_bytes", lambda text=text: text)
+        with pytest.raises(InputError, match=re.escape(message)):
+            data.bundled_records()

@@ -275,3 +275,16 @@ def test_cli_quantity_parameters(tmp_path: Path, capsys: pytest.CaptureFixture[s
         fitted = ds["slope_oom_per_year"].values[ds["n"].values >= 3]
         assert len(fitted) >= 5
         np.testing.assert_allclose(fitted, 0.25, atol=1e-9)
+
+
+def test_cli_says_how_many_lower_bounds_it_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    systems = load_dataset("bundled")
+    argv = ["trends", "--quantity", "compute", "--resamples", "20", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert int(systems.censored.sum()) > 0
+    assert f"left out of every fit: {int(systems.censored.sum())} system(s)" in out
+    header = out.splitlines()[2]
+    assert header.startswith(f"{len(systems.uncensored().one_per_paper())} systems")
