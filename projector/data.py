@@ -110,7 +110,7 @@ def bundled_records() -> list[dict[str, str]]:
         Naming ``systems.csv``, the line and the column.
     """
     text = _bundled_bytes().decode("utf-8-sig")
-    reader = _reader(_BUNDLED_FILE, text)
+    reader = _reader(text)
     if tuple(reader.fieldnames or ()) != BUNDLED_COLUMNS:
         raise InputError(f"{_BUNDLED_FILE}: header must be {','.join(BUNDLED_COLUMNS)}")
     rows = []
@@ -148,7 +148,7 @@ def _uncertainty_factor(where: str, text: str) -> float:
     return factor
 
 
-def _reader(label: str, text: str) -> csv.DictReader[str]:
+def _reader(text: str) -> csv.DictReader[str]:
     """A strict CSV reader over ``text``: an unterminated quote is an error, not data."""
     return csv.DictReader(io.StringIO(text, newline=""), strict=True)
 
@@ -313,7 +313,7 @@ def load_dataset(
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{label}: dataset is not UTF-8 text") from None
-    reader = _reader(label, text)
+    reader = _reader(text)
     try:
         columns = reader.fieldnames or []
     except csv.Error as exc:
