@@ -212,11 +212,13 @@ def _cmd_plot(args: argparse.Namespace) -> list[str]:
 
 
 def _nonnegative_float(text: str) -> float:
+    from projector.estimate import parse_count
+
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
+        value = parse_count(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not value >= 0:
         raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
     return value
 
@@ -279,15 +281,22 @@ def _add_estimate(sub: argparse._SubParsersAction) -> None:
     p = kinds.add_parser(
         "gpu",
         help="hardware time: chips x hours x peak FLOP/s x utilization",
-        description="Hardware time: count x hours x 3600 x peak FLOP/s x utilization.",
+        description="Hardware time: count x hours x 3600 x peak FLOP/s x utilization, or "
+        "accelerator-hours x 3600 x peak x utilization with --gpu-hours. Counts take "
+        "suffixes: 3k, 1.5M, 70B, 2T or 1.4e12.",
         epilog=f"chips: {chips}. precisions: {', '.join(PRECISIONS)} (as the chip's datasheet "
         "lists them; see projector/data/accelerators.csv).",
     )
     p.add_argument("--chip", required=True, help="accelerator name (see below)")
-    p.add_argument("--count", type=_positive_float, required=True, help="number of chips")
+    p.add_argument("--count", type=_positive_float, help="number of chips (with --hours/--days)")
     time = p.add_mutually_exclusive_group(required=True)
     time.add_argument("--hours", type=_positive_float, help="wall-clock training time [h]")
     time.add_argument("--days", type=_positive_float, help="wall-clock training time [days]")
+    time.add_argument(
+        "--gpu-hours",
+        type=_positive_float,
+        help="accelerator-hours as papers report them (chips x hours), e.g. 1.72M; no --count",
+    )
     p.add_argument("--precision", choices=PRECISIONS, help="default: bf16, else fp16, else fp32")
     p.add_argument("--utilization", type=_positive_float, help="fraction of peak achieved")
     p.add_argument(
@@ -381,10 +390,20 @@ def _cmd_estimate_gpu(args: argparse.Namespace) -> list[str]:
     from projector import estimate
     from projector.hardware import find_chip
 
-    hours = args.hours if args.hours is not None else args.days * 24.0
+    if args.gpu_hours is not None:
+        if args.count is not None:
+            raise InputError("--gpu-hours already counts every chip: give it or --count, not both")
+        count, hours = 1.0, args.gpu_hours
+        formula, what = "accelerator-hours", f"accelerator-hours = {args.gpu_hours:.7g}"
+    else:
+        if args.count is None:
+            raise InputError("--hours/--days need --count (or give --gpu-hours)")
+        count = args.count
+        hours = args.hours if args.hours is not None else args.days * 24.0
+        formula, what = "count x hours", f"count = {count:g}; hours = {hours:g}"
     flop, precision, utilization = estimate.gpu_time(
         args.chip,
-        args.count,
+        count,
         hours,
         precision=args.precision,
         utilization=args.utilization,
@@ -400,8 +419,8 @@ def _cmd_estimate_gpu(args: argparse.Namespace) -> list[str]:
     why_p = "given" if args.precision else "chip default"
     return [
         "method: hardware time",
-        "formula: count x hours x 3600 x peak x utilization",
-        f"chip = {acc.chip} ({acc.vendor}); count = {args.count:g}; hours = {hours:g}",
+        f"formula: {formula} x 3600 x peak x utilization",
+        f"chip = {acc.chip} ({acc.vendor}); {what}",
         f"peak = {acc.peaks[precision]:.4g} FLOP/s at {precision} ({why_p}; "
         f"{acc.sources[precision]})",
         f"utilization = {utilization:g} ({why})",
@@ -473,16 +492,23 @@ def _cmd_data_list(args: argparse.Namespace) -> list[str]:
         rows = [r for r in rows if float(r["training_compute_flop"]) >= args.min_compute]
     rows.sort(key=lambda r: (r["publication_date"], r["system"]))
     head = (
-        f"{'date':<10}  {'system':<40}  {'organization':<28}  {'domain':<16}  {'FLOP':>8}  method"
+        f"{'date':<10}  {'system':<40}  {'organization':<28}  {'domain':<16}  "
+        f"{'FLOP':>10}  {'x/':>4}  method"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
+        bound = ">=" if r["compute_bound"] == "lower" else ""
+        factor = f"{float(r['uncertainty_factor']):g}" if r["uncertainty_factor"] else "-"
         lines.append(
             f"{r['publication_date']:<10}  {r['system'][:40]:<40}  "
             f"{r['organization'][:28]:<28}  {r['domain']:<16}  "
-            f"{float(r['training_compute_flop']):>8.2e}  {r['compute_method']}"
+            f"{bound:>2}{float(r['training_compute_flop']):>8.2e}  {factor:>4}  "
+            f"{r['compute_method']}"
         )
-    lines.append(f"{len(rows)} systems")
+    n_lower = sum(r["compute_bound"] == "lower" for r in rows)
+    lines.append(
+        f"{len(rows)} systems ({n_lower} lower bounds, marked >=; x/ is the 90% uncertainty factor)"
+    )
     return lines
 
 
@@ -547,6 +573,12 @@ def _add_trends(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", help="a dataset CSV (default: the bundled dataset)")
     p.add_argument("--scenario", help="take dataset, cut-off and extra [[windows]] from it")
     p.add_argument("--cutoff", type=_date, help="drop systems published after YYYY-MM-DD")
+    p.add_argument(
+        "--quantity",
+        choices=("compute", "parameters", "both"),
+        default="both",
+        help="fit training compute, parameter counts (same windows, and by domain) or both",
+    )
     p.add_argument("--out", type=Path, help="output folder (default results/trends[-NAME]/)")
     p.add_argument(
         "--window",
@@ -572,7 +604,7 @@ def _cmd_trends(args: argparse.Namespace) -> list[str]:
     from projector import plots, results, trends
     from projector.data import BUNDLED, load_dataset
 
-    dataset, cutoff, windows = BUNDLED, None, trends.standard_windows()
+    dataset, cutoff, windows = BUNDLED, None, trends.standard_windows(args.quantity)
     label = "trends"
     if args.scenario:
         from projector.scenario import load_scenario
@@ -610,13 +642,23 @@ def _cmd_trends(args: argparse.Namespace) -> list[str]:
         seed=args.seed,
     )
     ds = results.trends_to_dataset(analysis)
-    figures = {
-        "trends_compute.png": plots.trends_figure(ds, quantity="compute"),
-        "trends_parameters.png": plots.trends_figure(ds, quantity="parameters"),
-    }
+    figures = {}
+    if args.quantity in ("compute", "both"):
+        figures["trends_compute.png"] = plots.trends_figure(ds, quantity="compute")
+    if args.quantity in ("parameters", "both"):
+        figures["trends_parameters.png"] = plots.trends_figure(
+            ds, quantity="parameters", windows=("params-pre-dl", "params-dl-all",
+                                                "params-2018-present-language")
+        )  # fmt: skip
     out_dir = args.out if args.out is not None else RESULTS_DIR / label
     written = results.write_trends(analysis, out_dir, figures)
+    n_lower = int(systems.until(cutoff).censored.sum())
     lines = [] if args.quiet else [results.trends_markdown(analysis)]
+    if n_lower:
+        lines.append(
+            f"left out of every fit: {n_lower} system(s) whose figure is a lower bound "
+            "(compute_bound = lower); `projector data list` marks them >="
+        )
     return lines + [f"wrote {p}" for p in written]
 
 
