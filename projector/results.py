@@ -48,7 +48,7 @@ __all__ = [
     "write_trends",
 ]
 
-PATH, TIME, ANCHOR, COMPONENT = "path", "time", "anchor", "component"
+PATH, TIME, ANCHOR, COMPONENT, SYSTEM = "path", "time", "anchor", "component", "system"
 
 # name -> (dims, units, long name); declared once, applied by to_dataset.
 VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
@@ -74,6 +74,13 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
         "origin of the frontier deviation added to the path (NaN: none)",
     ),
     "anchor_log10_flop": ((ANCHOR,), "log10 FLOP", "anchor threshold"),
+    "anchor_weight": ((ANCHOR,), "1", "belief in the anchor's hypothesis (NaN: not given)"),
+    "system_year": (
+        (SYSTEM,),
+        "decimal year",
+        "publication date of a system the run was fitted on",
+    ),
+    "system_log10_compute": ((SYSTEM,), "log10 FLOP", "training compute of that system"),
     "component_weight": ((COMPONENT,), "1", "reversion mixture weight"),
 }
 _COORDS = {
@@ -103,6 +110,11 @@ def to_dataset(
         "start_offset": proj.start_offset,
         "frontier_origin": proj.frontier_origin,
         "anchor_log10_flop": np.array([a.log10_flop for a in scen.anchors], dtype=np.float64),
+        "anchor_weight": np.array(
+            [np.nan if a.weight is None else a.weight for a in scen.anchors], dtype=np.float64
+        ),
+        "system_year": eras.systems.year,
+        "system_log10_compute": eras.systems.log10_compute,
         "component_weight": np.array([c.weight for c in scen.reversion]),
     }
     ds = xr.Dataset(
@@ -112,6 +124,7 @@ def to_dataset(
             TIME: proj.times,
             ANCHOR: [a.name for a in scen.anchors],
             COMPONENT: [c.name for c in scen.reversion],
+            SYSTEM: eras.systems.name.astype(str),
         },
     )
     for name, (_, units, long_name) in VARIABLES.items():
