@@ -27,6 +27,7 @@ __all__ = [
     "available_memory",
     "check_cube",
     "check_memory",
+    "check_memory_bytes",
     "check_output_file",
     "check_output_folder",
     "check_path_text",
@@ -37,6 +38,11 @@ __all__ = [
 
 # Virtual file systems: nothing we write there is a file.
 _VIRTUAL = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
+#: Bytes our hidden companions add to an output name (``.<name>.tmp-<pid>-<hex>``,
+#: ``.<name>.<random>.part``): the name itself must leave room for them.
+_COMPANION_BYTES = 32
 
 
 def check_path_text(text: str | os.PathLike[str], what: str) -> Path:
@@ -50,11 +56,12 @@ def check_path_text(text: str | os.PathLike[str], what: str) -> Path:
         raise InputError(f"{what} {raw!r}: contains a line break")
     path = Path(raw)
     limit = _name_max(path)
-    for part in path.parts:
-        if len(os.fsencode(part)) > limit:
+    for k, part in enumerate(path.parts):
+        room = limit - (_COMPANION_BYTES if k == len(path.parts) - 1 else 0)
+        if len(os.fsencode(part)) > room:
             raise InputError(
                 f"{what} {_short(raw)}: the name {_short(part)} is longer than the file "
-                f"system allows ({limit} bytes); use a shorter name"
+                f"system allows ({room} bytes here); use a shorter name"
             )
     if len(os.fsencode(os.path.abspath(raw))) >= 4096:
         raise InputError(f"{what} {_short(raw)}: path longer than 4096 bytes")
@@ -87,8 +94,14 @@ def _probe_writable(folder: Path, what: str, shown: Path) -> None:
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
         _raise_unwritable(exc, what, shown, folder)
-    os.close(fd)
-    os.unlink(probe)
+    try:
+        os.write(fd, b"\0" * 4096)  # a block, so a full disk shows now, not after computing
+        os.fsync(fd)
+    except OSError as exc:
+        _raise_unwritable(exc, what, shown, folder)
+    finally:
+        os.close(fd)
+        os.unlink(probe)
 
 
 def _raise_unwritable(exc: OSError, what: str, shown: Path, folder: Path) -> None:
@@ -138,6 +151,11 @@ def check_output_folder(text: str | os.PathLike[str], what: str = "--out") -> Pa
         raise InputError(f"{what} {shown}: is a symbolic link; give the folder it points to")
     if os.path.lexists(path) and not path.is_dir():
         raise InputError(f"{what} {shown}: exists and is not a folder")
+    if os.path.ismount(path):
+        raise InputError(
+            f"{what} {shown}: is a mount point and cannot be replaced; "
+            "write into a folder inside it"
+        )
     existing = _check_ancestors(path, what, shown)
     _probe_writable(existing, what, shown)
     check_replaceable_folder(path)
@@ -251,6 +269,17 @@ def check_memory(
         f"steps_per_year = {steps_per_year}) need about {format_bytes(need)} of memory, "
         f"{format_bytes(avail)} available; {largest}: use --paths or a coarser grid",
     )
+
+
+def check_memory_bytes(need: int, what: str, advice: str) -> None:
+    """Refuse ``what`` when its estimated ``need`` [bytes] exceeds the available memory."""
+    avail = available_memory()
+    if avail is not None and need + BASE_BYTES > avail:
+        raise ResourceError(
+            errno.ENOMEM,
+            f"{what} needs about {format_bytes(need + BASE_BYTES)} of memory, "
+            f"{format_bytes(avail)} available; {advice}",
+        )
 
 
 def check_projection_memory(scen: Scenario, systems: Systems, *, chunk_paths: int) -> None:

@@ -659,6 +659,12 @@ def _cmd_trends(args: argparse.Namespace) -> list[str]:
         raise InputError(f"window name(s) used twice: {', '.join(dupes)}")
     out_dir = checks.check_output_folder(args.out if args.out is not None else RESULTS_DIR / label)
     systems = load_dataset(dataset)
+    # Bootstrap draws: an index and (with --noise) a shift per resample and system.
+    checks.check_memory_bytes(
+        3 * 8 * args.resamples * len(systems),
+        f"--resamples {args.resamples} over {len(systems)} systems",
+        f"use at most about {max(checks.available_memory() or 0, 1) // (24 * len(systems) or 1):,}",
+    )
     analysis = trends.analyse(
         systems,
         cutoff=cutoff,
@@ -925,6 +931,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # SIGINT and SIGTERM raise Interrupted for the whole run, so every ``finally`` and
     # transaction cleans up; the old handlers come back after.
+    figures = _open_figures()
     with signals_abort() as guard:
         try:
             # Usage errors (2), --help and --version (0) leave through SystemExit, as
@@ -936,7 +943,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             if isinstance(exc, SystemExit | GeneratorExit):
                 raise
             return _report(exc, debug)
+        finally:
+            _close_figures(figures)
         return _print_lines(lines)
+
+
+def _open_figures() -> set[int]:
+    """pyplot's open figures, if matplotlib is loaded at all (never imported here)."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    return set(plt.get_fignums()) if plt is not None else set()
+
+
+def _close_figures(before: set[int]) -> None:
+    """Close the figures this run opened (written already), keeping a caller's own."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        for num in set(plt.get_fignums()) - before:
+            plt.close(num)
 
 
 def _report(exc: BaseException, debug: bool) -> int:

@@ -355,6 +355,10 @@ def check_replaceable_folder(target: Path) -> None:
     """Refuse to replace the current folder, its ancestors, home, or a folder of other files."""
     if not os.path.lexists(target):
         return
+    if os.path.ismount(target):
+        raise InputError(
+            f"{target}: is a mount point and cannot be replaced; use a folder inside it"
+        )
     here = Path.cwd().resolve()
     real = target.resolve()
     if real == here or real in here.parents or real == Path.home().resolve():

@@ -309,7 +309,6 @@ def data(id: str, text: str | bytes, *expect: str, code: int = 2, xfail: str = "
     ]
 
 
-ON_DATA = "on branch data (data.py and estimate.py checks, by the data engineer)"
 DATA: list[Case] = [
     *data("compute-word", HEADER + "A,2020-01-01,lots\n" + GOOD_ROWS, "line 2"),
     *data("compute-negative", HEADER + "A,2020-01-01,-5\n" + GOOD_ROWS, "line 2"),
@@ -319,13 +318,12 @@ DATA: list[Case] = [
     *data("header-only", HEADER, "no rows"),
     *data("not-utf8", HEADER.encode() + b"\xff\xfe,2020-01-01,1e20\n", "UTF-8"),
     *data("binary", b"\x00\x01\x02" * 100, ""),
-    *data("cut-off-row", HEADER + GOOD_ROWS + "Z,2021-07-01", "line", xfail=ON_DATA),
-    *data("future-date", HEADER + GOOD_ROWS + "F,2999-01-01,1e25\n", "2999", xfail=ON_DATA),
+    *data("cut-off-row", HEADER + GOOD_ROWS + "Z,2021-07-01", "line"),
+    *data("future-date", HEADER + GOOD_ROWS + "F,2999-01-01,1e25\n", "2999"),
     *data(
         "huge-field",
         HEADER + GOOD_ROWS + "H" * 200_000 + ",2020-01-01,1e20\n",
         "field",
-        xfail=ON_DATA,
     ),
     *data("compute-inf", HEADER + "A,2020-01-01,inf\n" + GOOD_ROWS, "line 2"),
 ]
@@ -624,14 +622,12 @@ ESTIMATE: list[Case] = [
         ("estimate", "ops", "--layer", "conv:3,96,11,227,0", "--examples", "10"),
         2,
         ("stride",),
-        xfail=ON_DATA,
     ),
     Case(
         "ops-overflow",
         ("estimate", "ops", "--params", "1e300", "--tokens", "1e300"),
         2,
         ("overflow",),
-        xfail=ON_DATA,
     ),
     Case(
         "ops-epochs-with-tokens",
@@ -754,6 +750,19 @@ CASES = [
     *[dataclasses.replace(c, id=f"estimate-{c.id}") for c in ESTIMATE],
     *[dataclasses.replace(c, id=f"trends-{c.id}") for c in TRENDS_CASES],
     *BACKTEST,
+    # Found while building the above: names with no room for our hidden companions, mount
+    # points (cannot be renamed), a bootstrap too large for memory.
+    Case("out-mount-point", (*PROJECT, "--out", "{ro}"), 2, ("--out", "mount point"), needs="ro"),
+    Case(
+        "out-name-no-room", (*PROJECT, "--out", "{tmp}/" + "r" * 240), 2, ("--out", "longer than")
+    ),
+    Case(
+        "trends-resamples-huge",
+        ("trends", "--resamples", "1000000000000", "--out", "{out}"),
+        3,
+        ("--resamples", "memory"),
+    ),
+    Case("export-name-no-room", ("data", "export", "{tmp}/" + "x" * 240), 2, ("longer than",)),
 ]
 
 
