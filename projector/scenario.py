@@ -762,6 +762,13 @@ def _build(
         for label in ("data", "start", "growth", "report")
     }
     d = sec["data"]
+    if (
+        d["dataset"] != "bundled"
+        and Path(d["dataset"]).exists()
+        and not Path(d["dataset"]).is_file()
+    ):
+        # a FIFO or device would block or never end; a folder cannot be read
+        raise InputError(f"{where}: key 'data.dataset': {d['dataset']} is not a regular file")
     if d["dl_start"] <= d["pre_dl_start"]:
         raise InputError(f"{where}: key 'data.dl_start' must be after data.pre_dl_start")
     cutoff = None if d["cutoff"] == "none" else d["cutoff"]

@@ -762,6 +762,23 @@ CASES = [
         3,
         ("--resamples", "memory"),
     ),
+    *scen("dataset-device", BASE + '[data]\ndataset = "/dev/zero"\n', "data.dataset", "/dev/zero"),
+    *scen("dataset-folder", BASE + '[data]\ndataset = "/tmp"\n', "data.dataset", "regular file"),
+    Case("validate-name-too-long-path", ("validate", "a" * 5000), 2, ("too long",)),
+    Case(
+        "summary-proc-file",
+        ("summary", "/proc/self/status"),
+        2,
+        ("/proc/self/status", "not a readable"),
+    ),
+    Case("summary-device", ("summary", "/dev/null"), 2, ("/dev/null",)),
+    Case("validate-device", ("validate", "/dev/stdin"), 2, ("/dev/stdin",)),
+    Case(
+        "project-arg-dataset-device",
+        (*PROJECT, "--dataset", "/dev/zero", "--out", "{out}"),
+        2,
+        ("--dataset", "/dev/zero"),
+    ),
     Case("export-name-no-room", ("data", "export", "{tmp}/" + "x" * 240), 2, ("longer than",)),
 ]
 
