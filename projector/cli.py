@@ -756,6 +756,7 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
         written.append(out_dir / name)
     with atomic_path(out_dir / "backtest.png") as tmp:
         fig.savefig(tmp, dpi=130, format="png")
+    plots.plt.close(fig)
     written.append(out_dir / "backtest.png")
     lines = []
     if not args.quiet:
@@ -842,6 +843,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> list[str]:
     fig = plots.sensitivity_figure(sens)
     with atomic_path(out_dir / "sensitivity.png") as tmp:
         fig.savefig(tmp, dpi=130, format="png")
+    plots.plt.close(fig)
     written.append(out_dir / "sensitivity.png")
     lines = []
     if not args.quiet:
