@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_estimate(sub)
     _add_data(sub)
     _add_trends(sub)
+    from projector.measure_cli import add_measure_parser
+
+    add_measure_parser(sub, _Parser)
     return parser
 
 
