@@ -32,14 +32,11 @@ import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from projector import estimate
 from projector.errors import InputError
 from projector.hardware import accelerators
-
-if TYPE_CHECKING:  # pragma: no cover
-    import torch
 
 __all__ = [
     "ARCHITECTURES",
@@ -53,9 +50,9 @@ __all__ = [
     "chip_for_device_name",
     "count_step",
     "flop_per_counted_unit",
-    "measure_peak",
-    "measure_model",
     "layer_rows",
+    "measure_model",
+    "measure_peak",
     "network_estimate",
     "require_torch",
     "summary_row",
@@ -216,7 +213,7 @@ def _recurrent(torch: Any, arch: str, depth: int, width: int | None, s: Any, _i:
     gates = 4 if arch.startswith("lstm") else 1
     kind = "lstm" if gates == 4 else "rnn"
 
-    class Cell(nn.Module):  # type: ignore[misc]
+    class Cell(nn.Module):  # type: ignore[name-defined]
         """One recurrent layer unrolled over time, from two dense layers."""
 
         def __init__(self) -> None:
@@ -241,7 +238,7 @@ def _recurrent(torch: Any, arch: str, depth: int, width: int | None, s: Any, _i:
                 outs.append(state)
             return torch.stack(outs, dim=1)
 
-    class Net(nn.Module):  # type: ignore[misc]
+    class Net(nn.Module):  # type: ignore[name-defined]
         def __init__(self) -> None:
             super().__init__()
             if arch == "lstm-fused":
@@ -273,7 +270,7 @@ def _transformer(torch: Any, arch: str, depth: int, width: int | None, s: Any, _
     heads = 4 if d % 4 == 0 else 1
     vocab = 256
 
-    class Attention(nn.Module):  # type: ignore[misc]
+    class Attention(nn.Module):  # type: ignore[name-defined]
         """Multi-head self-attention written out, so every product is visible."""
 
         def __init__(self) -> None:
@@ -288,7 +285,7 @@ def _transformer(torch: Any, arch: str, depth: int, width: int | None, s: Any, _
             mixed = scores.softmax(dim=-1) @ v
             return self.out(mixed.transpose(1, 2).reshape(b, n, d))
 
-    class Block(nn.Module):  # type: ignore[misc]
+    class Block(nn.Module):  # type: ignore[name-defined]
         def __init__(self) -> None:
             super().__init__()
             self.ln1 = nn.LayerNorm(d)
@@ -303,7 +300,7 @@ def _transformer(torch: Any, arch: str, depth: int, width: int | None, s: Any, _
             x = x + self.attn(self.ln1(x))
             return x + self.fc2(self.drop(self.act(self.fc1(self.ln2(x)))))
 
-    class Net(nn.Module):  # type: ignore[misc]
+    class Net(nn.Module):  # type: ignore[name-defined]
         def __init__(self) -> None:
             super().__init__()
             self.embed = nn.Embedding(vocab, d)
@@ -709,7 +706,8 @@ def measure_peak(
             acc = find_chip(found)
             if "fp32" in acc.peaks:
                 return Peak(
-                    acc.peaks["fp32"], f"{acc.chip} fp32 (device {name}), {acc.sources['fp32']}",
+                    acc.peaks["fp32"],
+                    f"{acc.chip} fp32 (device {name}), {acc.sources['fp32']}",
                     device,
                 )
     a = torch.randn(size, size, device=device)

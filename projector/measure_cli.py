@@ -272,8 +272,12 @@ def _cmd_ratio(args: argparse.Namespace) -> list[str]:
     )
     table = markdown_table(rows, _NETWORK_COLUMNS)
     md = "\n\n".join(
-        ["# Backward-forward FLOP ratio", table, _conventions(rows, args.tolerance)]
-        + _flagged(rows, "network counts")
+        [
+            "# Backward-forward FLOP ratio",
+            table,
+            _conventions(rows, args.tolerance),
+            *_flagged(rows, "network counts"),
+        ]
     )
     written = [
         write_csv(rows, args.out / "ratio.csv"),
@@ -313,9 +317,13 @@ def _cmd_utilization(args: argparse.Namespace) -> list[str]:
     table = markdown_table(rows, _TIMED_COLUMNS)
     peak_line = f"peak {peak.flop_per_s:.4g} FLOP/s: {peak.source}"
     md = "\n\n".join(
-        ["# Utilization by architecture and batch size", table, peak_line,
-         _conventions(rows, args.tolerance)]
-        + _flagged(rows, "network counts")
+        [
+            "# Utilization by architecture and batch size",
+            table,
+            peak_line,
+            _conventions(rows, args.tolerance),
+            *_flagged(rows, "network counts"),
+        ]
     )
     written = [
         write_csv(rows, args.out / "utilization.csv"),
@@ -325,8 +333,13 @@ def _cmd_utilization(args: argparse.Namespace) -> list[str]:
     ]
     if args.json:
         return [rows_json(rows)]
-    return [table, "", peak_line, *_flagged(rows, "network counts"),
-            *(f"wrote {p}" for p in written)]
+    return [
+        table,
+        "",
+        peak_line,
+        *_flagged(rows, "network counts"),
+        *(f"wrote {p}" for p in written),
+    ]
 
 
 def _cmd_peak(args: argparse.Namespace) -> list[str]:
@@ -334,8 +347,11 @@ def _cmd_peak(args: argparse.Namespace) -> list[str]:
 
     peak = _peak(args)
     if args.json:
-        return [rows_json({"peak_flop_per_s": peak.flop_per_s, "source": peak.source,
-                           "device": peak.device})]
+        return [
+            rows_json(
+                {"peak_flop_per_s": peak.flop_per_s, "source": peak.source, "device": peak.device}
+            )
+        ]
     return [f"peak {peak.flop_per_s:.4g} FLOP/s: {peak.source}"]
 
 

@@ -52,13 +52,16 @@ def _cell(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
-def markdown_table(
-    rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]], /
-) -> str:
+def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]], /) -> str:
     """A Markdown table of ``rows``; ``columns`` are ``(key, header)`` pairs."""
     head = "| " + " | ".join(h for _, h in columns) + " |"
-    rule = "|" + "|".join("---:" if k not in ("arch", "layer", "kind", "spec") else "---"
-                          for k, _ in columns) + "|"
+    rule = (
+        "|"
+        + "|".join(
+            "---:" if k not in ("arch", "layer", "kind", "spec") else "---" for k, _ in columns
+        )
+        + "|"
+    )
     body = ["| " + " | ".join(_cell(r.get(k, "")) for k, _ in columns) + " |" for r in rows]
     return "\n".join([head, rule, *body])
 
@@ -163,8 +166,11 @@ def utilization_figure(rows: Sequence[Mapping[str, Any]], /) -> Any:
     width = 0.8 / len(batches)
     x = np.arange(len(archs))
     for k, batch in enumerate(batches):
-        values = {f"{r['arch']} d{r['depth']}": float(r["utilization"]) for r in rows
-                  if int(r["batch"]) == batch}
+        values = {
+            f"{r['arch']} d{r['depth']}": float(r["utilization"])
+            for r in rows
+            if int(r["batch"]) == batch
+        }
         ax.bar(
             x + (k - (len(batches) - 1) / 2) * width,
             [values.get(a, np.nan) for a in archs],
