@@ -46,6 +46,7 @@ __all__ = [
     "Measurement",
     "Peak",
     "Timing",
+    "best_peak",
     "build_model",
     "chip_for_device_name",
     "count_step",
@@ -58,6 +59,7 @@ __all__ = [
     "summary_row",
     "sweep",
     "time_step",
+    "with_peak",
 ]
 
 #: The architectures ``projector measure`` can build.
@@ -638,11 +640,14 @@ def summary_row(
     )
     if timing is not None:
         step_flop = m.forward_flop + m.backward_flop + m.optimizer_flop
+        peak = timing.peak.flop_per_s
         row |= {
             "seconds": timing.seconds,
             "flop_per_s": step_flop / timing.seconds,
-            "peak_flop_per_s": timing.peak.flop_per_s,
-            "utilization": step_flop / timing.seconds / timing.peak.flop_per_s,
+            "peak_flop_per_s": peak,
+            "utilization": step_flop / timing.seconds / peak,
+            # the same time judged with the analytic count, for when the framework mis-counts
+            "estimate_utilization": (est_fwd + est_bwd + est_upd) / timing.seconds / peak,
             "peak_source": timing.peak.source,
         }
     return row
@@ -680,14 +685,14 @@ def chip_for_device_name(name: str, /) -> str | None:
 
 
 def measure_peak(
-    *, device: str = "cpu", size: int = 2048, repeats: int = 5, chip: str | None = None
+    *, device: str = "cpu", size: int = 2048, repeats: int = 10, chip: str | None = None
 ) -> Peak:
     """The peak to judge utilization against [FLOP/s].
 
     On a GPU whose name matches the accelerator table (or with ``chip``), the table's
     fp32 figure (the models run in fp32). Otherwise (a CPU, an unknown GPU) the best of
     ``repeats`` timed fp32 ``size x size`` matrix products, ``2 size^3`` FLOP each, after
-    one warm-up: a measured, attainable peak rather than a datasheet one.
+    two warm-ups: a measured, attainable peak rather than a datasheet one.
     """
     _check_size("size", size)
     _check_size("repeats", repeats)
@@ -713,12 +718,12 @@ def measure_peak(
     a = torch.randn(size, size, device=device)
     b = torch.randn(size, size, device=device)
     best = math.inf
-    for k in range(repeats + 1):
+    for k in range(repeats + 2):
         _sync(torch, device)
         t0 = time.perf_counter()
         torch.mm(a, b)
         _sync(torch, device)
-        if k:  # the first product is a warm-up
+        if k >= 2:  # the first two products are warm-ups
             best = min(best, time.perf_counter() - t0)
     what = device if device != "cpu" else f"cpu, {torch.get_num_threads()} threads"
     source = (
@@ -726,6 +731,24 @@ def measure_peak(
         f"({2 * size**3:.3g} FLOP each) on {what}, torch {torch.__version__}"
     )
     return Peak(2.0 * size**3 / best, source, device)
+
+
+def best_peak(first: Peak, second: Peak, /) -> Peak:
+    """The higher of two measured peaks, its source naming both readings."""
+    best = max(first, second, key=lambda p: p.flop_per_s)
+    readings = f"{first.flop_per_s:.4g} and {second.flop_per_s:.4g} FLOP/s"
+    return Peak(best.flop_per_s, f"{best.source}; higher of two readings, {readings}", best.device)
+
+
+def with_peak(row: dict[str, Any], peak: Peak, /) -> dict[str, Any]:
+    """A timed network row judged against another ``peak``."""
+    old = row["peak_flop_per_s"]
+    return row | {
+        "peak_flop_per_s": peak.flop_per_s,
+        "utilization": row["utilization"] * old / peak.flop_per_s,
+        "estimate_utilization": row["estimate_utilization"] * old / peak.flop_per_s,
+        "peak_source": peak.source,
+    }
 
 
 def _sync(torch: Any, device: str) -> None:
