@@ -46,7 +46,6 @@ __all__ = [
     "Measurement",
     "Peak",
     "Timing",
-    "best_peak",
     "build_model",
     "chip_for_device_name",
     "count_step",
@@ -59,7 +58,6 @@ __all__ = [
     "summary_row",
     "sweep",
     "time_step",
-    "with_peak",
 ]
 
 #: The architectures ``projector measure`` can build.
@@ -643,6 +641,7 @@ def summary_row(
         peak = timing.peak.flop_per_s
         row |= {
             "seconds": timing.seconds,
+            "seconds_median": timing.seconds_median,
             "flop_per_s": step_flop / timing.seconds,
             "peak_flop_per_s": peak,
             "utilization": step_flop / timing.seconds / peak,
@@ -658,18 +657,27 @@ def summary_row(
 
 @dataclasses.dataclass(frozen=True)
 class Peak:
-    """A peak throughput [FLOP/s] and how it was obtained."""
+    """A peak throughput [FLOP/s] and how it was obtained.
+
+    ``matmul_size`` is the side of the benchmark's matrices for a measured peak (which
+    :func:`time_step` re-reads between training steps), 0 for a datasheet figure.
+    """
 
     flop_per_s: float
     source: str
     device: str
+    matmul_size: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
 class Timing:
-    """Median wall-clock time of one training step [s] and the peak it is judged against."""
+    """Best wall-clock time of one training step [s] and the peak it is judged against.
+
+    ``seconds_median`` is the median over the same ``repeats`` steps.
+    """
 
     seconds: float
+    seconds_median: float
     repeats: int
     peak: Peak
 
@@ -717,38 +725,26 @@ def measure_peak(
                 )
     a = torch.randn(size, size, device=device)
     b = torch.randn(size, size, device=device)
-    best = math.inf
-    for k in range(repeats + 2):
-        _sync(torch, device)
-        t0 = time.perf_counter()
-        torch.mm(a, b)
-        _sync(torch, device)
-        if k >= 2:  # the first two products are warm-ups
-            best = min(best, time.perf_counter() - t0)
+    for _ in range(2):  # warm-ups: thread pool, caches, clocks
+        _timed_mm(torch, device, a, b)
+    best = min(_timed_mm(torch, device, a, b) for _ in range(repeats))
+    return Peak(2.0 * size**3 / best, _peak_source(torch, device, size, repeats), device, size)
+
+
+def _peak_source(torch: Any, device: str, size: int, repeats: int) -> str:
     what = device if device != "cpu" else f"cpu, {torch.get_num_threads()} threads"
-    source = (
+    return (
         f"measured: best of {repeats} fp32 torch.mm {size}x{size} @ {size}x{size} "
         f"({2 * size**3:.3g} FLOP each) on {what}, torch {torch.__version__}"
     )
-    return Peak(2.0 * size**3 / best, source, device)
 
 
-def best_peak(first: Peak, second: Peak, /) -> Peak:
-    """The higher of two measured peaks, its source naming both readings."""
-    best = max(first, second, key=lambda p: p.flop_per_s)
-    readings = f"{first.flop_per_s:.4g} and {second.flop_per_s:.4g} FLOP/s"
-    return Peak(best.flop_per_s, f"{best.source}; higher of two readings, {readings}", best.device)
-
-
-def with_peak(row: dict[str, Any], peak: Peak, /) -> dict[str, Any]:
-    """A timed network row judged against another ``peak``."""
-    old = row["peak_flop_per_s"]
-    return row | {
-        "peak_flop_per_s": peak.flop_per_s,
-        "utilization": row["utilization"] * old / peak.flop_per_s,
-        "estimate_utilization": row["estimate_utilization"] * old / peak.flop_per_s,
-        "peak_source": peak.source,
-    }
+def _timed_mm(torch: Any, device: str, a: Any, b: Any) -> float:
+    _sync(torch, device)
+    t0 = time.perf_counter()
+    torch.mm(a, b)
+    _sync(torch, device)
+    return time.perf_counter() - t0
 
 
 def _sync(torch: Any, device: str) -> None:
@@ -757,26 +753,47 @@ def _sync(torch: Any, device: str) -> None:
 
 
 def time_step(built: Built, batch: int, peak: Peak, /, *, repeats: int = 10) -> Timing:
-    """Median wall-clock time of a full SGD training step after two warm-up steps [s]."""
+    """Best wall-clock time of a full SGD training step, after two warm-up steps [s].
+
+    With a measured ``peak`` (``matmul_size`` > 0), each timed step is followed by one
+    timed benchmark product and the step is judged against the best of those readings:
+    on a machine whose speed drifts (shared or throttled cores; seen here) a peak read
+    minutes earlier would misstate utilization, even above 1.
+    """
     _check_size("batch", batch)
     _check_size("repeats", repeats)
     torch = require_torch()
-    model = built.model.to(peak.device)
+    device = peak.device
+    model = built.model.to(device)
     model.train()
-    x = built.make_input(batch).to(peak.device)
+    x = built.make_input(batch).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+    size = peak.matmul_size
+    if size:
+        a = torch.randn(size, size, device=device)
+        b = torch.randn(size, size, device=device)
     seconds = []
+    mm_seconds = []
     for k in range(repeats + 2):
-        _sync(torch, peak.device)
+        _sync(torch, device)
         t0 = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
         model(x).sum().backward()
         optimizer.step()
-        _sync(torch, peak.device)
+        _sync(torch, device)
+        elapsed = time.perf_counter() - t0
+        if size:
+            mm = _timed_mm(torch, device, a, b)
         if k >= 2:
-            seconds.append(time.perf_counter() - t0)
+            seconds.append(elapsed)
+            if size:
+                mm_seconds.append(mm)
     model.to("cpu")
-    return Timing(statistics.median(seconds), repeats, peak)
+    if size:
+        local = 2.0 * size**3 / min(mm_seconds)
+        source = _peak_source(torch, device, size, repeats) + ", interleaved with the steps"
+        peak = Peak(local, source, device, size)
+    return Timing(min(seconds), statistics.median(seconds), repeats, peak)
 
 
 def measure_model(
