@@ -114,72 +114,121 @@ def write_figure(fig: Any, target: Path, /) -> Path:
     return target
 
 
-def _new_figure(ncols: int, width: float) -> tuple[Any, Any]:
+def _new_figure(nrows: int, ncols: int, width: float, height: float) -> tuple[Any, Any]:
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, 4.5), layout="constrained")
-    axes = fig.subplots(1, ncols, squeeze=False)[0]
+    fig = Figure(figsize=(width, height), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     return fig, axes
 
 
-def ratio_figure(rows: Sequence[Mapping[str, Any]], /) -> Any:
-    """Backward/forward ratio by depth, one line per (architecture, batch size).
+#: Ratios above this are drawn at the top edge of their panel, with their value.
+_RATIO_CEILING = 3.5
 
-    Left: the backward pass alone; right: with the optimiser's update, which is paid once
-    per step and so weighs more at small batches. Dashed lines at 1:1, 2:1 and 3:1.
+
+def ratio_figure(rows: Sequence[Mapping[str, Any]], /) -> Any:
+    """Backward/forward ratio by depth: one panel per architecture, a colour per batch size.
+
+    Solid: backward / forward; dashed: (backward + SGD update) / forward, the update
+    being paid once per step and so weighing more at small batches. Crosses mark rows
+    whose measured count disagrees with the analytic one (the cross-check's MISMATCH).
+    Grey lines at 1:1, 2:1 and 3:1; values above 3.5 sit on the top edge, labelled.
     """
-    fig, axes = _new_figure(2, 11.0)
-    series: dict[tuple[str, int], list[Mapping[str, Any]]] = {}
-    for r in rows:
-        series.setdefault((str(r["arch"]), int(r["batch"])), []).append(r)
-    for ax, key, title in (
-        (axes[0], "ratio", "backward / forward"),
-        (axes[1], "ratio_with_update", "(backward + SGD update) / forward"),
-    ):
-        for (arch, batch), rs in series.items():
-            rs = sorted(rs, key=lambda r: int(r["depth"]))
-            ax.plot(
-                [int(r["depth"]) for r in rs],
-                [float(r[key]) for r in rs],
-                marker="o",
-                label=f"{arch}, batch {batch}",
+    archs = list(dict.fromkeys(str(r["arch"]) for r in rows))
+    batches = sorted({int(r["batch"]) for r in rows})
+    ncols = min(3, len(archs)) or 1
+    nrows = max(1, math.ceil(len(archs) / ncols))
+    fig, axes = _new_figure(nrows, ncols, 4.2 * ncols, 3.4 * nrows)
+    colours = [f"C{k}" for k in range(len(batches))]
+    for ax in axes.flat[len(archs) :]:
+        ax.set_visible(False)
+    for ax, arch in zip(axes.flat, archs, strict=False):
+        for colour, batch in zip(colours, batches, strict=True):
+            rs = sorted(
+                (r for r in rows if r["arch"] == arch and int(r["batch"]) == batch),
+                key=lambda r: int(r["depth"]),
             )
+            depth = [int(r["depth"]) for r in rs]
+            for key, style, label in (
+                ("ratio", "-", f"batch {batch}"),
+                ("ratio_with_update", "--", f"batch {batch}, with update"),
+            ):
+                values = [float(r[key]) for r in rs]
+                shown = [min(v, _RATIO_CEILING) for v in values]
+                ax.plot(depth, shown, style, color=colour, marker="o", ms=3, label=label)
+                for d, v in zip(depth, values, strict=True):
+                    if v > _RATIO_CEILING:
+                        ax.annotate(
+                            f"{v:.3g}",
+                            (d, _RATIO_CEILING),
+                            fontsize=7,
+                            color=colour,
+                            xytext=(2, -9),
+                            textcoords="offset points",
+                        )
+            bad = [
+                (int(r["depth"]), min(float(r["ratio"]), _RATIO_CEILING))
+                for r in rs
+                if r.get("mismatch")
+            ]
+            if bad:
+                ax.plot(*zip(*bad, strict=True), "x", color="black", ms=7)
         for level in (1.0, 2.0, 3.0):
-            ax.axhline(level, color="grey", lw=0.8, ls="--")
+            ax.axhline(level, color="grey", lw=0.7, ls=":")
+        ax.set_ylim(0.0, _RATIO_CEILING + 0.1)
         ax.set_xscale("log", base=2)
+        ax.set_title(
+            arch
+            + (
+                "  (x: MISMATCH)"
+                if any(r.get("mismatch") for r in rows if r["arch"] == arch)
+                else ""
+            ),
+            fontsize=10,
+        )
         ax.set_xlabel("depth (layers or blocks)")
-        ax.set_ylabel("FLOP ratio")
-        ax.set_title(title)
-    axes[0].legend(fontsize=8)
-    fig.suptitle("Measured backward-forward FLOP ratio (FlopCounterMode, CPU)")
+        ax.set_ylabel("backward / forward FLOP")
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle("Measured backward-forward FLOP ratio (PyTorch FlopCounterMode)")
     return fig
 
 
 def utilization_figure(rows: Sequence[Mapping[str, Any]], /) -> Any:
-    """Utilization (counted FLOP / (time x peak)) by architecture, one bar per batch size."""
+    """Utilization by architecture, a bar per batch size.
+
+    Bars: counted FLOP / (step time x peak) with the framework's count; black dots: the
+    same with the analytic count (they differ where the framework mis-counts).
+    """
     import numpy as np
 
-    fig, axes = _new_figure(1, 8.0)
-    ax = axes[0]
-    archs = list(dict.fromkeys(f"{r['arch']} d{r['depth']}" for r in rows))
+    fig, axes = _new_figure(1, 1, 8.0, 4.5)
+    ax = axes[0, 0]
+    labels = list(dict.fromkeys(f"{r['arch']} d{r['depth']}" for r in rows))
     batches = sorted({int(r["batch"]) for r in rows})
     width = 0.8 / len(batches)
-    x = np.arange(len(archs))
+    x = np.arange(len(labels))
     for k, batch in enumerate(batches):
-        values = {
-            f"{r['arch']} d{r['depth']}": float(r["utilization"])
-            for r in rows
-            if int(r["batch"]) == batch
-        }
+        by = {f"{r['arch']} d{r['depth']}": r for r in rows if int(r["batch"]) == batch}
+        pos = x + (k - (len(batches) - 1) / 2) * width
         ax.bar(
-            x + (k - (len(batches) - 1) / 2) * width,
-            [values.get(a, np.nan) for a in archs],
+            pos,
+            [float(by[a]["utilization"]) if a in by else np.nan for a in labels],
             width,
             label=f"batch {batch}",
         )
-    ax.set_xticks(x, archs, rotation=20)
+        ax.plot(
+            pos,
+            [float(by[a]["estimate_utilization"]) if a in by else np.nan for a in labels],
+            "o",
+            color="black",
+            ms=4,
+            label="with the analytic count" if k == 0 else None,
+        )
+    ax.set_xticks(x, labels, rotation=20)
     ax.set_ylabel("utilization (fraction of peak)")
     ax.legend(fontsize=8)
-    peak = rows[0]["peak_flop_per_s"] if rows else math.nan
-    ax.set_title(f"Training-step utilization against a peak of {peak:.3g} FLOP/s")
+    peaks = [float(r["peak_flop_per_s"]) for r in rows] or [math.nan]
+    ax.set_title(
+        f"Training-step utilization (peak {min(peaks):.3g}-{max(peaks):.3g} FLOP/s)", fontsize=10
+    )
     return fig
