@@ -46,8 +46,10 @@ __all__ = [
     "Measurement",
     "Peak",
     "Timing",
+    "add_graph_counts",
     "build_model",
     "chip_for_device_name",
+    "count_graph",
     "count_step",
     "flop_per_counted_unit",
     "layer_rows",
@@ -518,6 +520,79 @@ def count_step(built: Built, batch: int, /) -> Measurement:
     )
 
 
+def count_graph(built: Built, batch: int, /) -> tuple[float, float, int]:
+    """Count forward and backward FLOP from the compiled graphs of one training step.
+
+    ``torch.compile`` with an AOTAutograd backend that runs nothing but hands over the
+    forward and the backward graph of ATen operations; each call node is counted with
+    ``FlopCounterMode``'s own formulas on the shapes recorded in the graph. This reads
+    the same formulas as :func:`count_step` but a different path (the traced graph,
+    with the backward pass split off by the partitioner, instead of module hooks and a
+    subtraction), so the two must agree on the matrix-multiply class.
+
+    Returns
+    -------
+    (forward [FLOP], backward [FLOP], number of graphs compiled); NaN counts when no
+    graph was compiled (seen with ``torch.nn.LSTM`` on the CPU, torch 2.13).
+    """
+    _check_size("batch", batch)
+    torch = require_torch()
+    from functorch.compile import make_boxed_func
+    from torch._dynamo.backends.common import aot_autograd
+    from torch.utils.flop_counter import flop_registry
+
+    conversion = flop_per_counted_unit()
+    totals = {"forward": 0.0, "backward": 0.0}
+    graphs = [0]
+
+    def value(a: Any) -> Any:
+        return a.meta["val"] if isinstance(a, torch.fx.Node) else a
+
+    def counter(which: str) -> Callable[[Any, Any], Any]:
+        def compile_graph(gm: Any, _inputs: Any) -> Any:
+            graphs[0] += 1
+            for node in gm.graph.nodes:
+                packet = getattr(node.target, "overloadpacket", None)
+                formula = flop_registry.get(packet) if node.op == "call_function" else None
+                if formula is not None:
+                    args = torch.utils._pytree.tree_map(value, node.args)
+                    kwargs = torch.utils._pytree.tree_map(value, node.kwargs)
+                    flop = formula(*args, **kwargs, out_val=node.meta.get("val"))
+                    totals[which] += flop * conversion
+            return make_boxed_func(gm.forward)
+
+        return compile_graph
+
+    backend = aot_autograd(fw_compiler=counter("forward"), bw_compiler=counter("backward"))
+    model = built.model
+    model.train()
+    torch._dynamo.reset()
+    try:
+        compiled = torch.compile(model, backend=backend)
+        compiled(built.make_input(batch)).sum().backward()
+    finally:
+        torch._dynamo.reset()
+        model.zero_grad(set_to_none=True)
+    if not graphs[0]:
+        return math.nan, math.nan, 0
+    return totals["forward"], totals["backward"], graphs[0]
+
+
+def add_graph_counts(row: dict[str, Any], built: Built, /) -> dict[str, Any]:
+    """``row`` with the compiled-graph counts and their ratio to the counter's (see
+    :func:`count_graph`); the counter's side is its matrix-multiply class."""
+    fwd, bwd, graphs = count_graph(built, int(row["batch"]))
+    counter_fwd = row["forward_flop"] - row["elementwise_forward_flop"]
+    counter_bwd = row["backward_flop"] - row["elementwise_backward_flop"]
+    return row | {
+        "graph_forward_flop": fwd,
+        "graph_backward_flop": bwd,
+        "graphs": graphs,
+        "graph_forward_vs_counter": _relative(fwd, counter_fwd),
+        "graph_backward_vs_counter": _relative(bwd, counter_bwd),
+    }
+
+
 # --- the analytic cross-check ------------------------------------------------------------
 
 
@@ -807,8 +882,10 @@ def measure_model(
     peak: Peak | None = None,
     repeats: int = 10,
     tolerance: float = TOLERANCE,
+    graph: bool = False,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], Measurement]:
-    """Build, count and (with ``peak``) time one model.
+    """Build, count and (with ``peak``) time one model; with ``graph``, count it again
+    from its compiled graphs (:func:`add_graph_counts`).
 
     Returns
     -------
@@ -817,7 +894,10 @@ def measure_model(
     built = build_model(arch, depth, width=width, seq_len=seq_len)
     m = count_step(built, batch)
     timing = time_step(built, batch, peak, repeats=repeats) if peak is not None else None
-    return summary_row(m, tolerance=tolerance, timing=timing), layer_rows(m, tolerance=tolerance), m
+    row = summary_row(m, tolerance=tolerance, timing=timing)
+    if graph:
+        row = add_graph_counts(row, built)
+    return row, layer_rows(m, tolerance=tolerance), m
 
 
 def sweep(
@@ -831,6 +911,7 @@ def sweep(
     peak: Peak | None = None,
     repeats: int = 10,
     tolerance: float = TOLERANCE,
+    graph: bool = False,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Rows for every (architecture, depth, batch), in that order.
 
@@ -858,6 +939,7 @@ def sweep(
                     peak=peak,
                     repeats=repeats,
                     tolerance=tolerance,
+                    graph=graph,
                 )
                 rows.append(row)
                 key = {"arch": arch, "depth": depth, "batch": batch}

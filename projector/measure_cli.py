@@ -91,6 +91,11 @@ def add_measure_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) ->
             help=f"flag measured/analytic counts off by more than this (default {TOLERANCE})",
         )
         p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+        p.add_argument(
+            "--graph",
+            action="store_true",
+            help="also count from the compiled graphs (torch.compile; a few seconds a model)",
+        )
 
     def timing(p: argparse.ArgumentParser) -> None:
         p.add_argument("--repeats", type=_positive, default=10, help="timed steps (best kept)")
@@ -188,6 +193,12 @@ _LAYER_COLUMNS = (
 )
 
 
+def _graph_columns(rows: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
+    if not any("graph_forward_flop" in r for r in rows):
+        return ()
+    return (("graph_forward_vs_counter", "graph/counter fwd"), ("graph_backward_vs_counter", "bwd"))
+
+
 def _conventions(rows: list[dict[str, Any]], tolerance: float) -> str:
     from projector.measure_report import CONVENTIONS
 
@@ -231,10 +242,11 @@ def _cmd_model(args: argparse.Namespace) -> list[str]:
         peak=peak,
         repeats=args.repeats,
         tolerance=args.tolerance,
+        graph=args.graph,
     )
     if args.json:
         return [rows_json(row | {"layers": layers, "notes": m.notes})]
-    columns = _TIMED_COLUMNS if peak is not None else _NETWORK_COLUMNS
+    columns = (_TIMED_COLUMNS if peak is not None else _NETWORK_COLUMNS) + _graph_columns([row])
     lines = [
         f"{args.arch}, depth {args.depth}, batch {args.batch}, {m.params} parameters"
         + (f" ({m.notes})" if m.notes else ""),
@@ -272,8 +284,9 @@ def _cmd_ratio(args: argparse.Namespace) -> list[str]:
         width=args.width,
         seq_len=args.seq_len,
         tolerance=args.tolerance,
+        graph=args.graph,
     )
-    table = markdown_table(rows, _NETWORK_COLUMNS)
+    table = markdown_table(rows, _NETWORK_COLUMNS + _graph_columns(rows))
     md = "\n\n".join(
         [
             "# Backward-forward FLOP ratio",
@@ -316,6 +329,7 @@ def _cmd_utilization(args: argparse.Namespace) -> list[str]:
         peak=peak,
         repeats=args.repeats,
         tolerance=args.tolerance,
+        graph=args.graph,
     )
     peak_line = f"peak {peak.flop_per_s:.4g} FLOP/s: {peak.source}"
     if peak.matmul_size:
@@ -324,7 +338,7 @@ def _cmd_utilization(args: argparse.Namespace) -> list[str]:
             f"; each configuration is judged against the same benchmark re-read between its "
             f"timed steps ({min(local):.4g} to {max(local):.4g} FLOP/s)"
         )
-    table = markdown_table(rows, _TIMED_COLUMNS)
+    table = markdown_table(rows, _TIMED_COLUMNS + _graph_columns(rows))
     md = "\n\n".join(
         [
             "# Utilization by architecture and batch size",

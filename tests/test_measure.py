@@ -154,6 +154,16 @@ def test_depthwise_convolution_forward_agrees_and_a_backward_miscount_is_flagged
         assert row["mismatch"]
 
 
+@needs_torch
+@pytest.mark.parametrize("arch", ["mlp", "cnn", "transformer"])
+def test_compiled_graph_counts_agree_with_the_counter(arch: str) -> None:
+    row, _ = _row(arch, 2, 2, width=8, seq_len=4, graph=True)
+    assert row["graphs"] >= 2  # a forward and a backward graph at least
+    assert row["graph_forward_flop"] > 0
+    assert row["graph_forward_vs_counter"] == pytest.approx(1.0, abs=1e-12)
+    assert row["graph_backward_vs_counter"] == pytest.approx(1.0, abs=1e-12)
+
+
 # --- forward counts against `projector estimate ops --layer` --------------------------------
 
 
