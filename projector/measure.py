@@ -159,7 +159,7 @@ def build_model(
 
 def _mlp(torch: Any, arch: str, depth: int, width: int | None, _s: Any, _i: int) -> Built:
     nn = torch.nn
-    w = _check_size("width", width or 256)
+    w = _check_size("width", 256 if width is None else width)
     mods: list[Any] = []
     layers = []
     for k in range(depth):
@@ -173,7 +173,7 @@ def _mlp(torch: Any, arch: str, depth: int, width: int | None, _s: Any, _i: int)
 
 def _cnn(torch: Any, arch: str, depth: int, width: int | None, _s: Any, size: int) -> Built:
     nn = torch.nn
-    c = _check_size("width", width or 16)
+    c = _check_size("width", 16 if width is None else width)
     mods: list[Any] = []
     layers = []
     for k in range(depth):
@@ -191,7 +191,7 @@ def _cnn(torch: Any, arch: str, depth: int, width: int | None, _s: Any, size: in
 
 def _dwcnn(torch: Any, arch: str, depth: int, width: int | None, _s: Any, size: int) -> Built:
     nn = torch.nn
-    c = _check_size("width", width or 32)
+    c = _check_size("width", 32 if width is None else width)
     mods: list[Any] = [nn.Conv2d(3, c, 3, padding=1), nn.ReLU()]
     layers = [("Sequential.0", f"conv:3,{c},3,{size},1,1", 1)]
     for _ in range(depth - 1):
@@ -210,8 +210,8 @@ def _dwcnn(torch: Any, arch: str, depth: int, width: int | None, _s: Any, size: 
 
 def _recurrent(torch: Any, arch: str, depth: int, width: int | None, s: Any, _i: int) -> Built:
     nn = torch.nn
-    h = _check_size("width", width or 128)
-    steps = _check_size("sequence length", s or 16)
+    h = _check_size("width", 128 if width is None else width)
+    steps = _check_size("sequence length", 16 if s is None else s)
     gates = 4 if arch.startswith("lstm") else 1
     kind = "lstm" if gates == 4 else "rnn"
 
@@ -267,8 +267,8 @@ def _recurrent(torch: Any, arch: str, depth: int, width: int | None, s: Any, _i:
 
 def _transformer(torch: Any, arch: str, depth: int, width: int | None, s: Any, _i: int) -> Built:
     nn = torch.nn
-    d = _check_size("width", width or 128)
-    seq = _check_size("sequence length", s or 64)
+    d = _check_size("width", 128 if width is None else width)
+    seq = _check_size("sequence length", 64 if s is None else s)
     heads = 4 if d % 4 == 0 else 1
     vocab = 256
 
@@ -442,10 +442,6 @@ class Measurement:
         return (self.backward_flop + self.optimizer_flop) / self.forward_flop
 
 
-def _sum_counts(counts: dict[Any, int], keep: Callable[[Any], bool]) -> float:
-    return float(sum(v for op, v in counts.items() if keep(op)))
-
-
 def count_step(built: Built, batch: int, /) -> Measurement:
     """Count the FLOP of one SGD training step of ``built`` with ``batch`` examples.
 
@@ -475,10 +471,16 @@ def count_step(built: Built, batch: int, /) -> Measurement:
         opt_counts = counter.get_flop_counts().get("Global", {})
     model.zero_grad(set_to_none=True)
 
+    def unit(op: Any) -> float:
+        # the framework's own formulas need the conversion; projector's are in FLOP
+        return 1.0 if op in elementwise else conversion
+
+    def flop(counts: dict[Any, int], keep: Callable[[Any], bool]) -> float:
+        return sum(v * unit(op) for op, v in counts.items() if keep(op))
+
     def split(name: str, keep: Callable[[Any], bool]) -> tuple[float, float]:
-        fwd = _sum_counts(after_forward.get(name, {}), keep)
-        total = _sum_counts(after_backward.get(name, {}), keep)
-        return fwd * conversion, (total - fwd) * conversion
+        fwd = flop(after_forward.get(name, {}), keep)
+        return fwd, flop(after_backward.get(name, {}), keep) - fwd
 
     def every(_op: Any) -> bool:
         return True
@@ -509,7 +511,7 @@ def count_step(built: Built, batch: int, /) -> Measurement:
         params=int(params),
         forward_flop=fwd,
         backward_flop=bwd,
-        optimizer_flop=_sum_counts(opt_counts, every) * conversion,
+        optimizer_flop=flop(opt_counts, every),
         elementwise=split("Global", is_elementwise),
         modules=modules,
         modules_elementwise=modules_ew,

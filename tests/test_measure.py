@@ -334,6 +334,8 @@ def test_bad_sizes_raise_input_error() -> None:
         measure.build_model("resnet", 2)
     with pytest.raises(InputError, match="depth must be a whole number >= 1"):
         measure.build_model("mlp", 0)
+    with pytest.raises(InputError, match="width must be a whole number >= 1, got 0"):
+        measure.build_model("mlp", 2, width=0)
     with pytest.raises(InputError, match="batch must be"):
         measure.sweep(["mlp"], [1], [0])
 
