@@ -124,10 +124,10 @@ def add_measure_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) ->
         help="backward-forward ratio by architecture, depth and batch size (no timing)",
         epilog=epilog,
     )
-    p.add_argument("--arch", type=_arch_list, default=["mlp"], help="comma-separated")
-    p.add_argument("--depth", type=_int_list, default=[1, 2, 4, 8, 16], help="e.g. 1,2,4,8,16")
-    p.add_argument("--batch", type=_int_list, default=[1, 64], help="e.g. 1,64")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
+    p.add_argument("--arch", type=_arch_list, default=["mlp"], help="comma-separated (mlp)")
+    p.add_argument("--depth", type=_int_list, default=[1, 2, 4, 8, 16], help="(1,2,4,8,16)")
+    p.add_argument("--batch", type=_int_list, default=[1, 64], help="(1,64)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder ({DEFAULT_OUT})")
     common(p)
     p.set_defaults(func=_cmd_ratio)
 
@@ -137,11 +137,14 @@ def add_measure_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) ->
         epilog=epilog,
     )
     p.add_argument(
-        "--arch", type=_arch_list, default=["mlp", "cnn", "dwcnn", "lstm", "transformer"]
+        "--arch",
+        type=_arch_list,
+        default=["mlp", "cnn", "dwcnn", "lstm", "transformer"],
+        help="comma-separated (mlp,cnn,dwcnn,lstm,transformer)",
     )
-    p.add_argument("--depth", type=_int_list, default=[4], help="e.g. 4")
-    p.add_argument("--batch", type=_int_list, default=[1, 64], help="e.g. 1,64")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
+    p.add_argument("--depth", type=_int_list, default=[4], help="(4)")
+    p.add_argument("--batch", type=_int_list, default=[1, 64], help="(1,64)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder ({DEFAULT_OUT})")
     common(p)
     timing(p)
     p.set_defaults(func=_cmd_utilization)
