@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_trends(sub)
     _add_backtest(sub)
     _add_sensitivity(sub)
+    from projector.measure_cli import add_measure_parser
+
+    add_measure_parser(sub, _Parser)
     return parser
 
 
