@@ -71,8 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar or report")
     p.set_defaults(func=_cmd_project)
 
-    p = sub.add_parser("validate", help="check a scenario file without running it")
+    p = sub.add_parser(
+        "validate",
+        help="check a scenario file without running it",
+        description="Check scenario files. Warns (still exit 0) when a reversion component "
+        "puts probability before the start and says what the scenario's "
+        "growth.reversion_before_start policy does with it.",
+    )
     p.add_argument("scenario", nargs="+")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SET_HELP)
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("summary", help="print the summary tables of a result cube")
@@ -88,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_estimate(sub)
     _add_data(sub)
     _add_trends(sub)
+    _add_backtest(sub)
     return parser
 
 
@@ -126,18 +134,53 @@ def _cmd_project(args: argparse.Namespace) -> list[str]:
     return [results.summary_markdown(ds), *(f"wrote {p}" for p in written)]
 
 
+_SET_HELP = (
+    "change a scalar scenario key by its dotted name, e.g. growth.moore_doubling_months=18 "
+    "or data.cutoff=2020-01-01 (repeatable; validated like the file; recorded in provenance)"
+)
+
+
+def _overridden(name: str, sets: list[str]) -> object:
+    from projector.scenario import load_scenario, override, parse_set
+
+    changes = dict(parse_set(text) for text in sets)
+    return override(load_scenario(name), changes)
+
+
 def _cmd_validate(args: argparse.Namespace) -> list[str]:
-    from projector.scenario import load_scenario
+    from projector.engine import reversion_mass_before_start
+    from projector.scenario import Scenario
 
     lines = []
     for name in args.scenario:
-        scen = load_scenario(name)
+        scen = _overridden(name, args.set)
+        assert isinstance(scen, Scenario)
         start = "latest-data" if scen.start_year is None else f"{scen.start_year:g}"
         lines.append(
             f"{scen.source}: ok ({scen.name}: {scen.paths} paths, {start} to {scen.end_year:g}, "
             f"{len(scen.reversion)} reversion components, {len(scen.anchors)} anchors, "
             f"sha256 {scen.sha256[:12]})"
         )
+        s = scen.start_year
+        if s is None:
+            from projector.data import load_dataset
+
+            systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
+            s = float(systems.until(scen.data.cutoff).year.max())
+        what = {
+            "mirror": "acts like a date as far after it (the 2022 formula)",
+            "truncate": "is conditioned away (the mixture is renormalised on R > s)",
+            "immediate": "reverts at the start (w = 0 from s)",
+        }[scen.reversion_before_start]
+        for comp, mass in reversion_mass_before_start(scen, s):
+            if mass > 0.001:
+                print(
+                    f"projector: warning: {scen.source}: reversion component '{comp}' puts "
+                    f"{mass:.1%} of its probability before the start {s:.2f}; under "
+                    f"growth.reversion_before_start = '{scen.reversion_before_start}' such a "
+                    f"date {what}",
+                    file=sys.stderr,
+                )
     return lines
 
 
@@ -377,6 +420,20 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-compute", type=_positive_float, help="at least this many FLOP")
     p.set_defaults(func=_cmd_data_list)
     p = kinds.add_parser(
+        "frontier",
+        help="the realised frontier: each system that set a new compute record",
+        description="The running maximum of training compute over publication date, as "
+        "the records that set it (the series `projector backtest` scores against).",
+    )
+    p.add_argument("--dataset", help="a dataset CSV (default: the bundled dataset)")
+    p.add_argument(
+        "--all-systems",
+        action="store_true",
+        help="Epoch Airtable exports: use every row, not only notable systems",
+    )
+    p.add_argument("--csv", action="store_true", help="print CSV (date,log10_flop,system)")
+    p.set_defaults(func=_cmd_data_frontier)
+    p = kinds.add_parser(
         "compare",
         help="match the bundled systems to another dataset and report log10 differences",
     )
@@ -423,6 +480,30 @@ def _cmd_data_list(args: argparse.Namespace) -> list[str]:
             f"{float(r['training_compute_flop']):>8.2e}  {r['compute_method']}"
         )
     lines.append(f"{len(rows)} systems")
+    return lines
+
+
+def _cmd_data_frontier(args: argparse.Namespace) -> list[str]:
+    from projector.data import BUNDLED, load_dataset
+    from projector.frontier import records
+
+    dataset = args.dataset or BUNDLED
+    if args.dataset and not Path(args.dataset).is_file():
+        raise InputError(f"--dataset {args.dataset}: no such file")
+    recs = records(load_dataset(dataset, notable_only=not args.all_systems))
+    if args.csv:
+        return ["date,log10_flop,system,lower_bound"] + [
+            f'{r.date},{r.log10_compute:.4f},"{r.system.replace(chr(34), chr(34) * 2)}",'
+            f"{int(r.lower_bound)}"
+            for r in recs
+        ]
+    lines = [f"{'date':<10}  {'log10 FLOP':>10}  system", "-" * 60]
+    for r in recs:
+        mark = ">=" if r.lower_bound else "  "
+        lines.append(f"{r.date:<10}  {mark}{r.log10_compute:>8.2f}  {r.system}")
+    lines.append(f"{len(recs)} records in {dataset}")
+    if any(r.lower_bound for r in recs):
+        lines.append(">= marks a lower bound: the frontier from there on is at least this")
     return lines
 
 
@@ -533,6 +614,108 @@ def _cmd_trends(args: argparse.Namespace) -> list[str]:
     out_dir = args.out if args.out is not None else RESULTS_DIR / label
     written = results.write_trends(analysis, out_dir, figures)
     lines = [] if args.quiet else [results.trends_markdown(analysis)]
+    return lines + [f"wrote {p}" for p in written]
+
+
+def _add_backtest(sub: argparse._SubParsersAction) -> None:
+    from projector.backtest import BASELINES
+
+    p = sub.add_parser(
+        "backtest",
+        help="hindcast a scenario from past cut-offs and score it against the realised frontier",
+        description="For each cut-off T the scenario is re-run with data.cutoff = T and the "
+        "start at T (frontier at T); the projected log10 C(T+h) is scored against the "
+        "realised frontier at T+h (PIT, 50%%/95%% coverage, median error, CRPS), with the "
+        "baselines on the same cases (method.md section 10). Writes backtest.csv, "
+        "backtest.md and backtest.png.",
+    )
+    p.add_argument("scenario", help="a name in scenarios/ or a path to a .toml file")
+    p.add_argument(
+        "--cutoffs",
+        required=True,
+        help="ISO dates, comma-separated, or a range START:END:STEP (STEP e.g. 3M, 1Y, 2W)",
+    )
+    p.add_argument("--horizons", default="1,2,3", help="years after each cut-off (default 1,2,3)")
+    p.add_argument("--dataset", help="data the hindcasts see (default: the scenario's)")
+    p.add_argument("--truth", help="data reality is read from (default: the same as --dataset)")
+    p.add_argument("--paths", type=_positive_int, default=10_000, help="paths per hindcast")
+    p.add_argument("--seed", type=_seed, help="seed (default: the scenario's)")
+    p.add_argument(
+        "--baselines",
+        default=",".join(BASELINES),
+        help=f"comma-separated, from {', '.join(BASELINES)}; 'none' for no baseline",
+    )
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SET_HELP)
+    p.add_argument("--out", type=Path, help="output folder (default results/backtest-<name>/)")
+    p.add_argument("--quiet", action="store_true", help="print only the files written")
+    p.set_defaults(func=_cmd_backtest)
+
+
+def _cmd_backtest(args: argparse.Namespace) -> list[str]:
+    from projector import backtest
+    from projector.data import load_dataset
+    from projector.fileio import atomic_path
+    from projector.scenario import Scenario, with_overrides
+
+    cutoffs = backtest.parse_cutoffs(args.cutoffs)
+    horizons = backtest.parse_horizons(args.horizons)
+    names = [b.strip() for b in args.baselines.split(",") if b.strip()]
+    baselines = [] if names == ["none"] else names
+    for path in (args.dataset, args.truth):
+        if path is not None and not Path(path).is_file():
+            raise InputError(f"{path}: no such dataset file")
+    scen = _overridden(args.scenario, args.set)
+    assert isinstance(scen, Scenario)
+    scen = with_overrides(scen, dataset=args.dataset)
+    systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
+    truth = systems
+    if args.truth is not None:
+        truth = load_dataset(args.truth, notable_only=scen.data.notable_only)
+    out_dir = args.out if args.out is not None else RESULTS_DIR / f"backtest-{scen.name}"
+    if str(out_dir) == "":
+        raise InputError("--out: give a folder name")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"--out {out_dir}: exists and is not a folder")
+
+    from tqdm import tqdm
+
+    with tqdm(
+        total=len(cutoffs),
+        unit="cut-off",
+        disable=args.quiet,
+        delay=1.0,
+        file=sys.stderr,
+        leave=False,
+    ) as bar:
+        bt = backtest.run_backtest(
+            scen,
+            systems,
+            truth,
+            cutoffs,
+            horizons,
+            paths=args.paths,
+            seed=args.seed,
+            baselines=baselines,
+            progress=bar.update,
+        )
+    from projector import plots
+
+    fig = plots.backtest_figure(bt)
+    written = []
+    for name, text in (
+        ("backtest.csv", backtest.to_csv(bt)),
+        ("backtest.md", backtest.to_markdown(bt)),
+    ):
+        with atomic_path(out_dir / name) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        written.append(out_dir / name)
+    with atomic_path(out_dir / "backtest.png") as tmp:
+        fig.savefig(tmp, dpi=130, format="png")
+    written.append(out_dir / "backtest.png")
+    lines = []
+    if not args.quiet:
+        md = backtest.to_markdown(bt)
+        lines.append(md.split("## Cases")[0].rstrip())
     return lines + [f"wrote {p}" for p in written]
 
 

@@ -28,6 +28,7 @@ from scipy import special
 from projector import kernels
 from projector.data import Systems
 from projector.errors import InputError
+from projector.frontier import frontier_at, record_setters
 from projector.scenario import Component, Scenario
 
 __all__ = [
@@ -39,11 +40,9 @@ __all__ = [
     "Projection",
     "block_generator",
     "chunk_bounds",
-    "frontier_series",
     "moore_rate",
     "plan",
     "prepare_eras",
-    "record_setters",
     "reversion_mass_before_start",
     "run",
     "run_chunk",
@@ -223,30 +222,6 @@ def prepare_eras(scen: Scenario, systems: Systems) -> Eras:
     return Eras(kept, pre, dl, float(start_year), log10_start, source, frontier)
 
 
-def record_setters(systems: Systems, /) -> npt.NDArray[np.bool_]:
-    """Rows that set a new record: log10 compute above every earlier row's (dims kept)."""
-    order = np.argsort(systems.year, kind="stable")
-    best = -np.inf
-    out = np.zeros(len(systems), dtype=bool)
-    for i in order:
-        if systems.log10_compute[i] > best:
-            out[i] = True
-            best = systems.log10_compute[i]
-    return out
-
-
-def frontier_series(systems: Systems, times: npt.NDArray[np.float64], /) -> npt.NDArray[np.float64]:
-    """Running maximum of log10 compute over rows published at or before each time.
-
-    Returns (time,) [log10 FLOP]; -inf before the first row.
-    """
-    order = np.argsort(systems.year, kind="stable")
-    years = systems.year[order]
-    best = np.maximum.accumulate(systems.log10_compute[order])
-    k = np.searchsorted(years, times + 1e-9, side="right")
-    return np.where(k > 0, best[np.maximum(k - 1, 0)], -np.inf)
-
-
 def block_generator(seed: int, block: int) -> np.random.Generator:
     """The random stream of path block ``block`` (paths ``block*RNG_BLOCK`` onwards)."""
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block,))))
@@ -360,7 +335,7 @@ def _frontier_deviations(
             f"steps of Deep-Learning-era history before the start {s:.2f}"
         )
     grid = s - np.arange(n_origin, -1, -1, dtype=np.float64) * step  # oldest first, ends at s
-    f = frontier_series(eras.systems, grid)
+    f = frontier_at(eras.systems, grid)
     g_f = kernels.ols_fit(grid, f)[0]
     m = np.arange(1, n_origin + 1)  # origin index from the start backwards
     origin_pos = n_origin - m  # position of tau in grid
@@ -406,7 +381,8 @@ def plan(scen: Scenario, systems: Systems, /) -> Plan:
     cum[-1] = 1.0
     dl = eras.dl
     if scen.fit == "frontier":
-        dl = dl.take(record_setters(eras.systems)[np.isin(eras.systems.year, dl.year)])
+        in_dl = eras.systems.date >= np.datetime64(scen.data.dl_start, "D")
+        dl = eras.systems.take(record_setters(eras.systems) & in_dl)
         if len(dl) < MIN_ERA_SYSTEMS or np.ptp(dl.year) == 0:
             raise InputError(
                 f"{systems.label}: growth.fit = 'frontier' leaves {len(dl)} record-setting "

@@ -6,6 +6,8 @@ optional ``ax`` and return the Figure; they never call ``plt.show()``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib
 
 matplotlib.use("Agg")  # files only; no display is assumed
@@ -16,7 +18,7 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-__all__ = ["fan_chart", "trends_figure"]
+__all__ = ["backtest_figure", "fan_chart", "trends_figure"]
 
 
 def fan_chart(ds: xr.Dataset, *, ax: Axes | None = None, n_paths: int = 8, seed: int = 0) -> Figure:
@@ -152,3 +154,67 @@ def trends_figure(
     label = str(ds.attrs.get("dataset", "")).split("/")[-1]
     ax.set_title(f"{what} of milestone ML systems ({label})")
     return fig
+
+
+def backtest_figure(bt: Any, *, method: str | None = None) -> Figure:
+    """The realised frontier with each cut-off's projected bands, and PIT histograms.
+
+    Left: the truth's frontier (step line) and, for ``method`` (default: the
+    scenario), the median, 50% and 95% bands projected from each cut-off at each
+    horizon. Right: histograms of the PIT values of every method (a calibrated
+    forecast is flat).
+    """
+    method = method or bt.scenario.name
+    fig, (ax, ax_pit) = plt.subplots(
+        1, 2, figsize=(12.5, 5.0), gridspec_kw={"width_ratios": [2.2, 1]}
+    )
+    ok = np.isfinite(bt.frontier_values)
+    ax.step(
+        bt.frontier_years[ok],
+        bt.frontier_values[ok],
+        where="post",
+        color="black",
+        lw=1.4,
+        label="realised frontier",
+    )
+    rows = [r for r in bt.rows if r["method"] == method]
+    cutoffs = sorted({r["cutoff"] for r in rows})
+    cmap = plt.get_cmap("viridis")
+    for k, c in enumerate(cutoffs):
+        mine = sorted((r for r in rows if r["cutoff"] == c), key=lambda r: r["horizon"])
+        year0 = _decimal(c)
+        x = np.array([year0] + [year0 + r["horizon"] for r in mine])
+        start = mine[0]["frontier_at_cutoff"]
+        color = cmap(k / max(1, len(cutoffs) - 1))
+        lo95 = [start] + [r["q025"] for r in mine]
+        hi95 = [start] + [r["q975"] for r in mine]
+        lo50 = [start] + [r["q25"] for r in mine]
+        hi50 = [start] + [r["q75"] for r in mine]
+        ax.fill_between(x, lo95, hi95, color=color, alpha=0.12, lw=0)
+        ax.fill_between(x, lo50, hi50, color=color, alpha=0.25, lw=0)
+        ax.plot(x, [start] + [r["median"] for r in mine], color=color, lw=1.0)
+    ax.set_xlabel("year")
+    ax.set_ylabel("log10 training compute of the largest system [FLOP]")
+    ax.set_title(f"{method}: projected bands (50%, 95%) from each cut-off")
+    ax.legend(loc="upper left", frameon=False)
+    ax.grid(alpha=0.3)
+    bins = np.linspace(0, 1, 11)
+    for m in bt.methods:
+        pit = [r["pit"] for r in bt.rows if r["method"] == m]
+        ax_pit.hist(pit, bins=bins, histtype="step", lw=1.6 if m == method else 1.0, label=m)
+    n = len([r for r in bt.rows if r["method"] == method])
+    ax_pit.axhline(n / 10, color="grey", ls=":", lw=1, label="calibrated (flat)")
+    ax_pit.set_xlabel("PIT (fraction of the ensemble below reality)")
+    ax_pit.set_ylabel("cases")
+    ax_pit.set_title("PIT histogram")
+    ax_pit.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _decimal(iso: str) -> float:
+    import datetime as dt
+
+    d = dt.date.fromisoformat(iso)
+    first = dt.date(d.year, 1, 1)
+    return d.year + (d - first).days / (dt.date(d.year + 1, 1, 1) - first).days
