@@ -130,6 +130,8 @@ COORDS = {
     PATH: ("1", "Monte Carlo path index"),
     YEAR: ("decimal year", "yearly grid: the whole years of the projection and the report years"),
     VARIANT: ("1", "sweep variant index"),
+    ANCHOR: ("", "biological anchor (compute threshold) name"),
+    COMPONENT: ("", "reversion mixture component name"),
 }
 
 

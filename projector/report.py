@@ -124,13 +124,18 @@ class _Flags:
         self.n = n
         self.count = 0
         self.worst = 0.0
+        self.horizon = 0  # quantiles whose interval reaches "never": not settled by more paths
 
     def cell(self, text: str, mcse: float, kind: str) -> str:
         tol = PRECISION[kind][1]
         if mcse <= tol:
             return text
         self.count += 1
-        self.worst = max(self.worst, float(paths_needed(mcse, self.n, tol)))
+        need = float(paths_needed(mcse, self.n, tol))
+        if math.isfinite(need):
+            self.worst = max(self.worst, need)
+        else:
+            self.horizon += 1
         return text + " †"
 
 
@@ -236,12 +241,18 @@ def _markdown_one(s: xr.Dataset) -> str:
         "",
     ]
     if flags.count:
-        worst = "an unbounded number of" if math.isinf(flags.worst) else f"{flags.worst:,.0f}"
+        horizon = (
+            f" ({flags.horizon} of them a quantile near the horizon, 'never' or a year, "
+            "which more paths settle only slowly)"
+            if flags.horizon
+            else ""
+        )
         lines += [
             f"† {flags.count} figure(s) have a Monte Carlo standard error above half their "
-            f"last printed digit, so that digit is not settled by {n:,} paths; "
-            f"{worst} paths would settle all of them (summary.csv lists each figure's "
-            "`mcse` and `paths_needed`).",
+            f"last printed digit, so that digit is not settled by {n:,} paths{horizon}; "
+            f"about {max(flags.worst, n):,.0f} paths would settle "
+            f"{'the others' if flags.horizon else 'all of them'} (summary.csv lists each "
+            "figure's `mcse` and `paths_needed`).",
             "",
         ]
     else:

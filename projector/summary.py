@@ -29,6 +29,7 @@ be (MCSE falls as 1/sqrt(N)).
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -91,7 +92,8 @@ def quantiles_with_mcse(
     n = x.shape[0]
     a = special.betaincinv(n * q + 1, n * (1 - q) + 1, _SD_LO)
     b = special.betaincinv(n * q + 1, n * (1 - q) + 1, _SD_HI)
-    vals = np.quantile(x, np.concatenate([q, a, b]), method=method)  # one partition
+    probs = np.concatenate([q, a, b])
+    vals = np.quantile(x, probs, method=method)  # type: ignore[call-overload]  # one partition
     k = q.shape[0]
     est, lo, hi = vals[:k], vals[k : 2 * k], vals[2 * k :]
     with np.errstate(invalid="ignore"):
@@ -158,7 +160,12 @@ def summarize(ds: xr.Dataset, /) -> xr.Dataset:
         ``*_mcse``. The attributes are the projection's, plus ``paths`` summarised.
     """
     if VARIANT in ds.dims:
-        parts = [_summarize_one(ds.isel({VARIANT: v})) for v in range(ds.sizes[VARIANT])]
+        provs = json.loads(ds.attrs.get("variant_provenance", "[]"))
+        parts = []
+        for v in range(ds.sizes[VARIANT]):
+            one = ds.isel({VARIANT: v})
+            one.attrs = {**ds.attrs, **(provs[v] if v < len(provs) else {})}
+            parts.append(_summarize_one(one))
         out = xr.concat(parts, dim=VARIANT, combine_attrs="override", join="outer")
         out = out.assign_coords({VARIANT: ds[VARIANT].values})
         for name in ("variant_label", "variant_scenario"):
@@ -210,7 +217,7 @@ def _summarize_one(ds: xr.Dataset) -> xr.Dataset:
             "p_never_mcse": ((ANCHOR,), probability_mcse(never * n, n)),
             "anchor_log10_flop": ((ANCHOR,), thresholds),
         },
-        coords={YEAR: years, QUANTILE: qs, ANCHOR: np.asarray(ds[ANCHOR].values).astype(str)},
+        coords={YEAR: years, QUANTILE: qs, ANCHOR: np.array([str(a) for a in ds[ANCHOR].values])},
         attrs=dict(ds.attrs),
     )
     units = {
