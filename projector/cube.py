@@ -24,16 +24,19 @@ import dataclasses
 import datetime as dt
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import xarray as xr
 
 from projector import __version__
 from projector.engine import Chunk, Eras, Plan, Projection, start_date_label
 from projector.scenario import Scenario
-from projector.trends import SCALE_CLASSES, TrendAnalysis
+
+if TYPE_CHECKING:  # xarray and the trends (scipy.stats) load only where a Dataset is built,
+    import xarray as xr  # so Dask workers that run chunks start quickly
+
+    from projector.trends import TrendAnalysis
 
 __all__ = [
     "ANCHOR",
@@ -272,6 +275,8 @@ def to_dataset(
     Dims: ``path`` (Monte Carlo sample), ``time`` [decimal year], ``year`` (yearly grid),
     ``anchor``, ``component`` (reversion mixture components). Every full path is kept.
     """
+    import xarray as xr
+
     n = proj.log10_compute.shape[0]
     years = yearly_grid(proj.times, scen.report_years)
     data = {
@@ -396,6 +401,10 @@ def trends_to_dataset(
 
     Dims: ``window``, ``draw`` (bootstrap resample), ``system``.
     """
+    import xarray as xr
+
+    from projector.trends import SCALE_CLASSES
+
     rows = trends_table(analysis)
     s = analysis.systems
     ds = xr.Dataset(

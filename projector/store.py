@@ -12,7 +12,7 @@ is computed, so memory is bounded by the chunk size, not by the number of paths.
 Layout: one Zarr chunk per chunk of paths (the chunk size is a multiple of the RNG
 block, independent of the executor, so serial, threaded and distributed runs write
 byte-identical stores). ``log10_compute_yearly`` is sharded: one file per chunk of
-paths, one inner chunk per year, so a summary reads one year at a time. Codec: Blosc
+paths, inner chunks of 8 years, so a summary reads a block of years at a time. Codec: Blosc
 (zstd, level 3, byte shuffle), multi-threaded.
 """
 
@@ -24,7 +24,7 @@ import math
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -43,7 +43,9 @@ from projector.cube import (
 )
 from projector.errors import InputError
 from projector.fileio import atomic_path
-from projector.trends import TrendAnalysis
+
+if TYPE_CHECKING:
+    from projector.trends import TrendAnalysis
 
 __all__ = [
     "STORE_NAME",
@@ -60,6 +62,8 @@ __all__ = [
 ]
 
 STORE_NAME = "projection.zarr"
+#: Years per inner chunk of ``log10_compute_yearly`` (the unit a summary reads).
+YEARS_PER_READ = 8
 LEGACY_NAME = "projection.nc"
 #: Resident memory of an interpreter with projector, numba, xarray and zarr loaded [bytes].
 BASE_MEMORY = 450e6
@@ -168,9 +172,11 @@ class StoreWriter:
             rest = shape[len(lead) + 1 :]
             kwargs: dict[str, Any] = {}
             if name == "log10_compute_yearly":
-                # one file per chunk of paths; one inner chunk per year (read a year at a time)
-                kwargs["shards"] = (*lead, lay.chunk, *rest)
-                kwargs["chunks"] = (*lead, lay.chunk, 1)
+                # one file per chunk of paths; inner chunks of YEARS_PER_READ years, so a
+                # summary reads a block of years of every path without the others
+                inner = min(YEARS_PER_READ, rest[0])
+                kwargs["shards"] = (*lead, lay.chunk, -(-rest[0] // inner) * inner)
+                kwargs["chunks"] = (*lead, lay.chunk, inner)
             else:
                 kwargs["chunks"] = (*lead, lay.chunk, *rest)
             fill = np.nan if dtype.startswith("float") else 0
