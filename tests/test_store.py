@@ -163,3 +163,16 @@ def test_sweep_store_has_a_variant_dimension(
     np.testing.assert_array_equal(ds["crossing_year"][3].values, one["crossing_year"].values)
     csv = (out / "summary.csv").read_text().splitlines()
     assert csv[0].endswith(",variant") and len({line.rsplit(",", 1)[-1] for line in csv}) > 2
+
+
+def test_python_facade(make_scenario: Callable[..., Path], tmp_path: Path) -> None:
+    import projector
+
+    path = make_scenario(paths=150)
+    ds = projector.project(path, changes={"seed": 4})
+    assert ds.sizes["path"] == 150 and ds.attrs["seed"] == 4
+    streamed = projector.project(path, changes={"seed": 4}, store=tmp_path / "r")
+    np.testing.assert_array_equal(streamed["crossing_year"].values, ds["crossing_year"].values)
+    assert (tmp_path / "r" / "summary.md").is_file()
+    s = projector.summarize(projector.open_result(tmp_path / "r"))
+    assert float(s["p_crossed"].sel(anchor="low", year=2050.0)) > 0
