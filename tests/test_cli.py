@@ -210,3 +210,22 @@ def test_epoch_2022_on_the_2022_snapshot(tmp_path: Path) -> None:
     medians = {r["year"]: r["q0.5"] for r in compute_summary(ds)}
     # Sanity bounds, not the published table (see the README's replication section).
     assert 27.5 < medians[2030] < 30 and medians[2030] < medians[2040] < medians[2080]
+
+
+def test_summary_into_a_closed_pipe_is_quiet(
+    make_scenario: Callable[..., Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "res"
+    assert main(["project", str(make_scenario()), "--out", str(out), "--quiet"]) == 0
+    proc = subprocess.run(
+        # `true` exits at once, so every write meets a closed pipe (as `| head` does later)
+        f"{sys.executable} -m projector summary {out} --csv | true; "
+        f"{sys.executable} -m projector summary {out} --csv | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, PYTHONWARNINGS="ignore"),
+    )
+    assert proc.stdout.startswith("section,")
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
