@@ -31,6 +31,7 @@ from projector.cube import (
     default_keep,
     provenance,
     static_arrays,
+    system_names,
     to_dataset,
     yearly_grid,
 )
@@ -169,7 +170,13 @@ def run_projection(
     scen = p.scenario
     attrs = provenance(scen, p.eras, p.growth_ref, clipped=0)
     attrs.update(paths_kept=lay.keep, chunk_paths=lay.chunk)
-    writer = StoreWriter(folder / STORE_NAME, lay, attrs, static_arrays(scen))
+    writer = StoreWriter(
+        folder / STORE_NAME,
+        lay,
+        attrs,
+        static_arrays(scen, p.eras),
+        systems=system_names(p.eras),
+    )
     tasks = [(p, a, b, lay.years, lay.keep) for a, b in engine.chunk_bounds(lay.paths, lay.chunk)]
     clipped = 0
 

@@ -8,9 +8,10 @@ exit status 2, with no traceback and no result file left behind.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -131,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(sub)
     _add_trends(sub)
     _add_backtest(sub)
+    _add_sensitivity(sub)
     return parser
 
 
@@ -318,7 +320,7 @@ def _cmd_validate(args: argparse.Namespace) -> list[str]:
             "immediate": "reverts at the start (w = 0 from s)",
         }[scen.reversion_before_start]
         for comp, mass in reversion_mass_before_start(scen, s):
-            if mass > 0.001:
+            if mass > 0.01:
                 print(
                     f"projector: warning: {scen.source}: reversion component '{comp}' puts "
                     f"{mass:.1%} of its probability before the start {s:.2f}; under "
@@ -359,11 +361,13 @@ def _cmd_plot(args: argparse.Namespace) -> list[str]:
 
 
 def _nonnegative_float(text: str) -> float:
+    from projector.estimate import parse_count
+
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
+        value = parse_count(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not value >= 0:
         raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
     return value
 
@@ -426,15 +430,22 @@ def _add_estimate(sub: argparse._SubParsersAction) -> None:
     p = kinds.add_parser(
         "gpu",
         help="hardware time: chips x hours x peak FLOP/s x utilization",
-        description="Hardware time: count x hours x 3600 x peak FLOP/s x utilization.",
+        description="Hardware time: count x hours x 3600 x peak FLOP/s x utilization, or "
+        "accelerator-hours x 3600 x peak x utilization with --gpu-hours. Counts take "
+        "suffixes: 3k, 1.5M, 70B, 2T or 1.4e12.",
         epilog=f"chips: {chips}. precisions: {', '.join(PRECISIONS)} (as the chip's datasheet "
         "lists them; see projector/data/accelerators.csv).",
     )
     p.add_argument("--chip", required=True, help="accelerator name (see below)")
-    p.add_argument("--count", type=_positive_float, required=True, help="number of chips")
+    p.add_argument("--count", type=_positive_float, help="number of chips (with --hours/--days)")
     time = p.add_mutually_exclusive_group(required=True)
     time.add_argument("--hours", type=_positive_float, help="wall-clock training time [h]")
     time.add_argument("--days", type=_positive_float, help="wall-clock training time [days]")
+    time.add_argument(
+        "--gpu-hours",
+        type=_positive_float,
+        help="accelerator-hours as papers report them (chips x hours), e.g. 1.72M; no --count",
+    )
     p.add_argument("--precision", choices=PRECISIONS, help="default: bf16, else fp16, else fp32")
     p.add_argument("--utilization", type=_positive_float, help="fraction of peak achieved")
     p.add_argument(
@@ -528,10 +539,20 @@ def _cmd_estimate_gpu(args: argparse.Namespace) -> list[str]:
     from projector import estimate
     from projector.hardware import find_chip
 
-    hours = args.hours if args.hours is not None else args.days * 24.0
+    if args.gpu_hours is not None:
+        if args.count is not None:
+            raise InputError("--gpu-hours already counts every chip: give it or --count, not both")
+        count, hours = 1.0, args.gpu_hours
+        formula, what = "accelerator-hours", f"accelerator-hours = {args.gpu_hours:.7g}"
+    else:
+        if args.count is None:
+            raise InputError("--hours/--days need --count (or give --gpu-hours)")
+        count = args.count
+        hours = args.hours if args.hours is not None else args.days * 24.0
+        formula, what = "count x hours", f"count = {count:g}; hours = {hours:g}"
     flop, precision, utilization = estimate.gpu_time(
         args.chip,
-        args.count,
+        count,
         hours,
         precision=args.precision,
         utilization=args.utilization,
@@ -547,8 +568,8 @@ def _cmd_estimate_gpu(args: argparse.Namespace) -> list[str]:
     why_p = "given" if args.precision else "chip default"
     return [
         "method: hardware time",
-        "formula: count x hours x 3600 x peak x utilization",
-        f"chip = {acc.chip} ({acc.vendor}); count = {args.count:g}; hours = {hours:g}",
+        f"formula: {formula} x 3600 x peak x utilization",
+        f"chip = {acc.chip} ({acc.vendor}); {what}",
         f"peak = {acc.peaks[precision]:.4g} FLOP/s at {precision} ({why_p}; "
         f"{acc.sources[precision]})",
         f"utilization = {utilization:g} ({why})",
@@ -620,16 +641,23 @@ def _cmd_data_list(args: argparse.Namespace) -> list[str]:
         rows = [r for r in rows if float(r["training_compute_flop"]) >= args.min_compute]
     rows.sort(key=lambda r: (r["publication_date"], r["system"]))
     head = (
-        f"{'date':<10}  {'system':<40}  {'organization':<28}  {'domain':<16}  {'FLOP':>8}  method"
+        f"{'date':<10}  {'system':<40}  {'organization':<28}  {'domain':<16}  "
+        f"{'FLOP':>10}  {'x/':>4}  method"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
+        bound = ">=" if r["compute_bound"] == "lower" else ""
+        factor = f"{float(r['uncertainty_factor']):g}" if r["uncertainty_factor"] else "-"
         lines.append(
             f"{r['publication_date']:<10}  {r['system'][:40]:<40}  "
             f"{r['organization'][:28]:<28}  {r['domain']:<16}  "
-            f"{float(r['training_compute_flop']):>8.2e}  {r['compute_method']}"
+            f"{bound:>2}{float(r['training_compute_flop']):>8.2e}  {factor:>4}  "
+            f"{r['compute_method']}"
         )
-    lines.append(f"{len(rows)} systems")
+    n_lower = sum(r["compute_bound"] == "lower" for r in rows)
+    lines.append(
+        f"{len(rows)} systems ({n_lower} lower bounds, marked >=; x/ is the 90% uncertainty factor)"
+    )
     return lines
 
 
@@ -694,6 +722,12 @@ def _add_trends(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", help="a dataset CSV (default: the bundled dataset)")
     p.add_argument("--scenario", help="take dataset, cut-off and extra [[windows]] from it")
     p.add_argument("--cutoff", type=_date, help="drop systems published after YYYY-MM-DD")
+    p.add_argument(
+        "--quantity",
+        choices=("compute", "parameters", "both"),
+        default="both",
+        help="fit training compute, parameter counts (same windows, and by domain) or both",
+    )
     p.add_argument("--out", type=Path, help="output folder (default results/trends[-NAME]/)")
     p.add_argument(
         "--window",
@@ -719,7 +753,7 @@ def _cmd_trends(args: argparse.Namespace) -> list[str]:
     from projector import plots, results, trends
     from projector.data import BUNDLED, load_dataset
 
-    dataset, cutoff, windows = BUNDLED, None, trends.standard_windows()
+    dataset, cutoff, windows = BUNDLED, None, trends.standard_windows(args.quantity)
     label = "trends"
     if args.scenario:
         from projector.scenario import load_scenario
@@ -757,13 +791,23 @@ def _cmd_trends(args: argparse.Namespace) -> list[str]:
         seed=args.seed,
     )
     ds = results.trends_to_dataset(analysis)
-    figures = {
-        "trends_compute.png": plots.trends_figure(ds, quantity="compute"),
-        "trends_parameters.png": plots.trends_figure(ds, quantity="parameters"),
-    }
+    figures = {}
+    if args.quantity in ("compute", "both"):
+        figures["trends_compute.png"] = plots.trends_figure(ds, quantity="compute")
+    if args.quantity in ("parameters", "both"):
+        figures["trends_parameters.png"] = plots.trends_figure(
+            ds, quantity="parameters", windows=("params-pre-dl", "params-dl-all",
+                                                "params-2018-present-language")
+        )  # fmt: skip
     out_dir = args.out if args.out is not None else RESULTS_DIR / label
     written = results.write_trends(analysis, out_dir, figures)
+    n_lower = int(systems.until(cutoff).censored.sum())
     lines = [] if args.quiet else [results.trends_markdown(analysis)]
+    if n_lower:
+        lines.append(
+            f"left out of every fit: {n_lower} system(s) whose figure is a lower bound "
+            "(compute_bound = lower); `projector data list` marks them >="
+        )
     return _emit(lines + [f"wrote {p}" for p in written])
 
 
@@ -867,6 +911,130 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
         md = backtest.to_markdown(bt)
         lines.append(md.split("## Cases")[0].rstrip())
     return lines + [f"wrote {p}" for p in written]
+
+
+def _add_sensitivity(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sensitivity",
+        help="global sensitivity of the outputs to scenario keys (Sobol or Morris, SALib)",
+        description="Vary scenario keys over ranges (any numeric key by dotted name, "
+        "reversion.<component>.<key>, anchors.<anchor>.log10_flop), run the scenario at each "
+        "design point with a common seed, and rank the keys by the variance of each output "
+        "they explain. Writes sensitivity.csv, sensitivity.md and sensitivity.png.",
+    )
+    p.add_argument("scenario", help="a name in scenarios/ or a path to a .toml file")
+    p.add_argument(
+        "--vary",
+        action="append",
+        default=[],
+        required=True,
+        metavar="KEY=LOW:HIGH",
+        help="a key and its range (dates for date keys), repeatable",
+    )
+    p.add_argument("--method", choices=("sobol", "morris"), default="sobol")
+    p.add_argument("--samples", type=_positive_int, default=64, help="base sample size N")
+    p.add_argument("--paths", type=_positive_int, default=2000, help="paths per run")
+    p.add_argument("--seed", type=_seed, help="common seed (default: the scenario's)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SET_HELP)
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, help="run on a local Dask cluster")
+    where.add_argument("--scheduler", help="address of a running Dask scheduler")
+    p.add_argument("--out", type=Path, help="output folder (default results/sensitivity-<name>/)")
+    p.add_argument("--quiet", action="store_true", help="print only the files written")
+    p.set_defaults(func=_cmd_sensitivity)
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> list[str]:
+    from projector import sensitivity
+    from projector.data import load_dataset
+    from projector.fileio import atomic_path
+    from projector.scenario import Scenario
+
+    scen = _overridden(args.scenario, args.set)
+    assert isinstance(scen, Scenario)
+    factors = [sensitivity.parse_vary(text, scen) for text in args.vary]
+    out_dir = args.out if args.out is not None else RESULTS_DIR / f"sensitivity-{scen.name}"
+    if str(out_dir) == "":
+        raise InputError("--out: give a folder name")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"--out {out_dir}: exists and is not a folder")
+    systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
+
+    from tqdm import tqdm
+
+    total = sensitivity.count_runs(args.method, args.samples, len(factors))
+    with _mapper(args) as mapper, tqdm(
+        total=total, unit="run", disable=args.quiet or mapper is not None, delay=1.0,
+        file=sys.stderr, leave=False,
+    ) as bar:  # fmt: skip
+        sens = sensitivity.run_sensitivity(
+            scen,
+            systems,
+            factors,
+            method=args.method,
+            samples=args.samples,
+            paths=args.paths,
+            seed=args.seed,
+            mapper=mapper,
+            progress=None if mapper is not None else bar.update,
+        )
+    from projector import plots
+
+    written = []
+    for name, text in (
+        ("sensitivity.csv", sensitivity.to_csv(sens)),
+        ("sensitivity.md", sensitivity.to_markdown(sens)),
+    ):
+        with atomic_path(out_dir / name) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        written.append(out_dir / name)
+    fig = plots.sensitivity_figure(sens)
+    with atomic_path(out_dir / "sensitivity.png") as tmp:
+        fig.savefig(tmp, dpi=130, format="png")
+    written.append(out_dir / "sensitivity.png")
+    lines = []
+    if not args.quiet:
+        for output in (
+            list(sens.results)[:1] + [o for o in sens.results if "median-anchor" in o][:1]
+        ):
+            ranked = ", ".join(f"{k} {v:.2f}" for k, v, _ in sensitivity.ranking(sens, output))
+            lines.append(f"{output}: {ranked}")
+    return lines + [f"wrote {p}" for p in written]
+
+
+@contextlib.contextmanager
+def _mapper(args: argparse.Namespace) -> Iterator[Any]:
+    """None (serial), or a map over a Dask cluster: local (--workers) or remote (--scheduler)."""
+    if not getattr(args, "workers", None) and not getattr(args, "scheduler", None):
+        yield None
+        return
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError(
+            "--workers/--scheduler need dask.distributed (pip install distributed)"
+        ) from None
+    cluster = None
+    try:
+        if args.scheduler:
+            try:
+                client = Client(args.scheduler, timeout="10s")
+            except (OSError, TimeoutError) as exc:
+                raise InputError(
+                    f"--scheduler {args.scheduler}: cannot connect within 10 s ({exc})"
+                ) from None
+        else:
+            cluster = LocalCluster(
+                n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            client = Client(cluster)
+        try:
+            yield lambda f, xs: client.gather(client.map(f, xs, pure=False))
+        finally:
+            client.close()
+    finally:
+        if cluster is not None:
+            cluster.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -57,6 +57,7 @@ __all__ = [
     "describe",
     "provenance",
     "static_arrays",
+    "system_names",
     "to_dataset",
     "trends_table",
     "trends_to_dataset",
@@ -102,6 +103,13 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
         "origin of the frontier deviation added to the path (NaN: none)",
     ),
     "anchor_log10_flop": ((ANCHOR,), "log10 FLOP", "anchor threshold"),
+    "anchor_weight": ((ANCHOR,), "1", "belief in the anchor's hypothesis (NaN: not given)"),
+    "system_year": (
+        ("system",),
+        "decimal year",
+        "publication date of a system the run was fitted on",
+    ),
+    "system_log10_compute": (("system",), "log10 FLOP", "training compute of that system"),
     "component_weight": ((COMPONENT,), "1", "reversion mixture weight"),
 }
 #: The per-path variables (first dim ``path``), with their stored dtype.
@@ -134,6 +142,7 @@ COORDS = {
     YEAR: ("decimal year", "yearly grid: the whole years of the projection and the report years"),
     VARIANT: ("1", "sweep variant index"),
     ANCHOR: ("", "biological anchor (compute threshold) name"),
+    "system": ("", "a system the run was fitted on (after cut-off, one per paper)"),
     COMPONENT: ("", "reversion mixture component name"),
 }
 
@@ -292,11 +301,11 @@ def to_dataset(
         "crossing_year": proj.crossing_year,
         "start_offset": proj.start_offset,
         "frontier_origin": proj.frontier_origin,
-        **static_arrays(scen),
+        **static_arrays(scen, proj.eras),
     }
     ds = xr.Dataset(
         {name: (VARIABLES[name][0], values) for name, values in data.items()},
-        coords=coords(scen, proj.times, years, n),
+        coords={**coords(scen, proj.times, years, n), "system": system_names(proj.eras)},
     )
     _stamp(ds, scen)
     ds.attrs.update(
@@ -307,12 +316,20 @@ def to_dataset(
     return ds
 
 
-def static_arrays(scen: Scenario) -> dict[str, np.ndarray]:
-    """The variables that do not depend on the draws: anchor thresholds, mixture weights."""
-    return {
+def static_arrays(scen: Scenario, eras: Eras | None = None) -> dict[str, np.ndarray]:
+    """The variables that do not depend on the draws: anchor thresholds and weights,
+    mixture weights and (given ``eras``) the systems the run was fitted on."""
+    out = {
         "anchor_log10_flop": np.array([a.log10_flop for a in scen.anchors], dtype=np.float64),
+        "anchor_weight": np.array(
+            [np.nan if a.weight is None else a.weight for a in scen.anchors], dtype=np.float64
+        ),
         "component_weight": np.array([c.weight for c in scen.reversion], dtype=np.float64),
     }
+    if eras is not None:
+        out["system_year"] = np.asarray(eras.systems.year, dtype=np.float64)
+        out["system_log10_compute"] = np.asarray(eras.systems.log10_compute, dtype=np.float64)
+    return out
 
 
 def coords(
@@ -326,6 +343,11 @@ def coords(
         ANCHOR: np.array([a.name for a in scen.anchors], dtype=str),
         COMPONENT: np.array([c.name for c in scen.reversion], dtype=str),
     }
+
+
+def system_names(eras: Eras) -> np.ndarray:
+    """The ``system`` coordinate: names of the systems the run was fitted on."""
+    return np.asarray(eras.systems.name).astype(str)
 
 
 # --- historical trends ------------------------------------------------------------------

@@ -328,6 +328,8 @@ def _frontier_deviations(
     step = 1.0 / spec.steps_per_year
     s = eras.start_year
     dl0 = float(eras.dl.year.min()) if len(eras.dl) else s
+    if spec.frontier_noise_years > 0:
+        dl0 = max(dl0, s - spec.frontier_noise_years)
     n_origin = math.floor((s - dl0) / step + 1e-9)
     if n_origin < 2:
         raise InputError(
@@ -342,6 +344,7 @@ def _frontier_deviations(
     lag = np.minimum(np.arange(n_time)[None, :], m[:, None])  # steps, frozen at m
     dev = f[origin_pos[:, None] + lag] - f[origin_pos][:, None] - g_f * lag * step
     dev -= dev.mean(axis=0, keepdims=True)
+    dev *= spec.frontier_noise_scale
     return np.ascontiguousarray(dev), grid[origin_pos]
 
 

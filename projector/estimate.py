@@ -60,6 +60,7 @@ __all__ = [
     "ops_dense",
     "ops_layers",
     "ops_per_example",
+    "parse_count",
     "parse_inputs",
     "parse_layer",
     "pflops_days_to_flop",
@@ -95,6 +96,44 @@ def flop_to_pflops_days(flop: float, /) -> float:
     return flop / FLOP_PER_PFLOPS_DAY
 
 
+_SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
+
+
+def parse_count(text: str, /) -> float:
+    """A count as people write it: ``3k``, ``1.5M``, ``70B``, ``2T``, ``1.4e12``, ``1,720,320``.
+
+    Suffixes (case-insensitive): k = 1e3, M = 1e6, B or G = 1e9, T = 1e12.
+
+    Raises
+    ------
+    InputError
+        Not a number, or not finite (``inf``, ``nan``, or too large for a float).
+    """
+    clean = text.strip().replace(",", "").replace("_", "")
+    scale = 1.0
+    if clean and clean[-1].lower() in _SUFFIXES:
+        scale = _SUFFIXES[clean[-1].lower()]
+        clean = clean[:-1]
+    try:
+        value = float(clean) * scale
+    except ValueError:
+        raise InputError(
+            f"expected a number such as 70B, 1.5M, 3k or 1.4e12, got {text!r}"
+        ) from None
+    if not math.isfinite(value):
+        raise InputError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _finite(flop: float, /) -> float:
+    """A training compute that overflowed is an input error, not ``inf`` FLOP."""
+    if not math.isfinite(flop):
+        raise InputError(
+            "the estimate overflows (is not a finite number of FLOP): check the inputs' sizes"
+        )
+    return flop
+
+
 def _check(name: str, value: float, *, positive: bool = True) -> float:
     value = float(value)
     if not math.isfinite(value) or value < 0 or (positive and value == 0):
@@ -123,7 +162,7 @@ def ops_dense(
     _check("params", params)
     _check("tokens", tokens)
     _check("backward_ratio", backward_ratio, positive=False)
-    return 2.0 * params * (1.0 + backward_ratio) * tokens
+    return _finite(2.0 * params * (1.0 + backward_ratio) * tokens)
 
 
 def ops_per_example(
@@ -139,7 +178,7 @@ def ops_per_example(
     _check("examples", examples)
     _check("epochs", epochs)
     _check("backward_ratio", backward_ratio, positive=False)
-    return forward_flop * (1.0 + backward_ratio) * examples * epochs
+    return _finite(forward_flop * (1.0 + backward_ratio) * examples * epochs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,6 +209,12 @@ class Conv2d:
     size: int
     stride: int = 1
     padding: int = 0
+
+    def __post_init__(self) -> None:
+        if self.stride < 1:
+            raise InputError(f"conv layer {self}: stride must be a positive whole number")
+        if self.padding < 0:
+            raise InputError(f"conv layer {self}: padding must be >= 0")
 
     def out_size(self) -> int:
         side = (self.size + 2 * self.padding - self.kernel) // self.stride + 1
@@ -279,6 +324,8 @@ def parse_layer(spec: str, /) -> Layer:
         raise InputError(f"layer {spec!r}: expected whole numbers, as in {syntax}") from None
     if any(f < 0 for f in fields) or any(f == 0 for f in fields[:3]):
         raise InputError(f"layer {spec!r}: sizes must be positive, as in {syntax}")
+    if kind == "conv" and len(fields) > 4 and fields[4] == 0:
+        raise InputError(f"layer {spec!r}: the stride must be at least 1, as in {syntax}")
     n_required = syntax.split(":")[1].split("[")[0].count(",") + 1
     n_max = syntax.count(",") + 1
     if not n_required <= len(fields) <= n_max:
@@ -327,7 +374,7 @@ def ops_layers(
         _check("batch_size", batch_size)
         _check("update_flop_per_param", update_flop_per_param, positive=False)
         per_example += update_flop_per_param * params / batch_size
-    return per_example * examples * epochs, sum(forward), params
+    return _finite(per_example * examples * epochs), _finite(sum(forward)), params
 
 
 # --- method 2: hardware time ----------------------------------------------------------
@@ -372,7 +419,7 @@ def gpu_time(
         utilization = UTILIZATION_LLM if llm else UTILIZATION_OTHER
     if not 0 < utilization <= 1:
         raise InputError(f"utilization must be in (0, 1], got {utilization:g}")
-    return count * hours * 3600.0 * peak * utilization, prec, utilization
+    return _finite(count * hours * 3600.0 * peak * utilization), prec, utilization
 
 
 # --- the bundled dataset's estimation inputs ------------------------------------------
@@ -398,9 +445,12 @@ def _number(inputs: Mapping[str, str], key: str, default: float | None = None) -
             raise InputError(f"inputs: missing {key!r}")
         return default
     try:
-        return float(inputs[key])
+        value = float(inputs[key])
     except ValueError:
         raise InputError(f"inputs: {key} must be a number, got {inputs[key]!r}") from None
+    if not math.isfinite(value):
+        raise InputError(f"inputs: {key} must be a finite number, got {inputs[key]!r}")
+    return value
 
 
 def compute_from_inputs(

@@ -18,7 +18,17 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-__all__ = ["backtest_figure", "close", "fan_chart", "trends_figure"]
+__all__ = [
+    "backtest_figure",
+    "close",
+    "crossing_histograms",
+    "crossing_probability",
+    "fan_chart",
+    "rate_distributions",
+    "reversion_prior",
+    "sensitivity_figure",
+    "trends_figure",
+]
 
 
 def fan_chart(
@@ -236,7 +246,7 @@ def backtest_figure(bt: Any, *, method: str | None = None) -> Figure:
         pit = [r["pit"] for r in bt.rows if r["method"] == m]
         ax_pit.hist(pit, bins=bins, histtype="step", lw=1.6 if m == method else 1.0, label=m)
     n = len([r for r in bt.rows if r["method"] == method])
-    ax_pit.axhline(n / 10, color="grey", ls=":", lw=1, label="calibrated (flat)")
+    ax_pit.axhline(n / 10, color="grey", ls=":", lw=1, label="uniform: what calibration looks like")
     ax_pit.set_xlabel("PIT (fraction of the ensemble below reality)")
     ax_pit.set_ylabel("cases")
     ax_pit.set_title("PIT histogram")
@@ -251,3 +261,210 @@ def _decimal(iso: str) -> float:
     d = dt.date.fromisoformat(iso)
     first = dt.date(d.year, 1, 1)
     return d.year + (d - first).days / (dt.date(d.year + 1, 1, 1) - first).days
+
+
+def sensitivity_figure(sens: Any, *, outputs: list[str] | None = None) -> Figure:
+    """Ranked bars of each key's index (Sobol ST with S1 inside, or Morris mu*), per output.
+
+    ``outputs`` defaults to log10 compute at the first and last report years and the
+    median crossing of the anchors with weights (or all anchors), at most six panels.
+    """
+    names = list(sens.results)
+    if outputs is None:
+        years = [n for n in names if n.startswith("log10_compute@")]
+        crossings = [n for n in names if n.startswith("crossing_median:")]
+        outputs = [*years[:1], *years[-1:], *crossings][:6]
+    n = len(outputs)
+    cols = min(3, n)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4.4 * cols, 0.9 + 0.45 * len(sens.factors) * rows + 1.2 * rows),
+        squeeze=False, layout="constrained",
+    )  # fmt: skip
+    for ax, output in zip(axes.ravel(), outputs, strict=False):
+        mine = [r for r in sens.rows if r["output"] == output]
+        if sens.method == "sobol":
+            mine.sort(key=lambda r: r["ST"])
+            y = np.arange(len(mine))
+            ax.barh(y, [r["ST"] for r in mine], xerr=[r["ST_conf"] for r in mine],
+                    color="tab:blue", alpha=0.45, label="ST (total)")  # fmt: skip
+            ax.barh(y, [r["S1"] for r in mine], height=0.45, color="tab:blue", label="S1 (alone)")
+            ax.set_xlim(0, 1.05)
+        else:
+            mine.sort(key=lambda r: r["mu_star"])
+            y = np.arange(len(mine))
+            ax.barh(y, [r["mu_star"] for r in mine], xerr=[r["mu_star_conf"] for r in mine],
+                    color="tab:blue", label="mu*")  # fmt: skip
+        ax.set_yticks(y, [r["key"] for r in mine], fontsize=8)
+        ax.set_title(output, fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    axes.ravel()[0].legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"{sens.scenario.name}: which keys drive the outputs ({sens.method})", fontsize=11)
+    return fig
+
+
+def _crossing_cdf(ds: xr.Dataset, years: np.ndarray) -> np.ndarray:
+    """P(crossed by year) per anchor: (anchor, year), from ``crossing_year`` (NaN = never)."""
+    cross = np.asarray(ds["crossing_year"].values, dtype=np.float64)
+    cross = np.where(np.isnan(cross), np.inf, cross)
+    return np.stack([np.mean(cross[:, a][:, None] <= years[None, :], axis=0)
+                     for a in range(cross.shape[1])])  # fmt: skip
+
+
+def _anchor_colors(n: int) -> list[Any]:
+    cmap = plt.get_cmap("plasma")
+    return [cmap(0.08 + 0.8 * k / max(1, n - 1)) for k in range(n)]
+
+
+def crossing_probability(ds: xr.Dataset, *, ax: Axes | None = None) -> Figure:
+    """P(the largest system has crossed each anchor by year t), one curve per anchor.
+
+    When the anchors carry weights (``anchor_weight``), the weight-combined curve
+    ``sum_a w_a P_a(t)`` is drawn too: the probability, under those beliefs in the
+    hypotheses, that the threshold of the right one has been crossed.
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(9, 5.2), layout="constrained")
+    else:
+        fig = ax.get_figure()  # type: ignore[assignment]
+    t0, t1 = float(ds.attrs.get("start_year", 2020)), float(ds.attrs.get("end_year", 2100))
+    years = np.linspace(t0, t1, 400)
+    p = _crossing_cdf(ds, years)
+    names = [str(a) for a in ds["anchor"].values]
+    levels = ds["anchor_log10_flop"].values
+    for k, (name, level, color) in enumerate(zip(names, levels, _anchor_colors(len(names)),
+                                                 strict=True)):  # fmt: skip
+        ax.plot(years, p[k], color=color, lw=1.4, label=f"{name} ($10^{{{level:g}}}$)")
+    if "anchor_weight" in ds and np.all(np.isfinite(ds["anchor_weight"].values)):
+        w = ds["anchor_weight"].values
+        ax.plot(
+            years, w @ p, color="black", lw=2.4, ls="--", label="weighted by the anchors' weights"
+        )
+    ax.set_ylim(0, 1.01)
+    ax.set_xlim(t0, t1)
+    ax.set_xlabel("year")
+    ax.set_ylabel("P(crossed by year)")
+    ax.set_title(f"{ds.attrs.get('scenario_name', '')}: probability of having crossed each anchor",
+                 fontsize=11)  # fmt: skip
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def crossing_histograms(ds: xr.Dataset) -> Figure:
+    """Histogram of the first-crossing year of each anchor; the share never crossing noted."""
+    names = [str(a) for a in ds["anchor"].values]
+    cols = min(4, len(names))
+    rows = (len(names) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.6 * rows), squeeze=False,
+                             layout="constrained", sharex=True)  # fmt: skip
+    cross = np.asarray(ds["crossing_year"].values, dtype=np.float64)
+    t0, t1 = float(ds.attrs.get("start_year", 2020)), float(ds.attrs.get("end_year", 2100))
+    bins = np.linspace(t0, t1, 60)
+    for k, (ax, name, color) in enumerate(zip(axes.ravel(), names, _anchor_colors(len(names)),
+                                               strict=False)):  # fmt: skip
+        x = cross[:, k]
+        never = np.isnan(x)
+        ax.hist(x[~never], bins=bins, color=color, alpha=0.85)
+        ax.set_title(name, fontsize=9)
+        if never.any():
+            ax.text(0.98, 0.95, f"never by {t1:g}: {never.mean():.0%}", ha="right", va="top",
+                    transform=ax.transAxes, fontsize=8)  # fmt: skip
+        if (~never).any():
+            ax.axvline(np.median(np.where(never, np.inf, x)) if never.mean() < 0.5 else t1,
+                       color="black", lw=1, ls=":")  # fmt: skip
+        ax.tick_params(labelsize=8)
+    for ax in axes.ravel()[len(names) :]:
+        ax.axis("off")
+    fig.supxlabel("first-crossing year (dotted: median)", fontsize=9)
+    fig.suptitle(f"{ds.attrs.get('scenario_name', '')}: when each anchor is first crossed",
+                 fontsize=11)  # fmt: skip
+    return fig
+
+
+def reversion_prior(ds: xr.Dataset) -> Figure:
+    """The reversion-date prior (each component's density, weighted) and the dates drawn;
+    and the weight on the Deep-Learning rate, w(t), for the 10%, 50% and 90% dates."""
+    import json
+
+    from scipy import stats
+
+    from projector import twins
+    from projector.kernels import SHAPE_CODES
+
+    scen = json.loads(ds.attrs["scenario_resolved"])
+    s = float(ds.attrs["start_year"])
+    t1 = float(ds.attrs.get("end_year", s + 80))
+    fig, (ax, ax_w) = plt.subplots(1, 2, figsize=(12, 4.6), layout="constrained")
+    x = np.linspace(s - 15, min(t1, s + 60), 600)
+    drawn = np.asarray(ds["reversion_year"].values, dtype=np.float64)
+    comp = np.asarray(ds["reversion_component"].values)
+    names = [c["name"] for c in scen["reversion"]]
+    colors = plt.get_cmap("tab10")(np.arange(len(names)))
+    bins = np.linspace(x[0], x[-1], 80)
+    ax.hist([drawn[comp == k] for k in range(len(names))], bins=bins, stacked=True,
+            density=False, color=colors, alpha=0.35,
+            weights=[np.full((comp == k).sum(), 1.0 / (drawn.size * (bins[1] - bins[0])))
+                     for k in range(len(names))],
+            label=[f"{n}: drawn" for n in names])  # fmt: skip
+    for k, c in enumerate(scen["reversion"]):
+        p = dict(c["params"])  # [[key, value], ...] in the resolved scenario
+        shift = s if c.get("relative_to") == "start" and c["distribution"] != "lognormal" else 0.0
+        w = c["weight"]
+        if c["distribution"] == "normal":
+            dens = stats.norm.pdf(x, p["mean"] + shift, p["sd"])
+        elif c["distribution"] == "lognormal":
+            after = np.clip(x - s, 1e-9, None)
+            median = p["median_years_after_start"]
+            dens = np.where(x > s, stats.lognorm.pdf(after, p["sigma"], scale=median), 0)
+        elif c["distribution"] == "uniform":
+            dens = stats.uniform.pdf(x, p["low"] + shift, p["high"] - p["low"])
+        elif c["distribution"] == "triangular":
+            lo, mode, hi = p["low"] + shift, p["mode"] + shift, p["high"] + shift
+            dens = stats.triang.pdf(x, (mode - lo) / (hi - lo), lo, hi - lo)
+        else:
+            ax.axvline(p["year"] + shift, color=colors[k], lw=2, label=f"{c['name']}: point")
+            continue
+        ax.plot(x, w * dens, color=colors[k], lw=1.6, label=f"{c['name']}: prior x {w:g}")
+    ax.axvline(s, color="black", lw=1, ls="--", label="start")
+    policy = ds.attrs.get("reversion_before_start", "mirror")
+    ax.set_title(f"reversion date R: prior and draws (before the start: {policy})", fontsize=10)
+    ax.set_xlabel("year")
+    ax.set_ylabel("density [1/year]")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    shape = str(ds.attrs.get("weight_shape", "gaussian"))
+    width = float(ds.attrs.get("logistic_width_years", 2.0))
+    t = np.linspace(s, min(t1, s + 60), 400)
+    dates = np.quantile(drawn, [0.1, 0.5, 0.9])
+    out = np.empty((3, t.size))
+    twins.weights(t, s, dates, SHAPE_CODES[shape], width, out)
+    for d, row, q in zip(dates, out, ("10%", "50%", "90%"), strict=True):
+        ax_w.plot(t, row, lw=1.6, label=f"R = {d:.1f} ({q} of draws)")
+    ax_w.set_ylim(-0.02, 1.02)
+    ax_w.set_title(f"w(t), the weight on the Deep-Learning rate ({shape})", fontsize=10)
+    ax_w.set_xlabel("year")
+    ax_w.legend(fontsize=8)
+    ax_w.grid(alpha=0.3)
+    return fig
+
+
+def rate_distributions(ds: xr.Dataset) -> Figure:
+    """Bootstrap distributions of the growth rates [OOM/year], with doubling times."""
+    names = [n for n in ("growth_dl", "growth_pre_dl", "growth_moore") if n in ds]
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.6), squeeze=False,
+                             layout="constrained")  # fmt: skip
+    for ax, name in zip(axes.ravel(), names, strict=True):
+        v = np.asarray(ds[name].values, dtype=np.float64)
+        ax.hist(v, bins=60, color="tab:blue", alpha=0.8)
+        q = np.quantile(v, [0.025, 0.5, 0.975])
+        for x, ls in zip(q, (":", "-", ":"), strict=True):
+            ax.axvline(x, color="black", lw=1, ls=ls)
+        months = 12 * np.log10(2) / q[1] if q[1] > 0 else np.inf
+        ax.set_title(f"{ds[name].attrs.get('long_name', name)}", fontsize=8)
+        ax.set_xlabel(f"{name} [OOM/year]; median {q[1]:.3f} (doubling {months:.1f} months)",
+                      fontsize=8)  # fmt: skip
+        ax.tick_params(labelsize=8)
+    return fig

@@ -43,6 +43,7 @@ __all__ = [
     "rehash",
     "scenario_dir",
     "settable_keys",
+    "table_keys",
     "with_overrides",
 ]
 
@@ -210,6 +211,25 @@ PARAMS: dict[str, tuple[Param, ...]] = {
             choices=("none", "resampled"),
         ),
         Param(
+            "frontier_noise_scale",
+            "float",
+            "1",
+            "multiplies the resampled frontier deviations (1 = as observed)",
+            1.0,
+            0,
+            5,
+        ),
+        Param(
+            "frontier_noise_years",
+            "float",
+            "years",
+            "resample deviations from origins in this many years before the start "
+            "(0 = the whole Deep-Learning era)",
+            0.0,
+            0,
+            100,
+        ),
+        Param(
             "nonpositive",
             "choice",
             "",
@@ -243,7 +263,7 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
 }
 _COMPONENT_KEYS = ("name", "weight", "distribution", "relative_to")
 _RELATIVE = ("calendar", "start")
-_ANCHOR_KEYS = ("name", "log10_flop", "note")
+_ANCHOR_KEYS = ("name", "log10_flop", "weight", "note")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -269,6 +289,7 @@ class Anchor:
     name: str
     log10_flop: float
     note: str = ""
+    weight: float | None = None  # belief in this hypothesis; all or none given, summing to 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -313,6 +334,8 @@ class Scenario:
     fit: str
     estimate_noise_factor: float
     frontier_noise: str
+    frontier_noise_scale: float
+    frontier_noise_years: float
     nonpositive: str
     clip_floor: float
     reversion: tuple[Component, ...]
@@ -605,10 +628,30 @@ def _anchors(where: str, raw: Any) -> tuple[Anchor, ...]:
         note = item.get("note", "")
         if not isinstance(note, str):
             raise InputError(f"{at}: key 'note' must be a string")
-        out.append(Anchor(name, value, note))
+        weight = item.get("weight")
+        if weight is not None:
+            weight = _number(
+                at,
+                Param("weight", "float", "", "", low=0, high=1),
+                weight,
+                float,
+                "a number in [0, 1]",
+            )
+        out.append(Anchor(name, value, note, weight))
     names = [a.name for a in out]
     if len(set(names)) != len(names):
         raise InputError(f"{where}: anchor names must be unique, got {names}")
+    given = [a.weight is not None for a in out]
+    if any(given) and not all(given):
+        missing = [a.name for a in out if a.weight is None]
+        raise InputError(
+            f"{where}: anchors[].weight must be given for every anchor or none; "
+            f"missing for {', '.join(missing)}"
+        )
+    if all(given) and out:
+        total = sum(a.weight or 0.0 for a in out)
+        if abs(total - 1.0) > 1e-6:
+            raise InputError(f"{where}: anchor weights must sum to 1, got {total:.6g}")
     return tuple(out)
 
 
@@ -721,6 +764,8 @@ def _build(
         fit=sec["growth"]["fit"],
         estimate_noise_factor=sec["growth"]["estimate_noise_factor"],
         frontier_noise=sec["growth"]["frontier_noise"],
+        frontier_noise_scale=sec["growth"]["frontier_noise_scale"],
+        frontier_noise_years=sec["growth"]["frontier_noise_years"],
         nonpositive=sec["growth"]["nonpositive"],
         clip_floor=sec["growth"]["clip_floor"],
         reversion=_components(where, raw.get("reversion")),
@@ -806,9 +851,16 @@ def override(scen: Scenario, changes: Mapping[str, Any], /) -> Scenario:
     raw = json.loads(json.dumps(scen.raw, default=_json_default))  # deep copy
     _restore_dates(raw)
     recorded = list(scen.overrides)
+    tables = {k: v for k, v in changes.items() if k.split(".")[0] in ("reversion", "anchors")}
+    for key, value in tables.items():
+        recorded.append((key, str(value)))
+    _set_in_tables(scen, raw, tables)
     for key, value in changes.items():
+        if key in tables:
+            continue
         if key not in valid:
-            raise InputError(f"--set {key}: unknown key (valid: {', '.join(valid)})")
+            names = [*valid, *table_keys(scen)]
+            raise InputError(f"--set {key}: unknown key (valid: {', '.join(names)})")
         table, _, leaf = key.rpartition(".")
         target = raw
         if table:
@@ -823,6 +875,62 @@ def override(scen: Scenario, changes: Mapping[str, Any], /) -> Scenario:
         target[leaf] = value
         recorded.append((key, _jsonable(value) if not isinstance(value, str) else value))
     return _build(raw, Path(scen.source), scen.file_sha256, tuple((k, str(v)) for k, v in recorded))
+
+
+def table_keys(scen: Scenario, /) -> list[str]:
+    """Keys of the scenario's tables that :func:`override` accepts by name:
+    ``reversion.<component>.<weight or parameter>``, ``anchors.<anchor>.log10_flop``
+    (and ``.weight`` where anchors carry weights)."""
+    keys = []
+    for c in scen.reversion:
+        keys += [f"reversion.{c.name}.weight"] + [f"reversion.{c.name}.{k}" for k, _ in c.params]
+    for a in scen.anchors:
+        keys.append(f"anchors.{a.name}.log10_flop")
+        if a.weight is not None:
+            keys.append(f"anchors.{a.name}.weight")
+    return keys
+
+
+def _set_in_tables(scen: Scenario, raw: dict[str, Any], changes: Mapping[str, Any]) -> None:
+    """Apply ``reversion.<name>.<key>`` and ``anchors.<name>.<key>`` changes to ``raw``.
+
+    Weights keep summing to 1: the weights set here are taken as given and the others
+    share what is left, ``1 - sum(set)``, in their original proportions (so varying one
+    component's weight moves the others proportionally). Setting weights that sum to
+    more than 1 is an error.
+    """
+    valid = table_keys(scen)
+    touched: dict[str, dict[str, float]] = {"reversion": {}, "anchors": {}}
+    for key, value in changes.items():
+        if key not in valid:
+            raise InputError(f"--set {key}: unknown key (valid: {', '.join(valid)})")
+        table, name, leaf = key.split(".", 2)
+        items = raw.get(table)
+        if not isinstance(items, list):
+            raise InputError(f"{scen.source}: [[{table}]] must be an array of tables")
+        item = next(i for i in items if isinstance(i, dict) and i.get("name") == name)
+        item[leaf] = value
+        if leaf == "weight":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InputError(f"--set {key}: must be a number in [0, 1], got {value!r}")
+            touched[table][name] = float(value)
+    for table, set_weights in touched.items():
+        if not set_weights:
+            continue
+        items = [i for i in raw[table] if isinstance(i, dict)]
+        fixed = sum(set_weights.values())
+        if fixed > 1 + 1e-9:
+            raise InputError(
+                f"--set {table}.*.weight: the weights set sum to {fixed:.6g}, more than 1"
+            )
+        others = [i for i in items if i.get("name") not in set_weights]
+        rest = sum(float(i.get("weight", 0.0)) for i in others)
+        for i in others:
+            i["weight"] = (1.0 - fixed) * float(i.get("weight", 0.0)) / rest if rest > 0 else 0.0
+        if not others and abs(fixed - 1.0) > 1e-6:
+            raise InputError(
+                f"--set {table}.*.weight: every weight is set and they sum to {fixed:.6g}, not 1"
+            )
 
 
 def _json_default(obj: Any) -> Any:

@@ -139,6 +139,7 @@ class StoreWriter:
         attrs: dict[str, Any],
         static: dict[str, np.ndarray],
         variant_data: dict[str, np.ndarray] | None = None,
+        systems: np.ndarray | None = None,
     ) -> None:
         import zarr
 
@@ -156,6 +157,8 @@ class StoreWriter:
             coords[TIME] = np.asarray(lay.times, dtype=np.float64)
         if lay.variants:
             coords[VARIANT] = np.arange(lay.variants, dtype=np.int64)
+        if systems is not None:
+            coords["system"] = np.asarray(systems).astype(str)
         for name, values in coords.items():
             self._array(name, values, (name,), describe(name))
         for name, values in static.items():

@@ -28,6 +28,7 @@ from projector.data import Systems, decimal_year
 from projector.errors import InputError
 
 __all__ = [
+    "QUANTITIES",
     "SCALE_CLASSES",
     "Break",
     "Fit",
@@ -98,24 +99,51 @@ class Window:
             raise InputError(f"window {self.name}: end {self.end} is not after start {self.start}")
 
 
-def standard_windows() -> list[Window]:
-    """The paper's windows plus parameter-count windows by domain (stable names)."""
-    windows = [
+#: ``projector trends --quantity`` choices.
+QUANTITIES = ("compute", "parameters", "both")
+#: Domain groups of the parameter-count windows (:func:`_domain_group`).
+PARAMETER_DOMAINS = ("language", "vision", "games", "other")
+#: Where the parameter-count article sees language models leave the common trend.
+LANGUAGE_TAKEOFF = dt.date(2018, 1, 1)
+
+
+def standard_windows(quantity: str = "both") -> list[Window]:
+    """The paper's windows for compute, parameters or both (stable names).
+
+    Parameter windows are the compute windows over parameter counts (names prefixed
+    ``params-``; the DL-era one is ``params-dl-all``) plus, by domain group, the DL
+    era, 2000 to 2017 and, for language, 2018 on: the windows in which Villalobos et
+    al., *Machine Learning Model Sizes and the Parameter Gap* (arXiv:2207.02852),
+    report a doubling every 18-24 months in all domains and then every 4-8 months for
+    language models.
+    """
+    if quantity not in QUANTITIES:
+        raise InputError(f"quantity must be one of {', '.join(QUANTITIES)}, got {quantity!r}")
+    compute = [
         Window("pre-dl", dt.date(1952, 1, 1), DL_START - dt.timedelta(days=1)),
         Window("dl", DL_START, None),
         Window("dl-regular", DL_START, None, "regular"),
         Window("large-scale", ALPHAGO_FAN_ERA, None, "large"),
         Window("alexnet-alphazero", ALEXNET, ALPHAZERO),
         Window("alexnet-present", ALEXNET, None),
-        Window("params-pre-dl", dt.date(1952, 1, 1), DL_START - dt.timedelta(days=1),
-               quantity="parameters"),
+    ]
+    params = [
+        dataclasses.replace(w, name="params-" + ("dl-all" if w.name == "dl" else w.name),
+                            quantity="parameters")
+        for w in compute
     ]  # fmt: skip
-    for domain in ("all", "language", "vision", "games", "other"):
-        windows.append(
-            Window(f"params-dl-{domain}", DL_START, None, quantity="parameters",
-                   domain="" if domain == "all" else domain)
-        )  # fmt: skip
-    return windows
+    before_takeoff = LANGUAGE_TAKEOFF - dt.timedelta(days=1)
+    for domain in PARAMETER_DOMAINS:
+        params += [
+            Window(f"params-dl-{domain}", DL_START, None, quantity="parameters", domain=domain),
+            Window(f"params-2000-2017-{domain}", dt.date(2000, 1, 1), before_takeoff,
+                   quantity="parameters", domain=domain),
+        ]  # fmt: skip
+    params.append(
+        Window("params-2018-present-language", LANGUAGE_TAKEOFF, None, quantity="parameters",
+               domain="language")
+    )  # fmt: skip
+    return {"compute": compute, "parameters": params, "both": compute + params}[quantity]
 
 
 def parse_window(spec: str, /) -> Window:
@@ -317,11 +345,14 @@ def break_test(
     rss_2, s_2 = rss(t[after], y[after])
     n, k = len(t), 2
     rss_split = rss_1 + rss_2
-    f_stat = ((rss_all - rss_split) / k) / (rss_split / (n - 2 * k))
+    if rss_split > 0:
+        f_stat = ((rss_all - rss_split) / k) / (rss_split / (n - 2 * k))
+    else:  # both groups exactly on their lines: any misfit of one line is decisive
+        f_stat = math.inf if rss_all > 0 else math.nan
     p_value = float(stats.f.sf(f_stat, k, n - 2 * k))
 
     def bic(r: float, p: int) -> float:
-        return n * math.log(r / n) + p * math.log(n)
+        return n * math.log(r / n) + p * math.log(n) if r > 0 else -math.inf
 
     return Break(name, split, int(before.sum()), int(after.sum()), s_1, s_2, s_all,
                  float(f_stat), p_value, bic(rss_all, 2) - bic(rss_split, 4))  # fmt: skip
@@ -387,10 +418,12 @@ def analyse(
     """Fit every window, class every system and test the two transitions.
 
     Systems are cut off at ``cutoff`` and kept one per paper first (method.md 1).
-    Each window draws from its own stream (``SeedSequence(seed, spawn_key=(i,))``),
-    so adding a window leaves the others' intervals unchanged.
+    Lower bounds (``systems.censored``) are left out of every fit and of the scale
+    classes: a floor is not a figure to regress on. Each window draws from its own
+    stream (``SeedSequence(seed, spawn_key=(i,))``), so adding a window leaves the
+    others' intervals unchanged.
     """
-    kept = systems.until(cutoff).one_per_paper()
+    kept = systems.uncensored().until(cutoff).one_per_paper()
     z, cls = classify(kept, rule)
     fits = []
     for i, window in enumerate(windows if windows is not None else standard_windows()):

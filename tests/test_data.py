@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import numpy as np
@@ -73,7 +74,26 @@ def test_until_and_between(tmp_path: Path) -> None:
             SHEET.replace("15/06/2012,Paper A,6", "2012-06-15,Paper A,6"),
             "line 2: column 'Publication date' must be a date DD/MM/YYYY",
         ),
-        (SHEET.replace("4.7E+17", "-1"), "must be > 0"),
+        (SHEET.replace("4.7E+17", "-1"), "must be a finite number > 0"),
+        (
+            SHEET.replace("4.7E+17", "inf"),
+            "line 2: column 'Training compute (FLOPs)' must be a finite",
+        ),
+        (
+            SHEET.replace("4.7E+17", "1e400"),
+            "line 2: column 'Training compute (FLOPs)' must be a finite",
+        ),
+        (SHEET.replace("6.0E+07", "1e999"), "line 2: column 'Parameters' must be a finite number"),
+        (
+            SHEET.replace("15/06/2012,Paper A,6", "15/06/2999,Paper A,6"),
+            "line 2: column 'Publication date' is 2999-06-15, after today",
+        ),
+        (SHEET.rstrip("\n").rsplit(",", 2)[0] + "\n", "line 5: 5 field(s) where the header has 7"),
+        (SHEET + 'D,Vision,"Lab,01/01/2003,Paper D,,1e12\n', "line 6: malformed CSV"),
+        (
+            SHEET + "E,Vision,Lab,01/01/2003,Paper E,," + "9" * 200_000 + "\n",
+            "line 6: malformed CSV (field larger than field limit",
+        ),
         ("System,Training compute (FLOPs)\nA,1e10\n", "missing column(s) 'Publication date'"),
         (SHEET.splitlines()[0] + "\n", "no rows with a training compute"),
     ],
@@ -83,6 +103,33 @@ def test_bad_files_name_file_row_and_column(tmp_path: Path, text: str, message: 
     with pytest.raises(InputError) as info:
         load_dataset(path)
     assert str(path) in str(info.value) and message in str(info.value)
+
+
+def test_bundled_format_reads_uncertainty_and_bounds(tmp_path: Path) -> None:
+    head = "system,publication_date,training_compute_flop,source,uncertainty_factor,compute_bound\n"
+    text = head + "A,2020-01-01,1e20,s1,10,\nB,2021-01-01,1e21,s2,,lower\nC,2022-01-01,1e22,s3,,\n"
+    s = load_dataset(_write(tmp_path, text))
+    assert s.log10_uncertainty_sd[0] == pytest.approx(1 / 1.6449)
+    assert np.isnan(s.log10_uncertainty_sd[1:]).all()
+    assert list(s.censored) == [False, True, False]
+    assert list(s.uncensored().name) == ["A", "C"]
+    assert list(s.take(np.array([1])).censored) == [True]
+    with pytest.raises(
+        InputError, match="line 2: uncertainty_factor must be empty or a number >= 1"
+    ):
+        load_dataset(_write(tmp_path, head + "A,2020-01-01,1e20,s1,0.5,\n"))
+
+
+def test_epoch_confidence_labels_give_the_uncertainty(tmp_path: Path) -> None:
+    text = AIRTABLE.replace("Notability criteria", "Notability criteria,Confidence")
+    text = text.replace("Highly cited", "Highly cited,Confident").replace(
+        "SOTA", "SOTA,Speculative"
+    )
+    text = text.replace("1.0E+12,", "1.0E+12,,")
+    s = load_dataset(_write(tmp_path, text))
+    assert s.log10_uncertainty_sd == pytest.approx([np.log10(3) / 1.6449, np.log10(30) / 1.6449])
+    assert not s.censored.any()
+    assert np.isnan(load_dataset(_write(tmp_path, SHEET)).log10_uncertainty_sd).all()
 
 
 def test_missing_and_binary_files(tmp_path: Path) -> None:
@@ -117,3 +164,21 @@ def test_2022_snapshot_has_124_papers_at_the_study_cutoff() -> None:
     s = load_dataset(SNAPSHOT_2022).until(dt.date(2022, 2, 28))
     assert len(s) == 135
     assert len(s.one_per_paper()) == 124
+
+
+def test_bundled_schema_checks_the_new_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bundled file's own checks: compute_bound vocabulary, factor range, cut-off rows."""
+    import projector.data as data
+
+    head = ",".join(data.BUNDLED_COLUMNS)
+    good = "A,Lab,vision,2000-01-01,1e12,,s1,ops,,,params=1e5; tokens=1e6,n"
+    cases = {
+        good.replace("ops,,,", "ops,,upper,"): "line 2: compute_bound must be empty or 'lower'",
+        good.replace("ops,,,", "ops,0.3,,"): "line 2: uncertainty_factor must be empty or a number",
+        good.rsplit(",", 3)[0]: "line 2: 9 field(s) where the header has 12",
+    }
+    for row, message in cases.items():
+        text = f"{head}\n{row}\n".encode()
+        monkeypatch.setattr(data, "_bundled_bytes", lambda text=text: text)
+        with pytest.raises(InputError, match=re.escape(message)):
+            data.bundled_records()

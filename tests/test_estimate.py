@@ -177,6 +177,15 @@ def test_cli_last_line_is_the_estimate(capsys: pytest.CaptureFixture[str]) -> No
         (["ops", "--params", "1e9"], "needs --tokens or --examples"),
         (["ops", "--layer", "conv:3,96", "--examples", "10"], "expected conv:IN_CH"),
         (["ops", "--layer", "pool:2", "--examples", "10"], "unknown kind 'pool'"),
+        (["ops", "--layer", "conv:3,96,11,227,0", "--examples", "10"], "stride must be at least 1"),
+        (["ops", "--params", "1e300", "--tokens", "1e300"], "overflows"),
+        (["ops", "--params", "1e400", "--tokens", "1"], "--params: expected a finite number"),
+        (["ops", "--params", "inf", "--tokens", "1"], "--params: expected a finite number"),
+        (["ops", "--params", "7X", "--tokens", "1"], "--params: expected a number such as"),
+        (["gpu", "--chip", "A100", "--gpu-hours", "1.72M", "--count", "8"],
+         "give it or --count, not both"),
+        (["gpu", "--chip", "A100", "--hours", "10"], "need --count"),
+        (["gpu", "--chip", "A100", "--count", "1e308", "--hours", "1e308"], "overflows"),
     ],
 )  # fmt: skip
 def test_cli_bad_input(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -187,6 +196,39 @@ def test_cli_bad_input(argv: list[str], message: str, capsys: pytest.CaptureFixt
     err = capsys.readouterr().err.strip()
     assert status == 2
     assert len(err.splitlines()) == 1 and message in err
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("3k", 3e3), ("1.5M", 1.5e6), ("70B", 7e10), ("2T", 2e12), ("1.4e12", 1.4e12),
+     ("1,720,320", 1_720_320.0), ("2t", 2e12), ("0.5", 0.5)],
+)  # fmt: skip
+def test_counts_take_suffixes(text: str, value: float) -> None:
+    assert est.parse_count(text) == pytest.approx(value, rel=1e-12)
+
+
+def test_cli_counts_with_suffixes_and_accelerator_hours(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["estimate", "ops", "--params", "70B", "--tokens", "2T"]) == 0
+    assert _last_flop(capsys) == pytest.approx(6 * 70e9 * 2e12, rel=1e-3)
+    # Llama 2 70B: 1,720,320 A100-hours (Touvron et al. 2023, Table 2)
+    assert main(["estimate", "gpu", "--chip", "A100", "--gpu-hours", "1,720,320", "--llm"]) == 0
+    assert _last_flop(capsys) == pytest.approx(1_720_320 * 3600 * 312e12 * 0.3, rel=1e-3)
+    assert main(["estimate", "gpu", "--chip", "A100", "--count", "2k", "--hours", "860.16",
+                 "--llm"]) == 0  # fmt: skip
+    assert _last_flop(capsys) == pytest.approx(1_720_320 * 3600 * 312e12 * 0.3, rel=1e-3)
+
+
+def test_zero_stride_and_overflow_are_input_errors() -> None:
+    with pytest.raises(InputError, match="stride"):
+        est.Conv2d(3, 96, 11, 227, stride=0)
+    with pytest.raises(InputError, match="stride must be at least 1"):
+        est.parse_layer("conv:3,96,11,227,0")
+    with pytest.raises(InputError, match="overflows"):
+        est.ops_dense(1e300, 1e300)
+    with pytest.raises(InputError, match="overflows"):
+        est.ops_per_example(1e300, 1e300)
+    with pytest.raises(InputError, match="finite"):
+        est.compute_from_inputs("ops", {"params": "inf", "tokens": "1"})
 
 
 def test_cli_help_lists_chips_and_precisions(capsys: pytest.CaptureFixture[str]) -> None:

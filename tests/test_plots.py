@@ -27,3 +27,28 @@ def test_fan_chart_on_given_axes(make_scenario: Callable[..., Path]) -> None:
         assert ax.get_ylabel() == "log10 training compute [FLOP]"
     finally:
         plt.close(fig)
+
+
+def test_crossing_probability_has_the_weighted_curve() -> None:
+    import numpy as np
+
+    from projector import engine, plots, results
+    from projector.data import load_dataset
+    from projector.scenario import load_scenario, override
+
+    scen = override(load_scenario("default"), {"paths": 500})
+    ds = results.to_dataset(engine.run(scen, load_dataset(scen.data.dataset)), scen)
+    fig = plots.crossing_probability(ds)
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == ds.sizes["anchor"] + 1
+    years = lines[0].get_xdata()
+    p = plots._crossing_cdf(ds, years)
+    np.testing.assert_allclose(lines[-1].get_ydata(), ds["anchor_weight"].values @ p)
+    # P(crossed by year) never decreases with the year, and is ordered by threshold.
+    assert np.all(np.diff(p, axis=1) >= 0)
+    order = np.argsort(ds["anchor_log10_flop"].values)
+    assert np.all(np.diff(p[order], axis=0) <= 1e-12)
+    for name in ("crossing_histograms", "reversion_prior", "rate_distributions"):
+        fig = getattr(plots, name)(ds)
+        assert fig.axes and all(ax.has_data() for ax in fig.axes if ax.axison)
+        plots.plt.close(fig)

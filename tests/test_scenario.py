@@ -35,10 +35,17 @@ def test_epoch_2022_is_the_study() -> None:
     assert s.data.pre_dl_start <= dt.date(1950, 1, 1)
 
 
-def test_default_extends_epoch_2022_with_consistent_units() -> None:
-    d, e = load_scenario("default"), load_scenario("epoch-2022")
+def test_default_is_the_calibrated_method_on_all_data() -> None:
+    d, c, e = load_scenario("default"), load_scenario("calibrated"), load_scenario("epoch-2022")
     assert d.moore_units == "consistent" and d.start_year is None and d.data.cutoff is None
-    assert d.reversion == e.reversion and d.anchors == e.anchors
+    assert d.reversion == c.reversion and d.anchors == e.anchors
+    assert d.frontier_noise == "resampled" and d.reversion_before_start == "truncate"
+    # The study's stories, told relative to the start: ~8, ~12 and ~18 more years.
+    assert [(r.relative_to, r.param("mean"), r.weight) for r in d.reversion] == [
+        ("start", 8.0, 0.75),
+        ("start", 12.0, 0.2),
+        ("start", 18.0, 0.05),
+    ]
 
 
 def test_variant_overrides_only_weights() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from pathlib import Path
@@ -224,3 +225,66 @@ def test_windows_from_a_scenario_file(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_z_thresholds_are_parameters(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["trends", "--z-low", "1", "--z-high", "0", "--out", str(tmp_path)]) == 2
     assert "--z-low 1 must be below --z-high 0" in capsys.readouterr().err
+
+
+def test_lower_bounds_are_left_out_of_every_fit() -> None:
+    """A censored figure (a floor) far below the line must not bend the fit."""
+    dates = _systems(np.linspace(2010, 2020, 30), np.zeros(30))
+    y = 0.5 * (dates.year - 2010) + 15
+    y[10] = 5.0  # a lower bound, ten OOM below the trend
+    censored = np.zeros(30, dtype=bool)
+    censored[10] = True
+    base = dataclasses.replace(dates, log10_compute=y)
+    systems = dataclasses.replace(base, censored=censored)
+    window = trends.Window("w", dt.date(2010, 1, 1), None)
+    fit = trends.analyse(systems, windows=[window], resamples=20).fits[0]
+    assert fit.n == 29 and fit.slope == pytest.approx(0.5, abs=1e-12)
+    assert trends.analyse(base, windows=[window], resamples=20).fits[0].slope != pytest.approx(0.5)
+
+
+def test_parameter_windows_mirror_compute_and_split_by_domain() -> None:
+    compute = trends.standard_windows("compute")
+    params = trends.standard_windows("parameters")
+    assert {w.quantity for w in compute} == {"compute"}
+    assert {w.quantity for w in params} == {"parameters"}
+    mirrored = {w.name.removeprefix("params-").replace("dl-all", "dl"): (w.start, w.end, w.scale)
+                for w in params if not w.domain}  # fmt: skip
+    assert mirrored == {w.name: (w.start, w.end, w.scale) for w in compute}
+    assert {w.domain for w in params} == {"", "language", "vision", "games", "other"}
+    assert trends.standard_windows() == compute + params
+    with pytest.raises(InputError, match="quantity must be one of"):
+        trends.standard_windows("flops")
+
+
+def test_cli_quantity_parameters(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Parameters on an exact line of 0.25 OOM/year: every fitted window finds it."""
+    rows = synthetic_rows(first=2000)
+    for r in rows:
+        r["parameters"] = repr(10.0 ** (6 + 0.25 * (decimal_year(
+            dt.date.fromisoformat(r["publication_date"])) - 2000)))  # fmt: skip
+    data = write_bundled_csv(tmp_path / "d.csv", rows)
+    out = tmp_path / "out"
+    argv = ["trends", "--dataset", str(data), "--out", str(out), "--resamples", "50",
+            "--quantity", "parameters"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert {p.name for p in out.iterdir()} == {"trends.csv", "trends.md", "trends.nc",
+                                               "trends_parameters.png"}  # fmt: skip
+    with xr.open_dataset(out / "trends.nc", engine="h5netcdf") as ds:
+        assert set(ds["quantity"].values) == {"parameters"}
+        fitted = ds["slope_oom_per_year"].values[ds["n"].values >= 3]
+        assert len(fitted) >= 5
+        np.testing.assert_allclose(fitted, 0.25, atol=1e-9)
+
+
+def test_cli_says_how_many_lower_bounds_it_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    systems = load_dataset("bundled")
+    argv = ["trends", "--quantity", "compute", "--resamples", "20", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert int(systems.censored.sum()) > 0
+    assert f"left out of every fit: {int(systems.censored.sum())} system(s)" in out
+    header = out.splitlines()[2]
+    assert header.startswith(f"{len(systems.uncensored().one_per_paper())} systems")

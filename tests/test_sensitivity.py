@@ -1,0 +1,144 @@
+"""Global sensitivity (SALib designs over scenario keys) and attribution within a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from projector import engine, sensitivity
+from projector.cli import main
+from projector.data import load_dataset
+from projector.errors import InputError
+from projector.scenario import load_scenario
+
+
+@pytest.fixture(scope="module")
+def default_and_data() -> tuple:
+    scen = load_scenario("default")
+    return scen, load_dataset(scen.data.dataset)
+
+
+def test_start_drives_2030_and_the_long_run_rate_drives_2100(default_and_data: tuple) -> None:
+    scen, systems = default_and_data
+    factors = [
+        sensitivity.parse_vary("start.compute=25:28", scen),
+        sensitivity.parse_vary("growth.moore_doubling_months=10:40", scen),
+    ]
+    sens = sensitivity.run_sensitivity(scen, systems, factors, samples=16, paths=300)
+    s1 = {(r["output"], r["key"]): r["S1"] for r in sens.rows}
+    assert s1[("log10_compute@2030", "start.compute")] > 0.8
+    assert s1[("log10_compute@2100", "growth.moore_doubling_months")] > 0.5
+    assert (
+        s1[("log10_compute@2100", "growth.moore_doubling_months")]
+        > s1[("log10_compute@2100", "start.compute")]
+    )
+    assert sens.design.shape == (16 * 4, 2)
+
+
+def test_an_anchor_threshold_does_not_move_another_anchors_crossing(
+    default_and_data: tuple,
+) -> None:
+    scen, systems = default_and_data
+    factors = [
+        sensitivity.parse_vary("anchors.evolution.log10_flop=38:44", scen),
+        sensitivity.parse_vary("start.compute=25:28", scen),
+    ]
+    sens = sensitivity.run_sensitivity(scen, systems, factors, samples=16, paths=300)
+    row = next(
+        r
+        for r in sens.rows
+        if r["output"] == "crossing_median:median-anchor"
+        and r["key"] == "anchors.evolution.log10_flop"
+    )
+    assert abs(row["S1"]) < 0.05 and row["ST"] < 0.05
+    own = next(
+        r
+        for r in sens.rows
+        if r["output"] == "crossing_median:evolution" and r["key"] == "anchors.evolution.log10_flop"
+    )
+    assert own["ST"] > 0.3
+
+
+def test_morris_ranks_the_same_way(default_and_data: tuple) -> None:
+    scen, systems = default_and_data
+    factors = [
+        sensitivity.parse_vary("start.compute=25:28", scen),
+        sensitivity.parse_vary("reversion.bearish.weight=0.5:0.9", scen),
+    ]
+    sens = sensitivity.run_sensitivity(
+        scen, systems, factors, method="morris", samples=8, paths=200
+    )
+    ranked = sensitivity.ranking(sens, "log10_compute@2030")
+    assert ranked[0][0] == "start.compute"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("growth.nope=1:2", "not a numeric scenario key"),
+        ("start.compute=28:25", "LOW must be below HIGH"),
+        ("start.compute=25:25", "LOW must be below HIGH"),
+        ("start.compute=a:b", "must be numbers"),
+        ("growth.moore_units=1:2", "not a numeric scenario key"),
+        ("start.compute", "expected KEY=LOW:HIGH"),
+        ("growth.moore_doubling_months=0:10", "moore_doubling_months' must be"),
+        ("data.cutoff=2020-01-01:2019-01-01", "LOW must be below HIGH"),
+        ("reversion.nobody.weight=0:1", "not a numeric scenario key"),
+    ],
+)
+def test_bad_vary_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    out = tmp_path / "s"
+    assert main(["sensitivity", "default", "--vary", text, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not out.exists()
+
+
+def test_weights_keep_summing_to_one() -> None:
+    from projector.scenario import override
+
+    scen = load_scenario("default")
+    v = override(scen, {"reversion.bearish.weight": 0.45})
+    w = [c.weight for c in v.reversion]
+    assert w[0] == 0.45 and sum(w) == pytest.approx(1.0)
+    assert w[1] / w[2] == pytest.approx(0.20 / 0.05)  # the others keep their proportions
+    with pytest.raises(InputError, match="more than 1"):
+        override(scen, {"reversion.bearish.weight": 0.8, "reversion.middle.weight": 0.3})
+
+
+def test_sensitivity_command_writes_its_files(tmp_path: Path) -> None:
+    args = ["sensitivity", "default", "--vary", "start.compute=25:28", "--samples", "4",
+            "--paths", "100", "--out", str(tmp_path), "--quiet"]  # fmt: skip
+    assert main(args) == 0
+    assert (tmp_path / "sensitivity.csv").read_text().startswith("output,key,S1,S1_conf,ST")
+    assert "## `log10_compute@2030`" in (tmp_path / "sensitivity.md").read_text()
+    assert (tmp_path / "sensitivity.png").stat().st_size > 10_000
+
+
+def test_attribution_recovers_known_shares() -> None:
+    rng = np.random.default_rng(1)
+    a, b, c = rng.random(20_000), rng.random(20_000), rng.random(20_000)
+    rows = sensitivity.attribution(
+        {"a": a, "b": b, "c": c, "flat": np.zeros(20_000)}, {"y": 5 * a + b**2}, seed=1
+    )
+    s1 = {r["draw"]: r["S1"] for r in rows}
+    assert set(s1) == {"a", "b", "c"}  # a draw that does not vary is left out
+    # Var(5a) = 25/12, Var(b^2) = 4/45: shares 0.959 and 0.041.
+    assert s1["a"] == pytest.approx(0.959, abs=0.02)
+    assert s1["b"] == pytest.approx(0.041, abs=0.02)
+    assert abs(s1["c"]) < 0.02
+
+
+def test_attribution_of_a_run(default_and_data: tuple) -> None:
+    """In `epoch-2022` the DL rate drives compute near the start, the reversion date later."""
+    scen = load_scenario("epoch-2022")
+    proj = engine.run(scen, load_dataset(scen.data.dataset))
+    draws = {"growth_dl": proj.growth_dl, "reversion_year": proj.reversion_year}
+    targets = {str(y): sensitivity._value_at(proj, y) for y in (2022.5, 2030.0)}
+    s1 = {(r["output"], r["draw"]): r["S1"] for r in sensitivity.attribution(draws, targets)}
+    assert s1[("2022.5", "growth_dl")] > 0.5 > 4 * s1[("2022.5", "reversion_year")]
+    assert s1[("2030.0", "reversion_year")] > 0.5 > s1[("2030.0", "growth_dl")]
