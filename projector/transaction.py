@@ -1,0 +1,326 @@
+"""Result folders as transactions: old result or new one, never a mix, never a leftover.
+
+Dependency direction: imports ``errors`` only; every writer of a result folder uses it.
+
+:func:`result_transaction` locks the target, removes the temporaries of killed runs,
+yields a fresh empty folder beside the target (same file system) and, when the block
+ends normally, swaps it into place as a whole:
+
+- Linux: one ``renameat2(..., RENAME_EXCHANGE)`` call exchanges the two folders
+  atomically; the old result then sits under the temporary name and is removed.
+- Elsewhere (or a file system without RENAME_EXCHANGE): the old folder is renamed aside
+  (``.<name>.old-*``), the new one renamed into place, then the old one removed. A crash
+  between the two renames leaves no folder at ``target`` but the old result aside; the
+  next run on the target (under the lock) renames it back before anything else.
+
+On an exception, SIGINT or SIGTERM the temporary folder is removed and the old result is
+untouched. A signal that some library swallowed still aborts the commit: the handler
+records it and the swap is refused. Locks are ``flock`` locks, so a run killed with -9
+releases its lock; its temporaries are removed by the next run on the same target.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import fcntl
+import os
+import secrets
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from projector.errors import InputError, Interrupted, ResourceError
+
+__all__ = ["LOCK_WAIT_SECONDS", "result_transaction", "signals_abort", "temporaries_of"]
+
+#: How long a second run on the same target waits for the lock before refusing [s].
+LOCK_WAIT_SECONDS = float(os.environ.get("PROJECTOR_LOCK_WAIT", "10"))
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_TMP, _OLD, _LOCK = "tmp", "old", "lock"
+
+
+def _hidden(target: Path, kind: str, tag: str = "") -> Path:
+    """``.<name>.<kind>[-tag]`` beside ``target``: temporaries, set-aside results, lock."""
+    suffix = f"-{tag}" if tag else ""
+    return target.parent / f".{target.name}.{kind}{suffix}"
+
+
+def temporaries_of(target: Path) -> list[Path]:
+    """Temporaries and set-aside results of earlier runs beside ``target`` (not the lock)."""
+    target = Path(target)
+    if not target.parent.is_dir():
+        return []
+    prefixes = (f".{target.name}.{_TMP}-", f".{target.name}.{_OLD}-")
+    return sorted(p for p in target.parent.iterdir() if p.name.startswith(prefixes))
+
+
+# --- signals -----------------------------------------------------------------------------
+
+
+class _SignalGuard:
+    """Turn SIGINT and SIGTERM into :class:`Interrupted` and remember that they came."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
+        self.received = signum
+        raise Interrupted(signum)
+
+    def __enter__(self) -> _SignalGuard:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.getsignal(sig)
+                signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def check(self) -> None:
+        """Raise if a signal arrived, even one whose exception a library swallowed."""
+        if self.received is not None:
+            raise Interrupted(self.received)
+
+
+@contextlib.contextmanager
+def signals_abort() -> Iterator[_SignalGuard]:
+    """SIGINT/SIGTERM raise :class:`Interrupted` inside the block (main thread only)."""
+    with _SignalGuard() as guard:
+        yield guard
+
+
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Defer SIGINT/SIGTERM over a few system calls that must not be split."""
+    sigs = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+# --- lock --------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _locked(target: Path, wait: float) -> Iterator[None]:
+    """An exclusive ``flock`` on ``.<name>.lock`` beside ``target``, removed on release.
+
+    After taking the lock we check the file is still the one at the path (a run that
+    released it may have unlinked it meanwhile); if not, we retry on the new file.
+    """
+    lock_path = _hidden(target, _LOCK)
+    deadline = time.monotonic() + wait
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise ResourceError(
+                            errno.EBUSY,
+                            f"{target}: another projector run is writing this result "
+                            f"(lock {lock_path.name} held for {wait:g} s); wait for it to "
+                            "finish or choose another --out",
+                        ) from None
+                    time.sleep(0.05)
+            try:
+                same = os.fstat(fd).st_ino == os.stat(lock_path, follow_symlinks=False).st_ino
+            except FileNotFoundError:
+                same = False
+        except BaseException:
+            os.close(fd)
+            raise
+        if same:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            lock_path.unlink()
+        os.close(fd)
+
+
+# --- the swap ----------------------------------------------------------------------------
+
+
+def _renameat2() -> Any:
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return None
+    try:
+        libc = ctypes.CDLL(libc_name, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_RENAMEAT2 = _renameat2()
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two existing paths; False where the system cannot."""
+    if _RENAMEAT2 is None:
+        return False
+    rc = _RENAMEAT2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(a), None, str(b))
+
+
+def _fsync_tree(root: Path) -> None:
+    """Flush every file and folder under ``root`` so the swap publishes complete data."""
+    for folder, _, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY | os.O_NOFOLLOW)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(folder))
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:  # some file systems cannot fsync folders
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP):
+            raise
+    finally:
+        os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _recover(target: Path) -> None:
+    """Undo what killed runs left: put a set-aside old result back, remove temporaries."""
+    leftovers = temporaries_of(target)
+    if not os.path.lexists(target):
+        olds = [p for p in leftovers if p.name.startswith(f".{target.name}.{_OLD}-")]
+        if olds:  # a crash between the two renames of the fallback: the old result is whole
+            os.rename(olds[-1], target)
+            leftovers.remove(olds[-1])
+    for path in leftovers:
+        _remove(path)
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing ancestors; return the ones created, outermost first."""
+    missing = []
+    p = folder
+    while not os.path.lexists(p):
+        missing.append(p)
+        if p.parent == p:
+            break
+        p = p.parent
+    if os.path.lexists(p) and not p.is_dir():
+        raise InputError(f"{folder}: cannot create the folder: {p} is not a folder")
+    for m in reversed(missing):
+        os.mkdir(m)
+    return list(reversed(missing))
+
+
+def _remove_empty(created: list[Path]) -> None:
+    for p in reversed(created):
+        with contextlib.suppress(OSError):
+            p.rmdir()
+
+
+@contextlib.contextmanager
+def result_transaction(target: Path, *, wait: float | None = None) -> Iterator[Path]:
+    """Lock ``target``, yield an empty folder beside it, swap it into place on success.
+
+    Parameters
+    ----------
+    target
+        The result folder. It may be missing (it is created) or hold an older result,
+        which stays intact until the one atomic swap and is removed after it.
+    wait
+        Seconds to wait for another run's lock on the same target before refusing
+        (default :data:`LOCK_WAIT_SECONDS`).
+
+    Raises
+    ------
+    InputError
+        ``target`` exists and is not a folder (a file, a symlink, a FIFO, a device).
+    ResourceError
+        Another run holds the lock longer than ``wait``.
+    Interrupted
+        SIGINT or SIGTERM arrived (in the block, or swallowed by a library in it).
+    """
+    target = Path(os.path.abspath(target))
+    if not target.name or target.name in (".", ".."):
+        raise InputError(f"{target}: not usable as a result folder name")
+    if os.path.islink(target) or (os.path.lexists(target) and not target.is_dir()):
+        raise InputError(
+            f"{target}: exists and is not a plain folder (a file, symlink or device); "
+            "remove it or choose another output folder"
+        )
+    with signals_abort() as guard:
+        created = _make_parents(target.parent)
+        committed = False
+        try:
+            with _locked(target, LOCK_WAIT_SECONDS if wait is None else wait):
+                _recover(target)
+                tmp = _hidden(target, _TMP, f"{os.getpid()}-{secrets.token_hex(4)}")
+                os.mkdir(tmp, 0o777)
+                try:
+                    yield tmp
+                    guard.check()
+                    _fsync_tree(tmp)
+                    _commit(tmp, target, guard)
+                    committed = True
+                finally:
+                    with _signals_blocked():
+                        _remove(tmp)  # after a commit: the old result, under the tmp name
+        finally:
+            if not committed:
+                _remove_empty(created)
+
+
+def _commit(tmp: Path, target: Path, guard: _SignalGuard) -> None:
+    """Publish ``tmp`` at ``target`` in one atomic step (see the module docstring)."""
+    with _signals_blocked():
+        guard.check()
+        if os.path.lexists(target) and not os.path.islink(target) and target.is_dir():
+            if not exchange(tmp, target):
+                old = _hidden(target, _OLD, f"{os.getpid()}-{secrets.token_hex(4)}")
+                os.rename(target, old)
+                os.rename(tmp, target)
+                os.rename(old, tmp)  # so the caller's cleanup removes it
+        elif os.path.lexists(target):
+            raise InputError(f"{target}: exists and is not a plain folder; remove it")
+        else:
+            os.rename(tmp, target)
+        _fsync_dir(target.parent)
