@@ -7,18 +7,22 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= default
 ARGS ?=
 TRENDS_ARGS ?=
+BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install project plots trends test test-all bench lint format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  variables: SCENARIO=$(SCENARIO) (a name in scenarios/ or a path), ARGS='--paths 1000 ...', TRENDS_ARGS='--dataset PATH --cutoff DATE ...'"
+	@echo "  variables: SCENARIO=$(SCENARIO) (a name in scenarios/ or a path), ARGS='--paths 1000 ...', TRENDS_ARGS='--dataset PATH --cutoff DATE ...', BENCH_ARGS='--huge 10000000'"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@# the pinned CPU build of torch first (this disk has it), so the measure extra never pulls CUDA
+	$(PY) -m pip install --quiet 'torch==2.13.0' && $(PY) -m pip install --quiet -e '.[dev,measure]' \
+	  || { echo "torch 2.13.0 (CPU) not installable here: the measure tests will skip"; \
+	       $(PY) -m pip install --quiet -e '.[dev]'; }
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install projector with its dev tools
@@ -26,10 +30,8 @@ install: $(STAMP) ## create .venv and install projector with its dev tools
 project: $(STAMP) ## run SCENARIO (default: default) -> results/<name>/
 	$(PY) -m projector project $(SCENARIO) $(ARGS)
 
-plots: $(STAMP) ## fan chart of SCENARIO's result cube (runs it first if missing)
-	@name=$$($(PY) -c "from projector.scenario import load_scenario as l; print(l('$(SCENARIO)').name)") && \
-	  if [ ! -f results/$$name/projection.nc ]; then $(PY) -m projector project $(SCENARIO) --quiet $(ARGS); fi && \
-	  $(PY) -m projector plot results/$$name/projection.nc
+plots: $(STAMP) ## fan chart of SCENARIO's result (runs it first if missing or made from other inputs)
+	$(PY) -m projector project $(SCENARIO) --reuse --force --plot $(ARGS)
 
 trends: $(STAMP) ## historical trends of the bundled data (Three Eras) -> results/trends/
 	$(PY) -m projector trends $(TRENDS_ARGS)
@@ -40,8 +42,8 @@ test: $(STAMP) ## run the test suite (fast tests; the slow ones run in test-all)
 test-all: $(STAMP) ## every test, including the slow ones
 	$(PY) -m pytest -q -m ''
 
-bench: $(STAMP) ## time the kernels against their NumPy twins, and a whole run
-	$(PY) benchmarks/bench_kernels.py
+bench: $(STAMP) ## kernels against their NumPy twins; 100,000 paths end to end against references
+	$(PY) benchmarks/bench_kernels.py $(BENCH_ARGS)
 
 lint: $(STAMP) ## ruff (lint and format check) and mypy
 	$(VENV)/bin/ruff check projector tests benchmarks

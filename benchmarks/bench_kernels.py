@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -108,6 +110,10 @@ def main() -> None:
     parser.add_argument(
         "--twin-limit", type=int, default=100_000, help="skip twins above this many paths"
     )
+    parser.add_argument(
+        "--end-to-end", type=int, default=100_000, help="paths of the end-to-end run (0: skip)"
+    )
+    parser.add_argument("--huge", type=int, default=0, help="also time one run of N paths")
     args = parser.parse_args()
     eras = engine.prepare_eras(load_scenario("default"), load_dataset("bundled"))
     n_dl, n_pre = len(eras.dl), len(eras.pre_dl)
@@ -141,30 +147,70 @@ def main() -> None:
         )
     run10k = bench_run(10_000)
     print(f"\nengine.run(default, 10,000 paths), warm, including random draws: {run10k:.3f} s")
+    if args.end_to_end:
+        end_to_end(args.end_to_end)
+    if args.huge:
+        huge(args.huge)
+
+
+def _timed(argv: list[str]) -> tuple[float, float]:
+    """Wall time [s] of a subprocess, and the peak RSS [GB] of the largest child so far."""
     t0 = time.perf_counter()
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "projector",
-            "project",
-            "default",
-            "--quiet",
-            "--out",
-            str(REPO / "results" / ".bench-default"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
+    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         print(proc.stderr, file=sys.stderr)
         raise SystemExit(1)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e9
+    return wall, peak
+
+
+def _size(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
+
+
+def end_to_end(paths: int) -> None:
+    """``projector project default --paths N`` against two references, all as processes.
+
+    Each command runs once to warm the numba cache and the file cache, then is timed.
+    """
+    out = REPO / "results" / ".bench"
+    shutil.rmtree(out, ignore_errors=True)
+    project = [sys.executable, "-m", "projector", "project", "default", "--paths", str(paths),
+               "--quiet", "--force", "--out"]  # fmt: skip
+    ref = [sys.executable, str(REPO / "benchmarks" / "reference_runs.py")]
+    runs = {
+        "projector project (Zarr store, default --keep-paths)": [*project, str(out / "new")],
+        "projector project --keep-paths all": [*project, str(out / "all"), "--keep-paths", "all"],
+        "plain NumPy implementation (twins)": [*ref, "numpy", str(paths), str(out / "numpy")],
+        "before: in memory + NetCDF/zlib cube": [*ref, "netcdf", str(paths), str(out / "nc")],
+    }
+    times = {}
+    for label, argv in runs.items():
+        _timed(argv)  # warm
+        times[label] = _timed(argv)[0]
+    new = times["projector project (Zarr store, default --keep-paths)"]
+    print(f"\nend to end, {paths:,} paths of default (warm, each a fresh process):")
+    for label, wall in times.items():
+        print(f"  {label:<54} {wall:7.2f} s  {wall / new:5.2f}x the new run")
+    for name in ("new", "all", "nc"):
+        print(f"  size of {name}: {_size(out / name):8.1f} MB")
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def huge(paths: int) -> None:
+    """One run of ``paths`` paths of default: wall time, peak RSS, store size (once)."""
+    out = REPO / "results" / ".bench-huge"
+    shutil.rmtree(out, ignore_errors=True)
+    argv = [sys.executable, "-m", "projector", "project", "default", "--paths", str(paths),
+            "--quiet", "--force", "--out", str(out)]  # fmt: skip
+    wall, peak = _timed(argv)
     print(
-        f"full command `projector project default` (import, run, write cube): {wall:.2f} s "
-        f"= {wall / run10k:.1f}x the warm engine time"
+        f"\n{paths:,} paths of default: {wall:.0f} s wall, peak RSS {peak:.2f} GB, "
+        f"store {_size(out / 'projection.zarr') / 1e3:.2f} GB"
     )
+    print((out / "summary.md").read_text().split("## Anchors")[0])
+    shutil.rmtree(out, ignore_errors=True)
 
 
 def bench_kernels_single(name: str, n: int, n_rows: int) -> float:

@@ -316,9 +316,9 @@ def format_bytes(n: float) -> str:
 
 # --- result cubes ---------------------------------------------------------------------------
 
-#: What the summaries and the fan chart read from a result cube: variables and their dims.
+#: What the summaries and the fan chart read from a result: variables and their dims.
 CUBE_VARIABLES = {
-    "log10_compute": ("path", "time"),
+    "log10_compute_yearly": ("path", "year"),
     "crossing_year": ("path", "anchor"),
     "anchor_log10_flop": ("anchor",),
 }
@@ -345,13 +345,14 @@ CUBE_ATTRS = (
 
 
 def check_cube(ds: Any, path: Path) -> None:
-    """Refuse a cube the summaries cannot read: missing variables, attributes or paths.
+    """Refuse a result the summaries cannot read: missing variables, attributes or paths.
 
-    ``ds`` is an ``xarray.Dataset``; typed loosely so this module needs no xarray.
+    ``ds`` is an ``xarray.Dataset`` (lazy for a Zarr store: only coordinates and
+    attributes are read); typed loosely so this module needs no xarray.
     """
     import numpy as np
 
-    bad = f"{path}: not a complete projector result cube"
+    bad = f"{path}: not a complete projector result"
     for name, dims in CUBE_VARIABLES.items():
         if name not in ds.variables:
             raise InputError(f"{bad} (variable '{name}' missing); run project again")
@@ -364,19 +365,21 @@ def check_cube(ds: Any, path: Path) -> None:
         raise InputError(f"{bad} (attribute '{missing[0]}' missing); run project again")
     if ds.sizes["path"] < 1:
         raise InputError(f"{bad} (it has no paths)")
-    if ds.sizes["time"] < 2:
-        raise InputError(f"{bad} (it has fewer than 2 grid times)")
-    if "anchor" not in ds.coords:
-        raise InputError(f"{bad} (coordinate 'anchor' missing)")
-    times = np.asarray(ds["time"].values, dtype=np.float64)
-    if not np.all(np.isfinite(times)) or not np.all(np.diff(times) > 0):
-        raise InputError(f"{bad} (its time coordinate is not increasing)")
+    if ds.sizes["year"] < 1:
+        raise InputError(f"{bad} (it has no years)")
+    for coord in ("anchor", "year"):
+        if coord not in ds.coords:
+            raise InputError(f"{bad} (coordinate '{coord}' missing)")
+    grid = np.asarray(ds["year"].values, dtype=np.float64)
+    if not np.all(np.isfinite(grid)) or not np.all(np.diff(grid) > 0):
+        raise InputError(f"{bad} (its year coordinate is not increasing)")
     try:
         years = np.atleast_1d(np.asarray(ds.attrs["report_years"], dtype=np.float64))
         qs = np.atleast_1d(np.asarray(ds.attrs["report_quantiles"], dtype=np.float64))
     except (TypeError, ValueError):
         raise InputError(f"{bad} (report_years or report_quantiles are not numbers)") from None
-    if years.size == 0 or np.any(years < times[0] - 1e-6) or np.any(years > times[-1] + 1e-6):
-        raise InputError(f"{bad} (report_years outside its time grid)")
+    off = [y for y in years if not np.any(np.abs(grid - y) < 1e-6)]
+    if years.size == 0 or off:
+        raise InputError(f"{bad} (report year {off[0] if off else '?'} not in its year grid)")
     if qs.size == 0 or np.any(~((qs > 0) & (qs < 1))):
         raise InputError(f"{bad} (report_quantiles not in (0, 1))")

@@ -1,4 +1,4 @@
-"""The command line: ``projector {project,validate,summary,plot,estimate,data,trends}``.
+"""The command line: ``projector project``, ``sweep``, ``export``, ``summary``, ``plot`` and more.
 
 Dependency direction: the edge; imports every other module, nothing imports it.
 Bad input of any kind ends in one line on stderr, ``projector: <message>``, and
@@ -77,23 +77,59 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("project", help="run a scenario and write its result cube")
+    p = sub.add_parser(
+        "project",
+        help="run a scenario and write its result folder (Zarr store and summaries)",
+        description="Run a scenario chunk by chunk into results/<name>/ (the scenario as "
+        "written) or results/<name>-<hash>/ (with --paths/--seed/--dataset/--set): a Zarr "
+        "store, summary.csv and summary.md. A folder holding a result from other inputs is "
+        "never replaced without --force.",
+    )
     p.add_argument("scenario", help="a name in scenarios/ or a path to a .toml file")
     p.add_argument("--paths", type=_positive_int, help="override the number of paths")
     p.add_argument("--seed", type=_seed, help="override the seed")
     p.add_argument("--dataset", help="an Epoch CSV export to use instead of the scenario's data")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SET_HELP)
-    p.add_argument("--out", type=_path_arg, help="output folder (default results/<scenario name>/)")
-    p.add_argument("--threads", type=_positive_int, help="numba threads (default: all cores)")
-    p.add_argument(
-        "--chunk-paths",
-        type=_positive_int,
-        default=2000,
-        help="paths per kernel call; memory only, results do not change",
-    )
+    p.add_argument("--out", type=_path_arg, help="output folder (default: see above)")
+    _add_run_options(p)
     p.add_argument("--plot", action="store_true", help="also write the fan chart")
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="if the folder already holds a result of the same inputs, keep it (only "
+        "draw the chart with --plot)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar or report")
     p.set_defaults(func=_cmd_project)
+
+    p = sub.add_parser(
+        "sweep",
+        help="run a grid of scenario variants into one store with a variant dimension",
+        description="Every combination of the --set values (KEY=V1,V2,...), for each "
+        "scenario given, run as tasks on the same machinery as project; one store with a "
+        "'variant' dimension, each variant's resolved scenario, and per-variant summaries.",
+    )
+    p.add_argument("scenario", nargs="+", help="scenario names or .toml paths")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="a scenario key and its values (repeatable: the grid is their product)",
+    )
+    p.add_argument("--paths", type=_positive_int, help="override the number of paths")
+    p.add_argument("--seed", type=_seed, help="override the seed")
+    p.add_argument(
+        "--out", type=_path_arg, help="output folder (default results/sweep-<name>-<hash>/)"
+    )
+    _add_run_options(p, keep_default="0")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or report")
+    p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("export", help="write a result as one NetCDF file")
+    p.add_argument("result", type=_path_arg, help="a result folder or store")
+    p.add_argument("out", type=_file_arg, help="the NetCDF file to write (.nc)")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser(
         "validate",
@@ -106,16 +142,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SET_HELP)
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("summary", help="print the summary tables of a result cube")
-    p.add_argument("result", type=_path_arg)
+    p = sub.add_parser("summary", help="print the summary tables of a result")
+    p.add_argument(
+        "result", type=_path_arg, help="a result folder, a .zarr store or an older .nc cube"
+    )
     p.add_argument("--csv", action="store_true", help="print the tidy CSV instead of Markdown")
     p.set_defaults(func=_cmd_summary)
 
-    p = sub.add_parser("plot", help="write the fan chart of a result cube as PNG")
-    p.add_argument("result", type=_path_arg)
+    p = sub.add_parser("plot", help="write the fan chart of a result as PNG")
     p.add_argument(
-        "--out", type=_file_arg, help="PNG path (default: fan_chart.png beside the cube)"
+        "result", type=_path_arg, help="a result folder, a .zarr store or an older .nc cube"
     )
+    p.add_argument("--out", type=_file_arg, help="PNG path (default: fan_chart.png in the result)")
     p.set_defaults(func=_cmd_plot)
 
     _add_estimate(sub)
@@ -123,42 +161,161 @@ def build_parser() -> argparse.ArgumentParser:
     _add_trends(sub)
     _add_backtest(sub)
     _add_sensitivity(sub)
+    from projector.measure_cli import add_measure_parser
+
+    add_measure_parser(sub, _Parser)
     return parser
 
 
-def _cmd_project(args: argparse.Namespace) -> list[str]:
-    from projector import checks, engine, results
-    from projector.data import load_dataset
-    from projector.scenario import Scenario, with_overrides
-
-    if args.dataset is not None and not Path(args.dataset).is_file():
-        raise InputError(f"--dataset {args.dataset}: no such file")
-    base = _overridden(args.scenario, args.set)
-    assert isinstance(base, Scenario)
-    scen = with_overrides(base, paths=args.paths, seed=args.seed, dataset=args.dataset)
-    out_dir = checks.check_output_folder(
-        args.out if args.out is not None else RESULTS_DIR / scen.name
+def _add_run_options(p: argparse.ArgumentParser, keep_default: str | None = None) -> None:
+    p.add_argument("--threads", type=_positive_int, help="numba threads (default: all cores)")
+    p.add_argument(
+        "--chunk-paths",
+        type=_positive_int,
+        help="paths per chunk (default 25,000); memory only, results do not change",
     )
-    systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
-    checks.check_projection_memory(scen, systems, chunk_paths=args.chunk_paths)
-    if args.threads:
+    p.add_argument(
+        "--keep-paths",
+        type=_keep_paths,
+        default=None if keep_default is None else _keep_paths(keep_default),
+        metavar="N|all",
+        help="full monthly paths to store (default: every path up to 10,000 paths, else "
+        "the first 1,000; the yearly grid and per-path values are always stored for all)",
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=_positive_int, help="run the chunks on a local Dask cluster of N"
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run the chunks on the Dask cluster at ADDRESS"
+    )
+    p.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=10.0,
+        help="seconds to wait for --scheduler and its workers (default 10)",
+    )
+    p.add_argument("--force", action="store_true", help="replace a result from other inputs")
+
+
+def _keep_paths(text: str) -> int:
+    if text == "all":
+        return 10**12
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number or 'all', got {text!r}"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def _set_threads(n: int | None) -> None:
+    if n:
         import numba
 
         limit = int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))
-        numba.set_num_threads(min(args.threads, limit))
+        numba.set_num_threads(min(n, limit))
 
+
+def _client(args: argparse.Namespace) -> Any:
+    import contextlib
+
+    if args.workers is None and args.scheduler is None:
+        return contextlib.nullcontext(None)
+    from projector.execute import connect
+
+    return connect(workers=args.workers, scheduler=args.scheduler, timeout=args.timeout)
+
+
+def _bar(total: int, quiet: bool) -> Any:
     from tqdm import tqdm
 
-    with tqdm(
-        total=scen.paths, unit="path", disable=args.quiet, delay=1.0, file=sys.stderr, leave=False
-    ) as bar:
-        proj = engine.run(scen, systems, chunk_paths=args.chunk_paths, progress=bar.update)
-    ds = results.to_dataset(proj, scen)
-    figures = {"fan_chart.png": _fan_chart(ds)} if args.plot else None
-    written = results.write_result(ds, out_dir, figures)  # the whole folder, one transaction
+    return tqdm(total=total, unit="path", disable=quiet, delay=1.0, file=sys.stderr, leave=False)
+
+
+def _cmd_project(args: argparse.Namespace) -> list[str]:
+    from projector import api, checks
+    from projector.data import load_dataset
+    from projector.transaction import result_transaction
+
+    scen = api.resolve(
+        args.scenario, paths=args.paths, seed=args.seed, dataset=args.dataset, changes=args.set
+    )
+    systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
+    _set_threads(args.threads)
+    target = checks.check_output_folder(  # writable, before any compute
+        args.out if args.out is not None else api.result_folder(scen, root=RESULTS_DIR)
+    )
+    same = api.check_target(target, api.identity(scen, systems), force=args.force)
+    if same and args.reuse:
+        lines = [f"{target}: up to date (same scenario, dataset, seed and paths)"]
+        if args.plot:
+            lines.append(f"wrote {_write_plot(target, target / 'fan_chart.png')}")
+        return [] if args.quiet else lines
+    slots = args.workers or 1
+    p, lay = api.plan_run(
+        scen, systems, target.parent, keep_paths=args.keep_paths,
+        chunk_paths=args.chunk_paths, slots=slots,
+    )  # fmt: skip
+    with _client(args) as client, _bar(scen.paths, args.quiet) as bar:
+        with result_transaction(target) as tmp:
+            api.run_projection(p, lay, tmp, client=client, progress=bar.update)
+            summary, written = api.write_reports(tmp, plot=args.plot)
     if args.quiet:
         return []
-    return [results.summary_markdown(ds), *(f"wrote {p}" for p in written)]
+    from projector.report import summary_markdown
+
+    return [summary_markdown(summary), *(f"wrote {target / w.name}" for w in written)]
+
+
+def _cmd_sweep(args: argparse.Namespace) -> list[str]:
+    import hashlib
+
+    from projector import api, checks
+
+    variants = api.sweep_variants(args.scenario, args.set, paths=args.paths, seed=args.seed)
+    _set_threads(args.threads)
+    digest = hashlib.sha256("".join(s.sha256 for _, s in variants).encode()).hexdigest()
+    first = variants[0][1]
+    target = checks.check_output_folder(
+        args.out or RESULTS_DIR / f"sweep-{first.name}-{digest[:8]}"
+    )
+    if target.exists() and not args.force:
+        raise InputError(f"{target}: exists; pass --force to replace it or --out elsewhere")
+    with _client(args) as client, _bar(first.paths * len(variants), args.quiet) as bar:
+        summary, written = api.run_sweep(
+            variants, target, client=client, keep_paths=args.keep_paths,
+            chunk_paths=args.chunk_paths, progress=bar.update,
+        )  # fmt: skip
+    if args.quiet:
+        return []
+    from projector.report import summary_markdown
+
+    return _emit([summary_markdown(summary), *(f"wrote {w}" for w in written)])
+
+
+def _cmd_export(args: argparse.Namespace) -> list[str]:
+    from projector import checks
+    from projector.store import export_netcdf
+
+    out = checks.check_output_file(args.out, "export")
+    return [f"wrote {export_netcdf(args.result, out)}"]
+
+
+def _emit(lines: list[str]) -> list[str]:
+    """Print ``lines`` now; a reader that closed the pipe (``| head``) ends it quietly."""
+    try:
+        for line in lines:
+            print(line)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python's docs: point stdout at devnull so the exit-time flush cannot fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return []
 
 
 _SET_HELP = (
@@ -212,34 +369,34 @@ def _cmd_validate(args: argparse.Namespace) -> list[str]:
 
 
 def _cmd_summary(args: argparse.Namespace) -> list[str]:
-    from projector import results
+    from projector.report import summary_csv, summary_markdown
+    from projector.store import open_result
+    from projector.summary import summarize
 
-    ds = results.read_result(args.result)
-    return [results.summary_csv(ds) if args.csv else results.summary_markdown(ds)]
+    s = summarize(open_result(args.result))
+    return _emit([summary_csv(s) if args.csv else summary_markdown(s)])
 
 
-def _fan_chart(ds: object) -> object:
+def _write_plot(result: Path, target: Path) -> Path:
     from projector import plots
-
-    return plots.fan_chart(ds)  # type: ignore[arg-type]
-
-
-def _write_plot(ds: object, target: Path) -> Path:
     from projector.fileio import atomic_path
+    from projector.store import open_result
 
-    fig = _fan_chart(ds)
+    fig = plots.fan_chart(open_result(result))
     with atomic_path(target) as tmp:
-        fig.savefig(tmp, dpi=130, format="png")  # type: ignore[attr-defined]
+        fig.savefig(tmp, dpi=130, format="png")
+    plots.close(fig)
     return target
 
 
 def _cmd_plot(args: argparse.Namespace) -> list[str]:
-    from projector import checks, results
+    from projector import checks
+    from projector.store import find_store
 
-    target = args.out if args.out is not None else args.result.parent / "fan_chart.png"
+    folder = find_store(args.result).parent  # the result folder, or beside a lone store
+    target = args.out if args.out is not None else folder / "fan_chart.png"
     target = checks.check_output_file(target, "--out" if args.out is not None else "plot")
-    ds = results.read_result(args.result)
-    return [f"wrote {_write_plot(ds, target)}"]
+    return [f"wrote {_write_plot(args.result, target)}"]
 
 
 def _nonnegative_float(text: str) -> float:
@@ -696,7 +853,7 @@ def _cmd_trends(args: argparse.Namespace) -> list[str]:
             f"left out of every fit: {n_lower} system(s) whose figure is a lower bound "
             "(compute_bound = lower); `projector data list` marks them >="
         )
-    return lines + [f"wrote {p}" for p in written]
+    return _emit(lines + [f"wrote {p}" for p in written])
 
 
 def _add_backtest(sub: argparse._SubParsersAction) -> None:
@@ -787,6 +944,7 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
             (tmp / name).write_text(text, encoding="utf-8")
         fig.savefig(tmp / "backtest.png", dpi=130, format="png")
     written = [out_dir / name for name in (*texts, "backtest.png")]
+    plots.close(fig)
     lines = []
     if not args.quiet:
         md = backtest.to_markdown(bt)
@@ -871,6 +1029,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> list[str]:
             (tmp / name).write_text(text, encoding="utf-8")
         fig.savefig(tmp / "sensitivity.png", dpi=130, format="png")
     written = [out_dir / name for name in (*texts, "sensitivity.png")]
+    plots.close(fig)
     lines = []
     if not args.quiet:
         for output in (

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,8 +53,23 @@ def check_replaceable_file(target: Path, what: str = "") -> None:
         raise InputError(f"{label}: is {kind}; refusing to replace it (choose a regular file)")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
 def _clean_stale(target: Path) -> None:
-    """Remove ``.<name>.*.part`` files of killed runs (a live writer holds a lock on its own)."""
+    """Remove ``.<name>.<pid>.*.part`` files whose writer is gone (killed with -9).
+
+    The writer's process id is in the name: HDF5 locks the files it writes itself, so a
+    lock of ours on the temporary would make it fail. A name without one (an older
+    version's) counts as stale after an hour.
+    """
     prefix = f".{target.name}."
     try:
         entries = list(target.parent.iterdir())
@@ -63,21 +78,20 @@ def _clean_stale(target: Path) -> None:
     for p in entries:
         if not (p.name.startswith(prefix) and p.name.endswith(".part")):
             continue
+        pid_text = p.name[len(prefix) :].split(".", 1)[0]
         try:
-            fd = os.open(p, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+            st = os.lstat(p)
         except OSError:
             continue
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        if pid_text.isdigit():
+            if _alive(int(pid_text)):
                 continue
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue  # a live run is writing it
-            with contextlib.suppress(OSError):
-                p.unlink()
-        finally:
-            os.close(fd)
+        elif time.time() - st.st_mtime < 3600:
+            continue
+        with contextlib.suppress(OSError):
+            p.unlink()
 
 
 @contextlib.contextmanager
@@ -99,11 +113,10 @@ def atomic_path(target: Path) -> Iterator[Path]:
         try:
             _clean_stale(target)
             fd, tmp_name = tempfile.mkstemp(
-                prefix=f".{target.name}.", suffix=".part", dir=target.parent
+                prefix=f".{target.name}.{os.getpid()}.", suffix=".part", dir=target.parent
             )
             tmp = Path(tmp_name)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)  # tells _clean_stale this writer is alive
                 try:
                     yield tmp
                     guard.check()

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 __all__ = [
     "backtest_figure",
+    "close",
     "crossing_histograms",
     "crossing_probability",
     "fan_chart",
@@ -30,30 +31,58 @@ __all__ = [
 ]
 
 
-def fan_chart(ds: xr.Dataset, *, ax: Axes | None = None, n_paths: int = 8, seed: int = 0) -> Figure:
+def fan_chart(
+    ds: xr.Dataset,
+    *,
+    ax: Axes | None = None,
+    n_paths: int = 8,
+    seed: int = 0,
+    summary: xr.Dataset | None = None,
+) -> Figure:
     """Median, 50% and 95% bands of log10 compute over time, sample paths and anchors.
 
     Parameters
     ----------
     ds
-        A result cube (``log10_compute`` (path, time) [log10 FLOP], ``anchor_log10_flop``).
+        A result (``log10_compute`` (path, time) [log10 FLOP], ``anchor_log10_flop``):
+        an in-memory cube, a streamed store or an older NetCDF cube.
     ax
         Axes to draw on; a new figure is made when omitted.
     n_paths
-        How many individual paths to draw (chosen at random with ``seed``).
+        How many individual paths to draw (chosen at random with ``seed`` among the
+        kept full paths).
+    summary
+        The result's :func:`projector.summary.summarize`; when every full path is not
+        at hand (a store keeping a sample), the bands are drawn from it on the yearly
+        grid (computed when not given).
     """
     if ax is None:
         fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
     else:
         fig = ax.get_figure()  # type: ignore[assignment]
-    t = ds["time"].values
-    c = ds["log10_compute"].values
-    q = np.quantile(c, [0.025, 0.25, 0.5, 0.75, 0.975], axis=0)
+    n = int(ds.sizes["path"])
+    keep = int(ds.attrs.get("paths_kept", n)) if "log10_compute" in ds else 0
+    if keep == n:
+        t = ds["time"].values
+        c = ds["log10_compute"].values
+        q = np.quantile(c, [0.025, 0.25, 0.5, 0.75, 0.975], axis=0)
+        sample_t, sample = t, c
+    else:
+        if summary is None:
+            from projector.summary import summarize
+
+            summary = summarize(ds)
+        t = summary["year"].values
+        q = summary["compute_quantile"].sel(quantile=[0.025, 0.25, 0.5, 0.75, 0.975]).values.T
+        sample_t = ds["time"].values if keep else t
+        sample = ds["log10_compute"][:keep].values if keep else np.empty((0, len(t)))
     ax.fill_between(t, q[0], q[4], color="tab:blue", alpha=0.18, lw=0, label="95% band")
     ax.fill_between(t, q[1], q[3], color="tab:blue", alpha=0.35, lw=0, label="50% band")
     rng = np.random.default_rng(seed)
-    for k, j in enumerate(rng.choice(c.shape[0], size=min(n_paths, c.shape[0]), replace=False)):
-        ax.plot(t, c[j], color="0.35", lw=0.6, alpha=0.7, label="sample paths" if k == 0 else None)
+    picks = rng.choice(sample.shape[0], size=min(n_paths, sample.shape[0]), replace=False)
+    for k, j in enumerate(picks):
+        ax.plot(sample_t, sample[j], color="0.35", lw=0.6, alpha=0.7,
+                label="sample paths" if k == 0 else None)  # fmt: skip
     ax.plot(t, q[2], color="tab:blue", lw=2, label="median")
     levels = ds["anchor_log10_flop"].values
     span = float(max(q[4].max(), levels.max()) - min(q[0].min(), levels.min())) or 1.0
@@ -77,7 +106,7 @@ def fan_chart(ds: xr.Dataset, *, ax: Axes | None = None, n_paths: int = 8, seed:
     a = ds.attrs
     ax.set_title(
         f"{a.get('scenario_name', '')}: training compute of the largest system "
-        f"({a.get('paths', c.shape[0])} paths)",
+        f"({a.get('paths', n)} paths)",
         fontsize=11,
     )
     ax.set_xlabel("year")
@@ -96,6 +125,11 @@ _CLASS_STYLE = {
 _PRE_DL_COLOR = "#2ca02c"
 _FIG1_WINDOWS = {"compute": ("pre-dl", "dl-regular", "large-scale"),
                  "parameters": ("params-pre-dl", "params-dl-all")}  # fmt: skip
+
+
+def close(fig: Figure) -> None:
+    """Release a figure's memory once it is saved."""
+    plt.close(fig)
 
 
 def trends_figure(

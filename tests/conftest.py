@@ -171,3 +171,12 @@ def make_scenario(tmp_path: Path, noisy_csv: Path) -> Callable[..., Path]:
         return path
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():  # type: ignore[no-untyped-def]
+    """Figures made by a test are closed after it (the CLI closes its own)."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

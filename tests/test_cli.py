@@ -36,17 +36,27 @@ def test_project_writes_cube_and_summaries(
     )
     assert sorted(p.name for p in out.iterdir()) == [
         "fan_chart.png",
-        "projection.nc",
+        "projection.zarr",
         "summary.csv",
         "summary.md",
     ]
-    assert main(["summary", str(out / "projection.nc")]) == 0
+    assert main(["summary", str(out)]) == 0
     assert "anchors passed by median" in capsys.readouterr().out
-    assert main(["summary", str(out / "projection.nc"), "--csv"]) == 0
-    assert capsys.readouterr().out.startswith("section,subject,year,statistic,value")
+    assert main(["summary", str(out / "projection.zarr"), "--csv"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "section,subject,year,statistic,value,mcse,quotable,paths_needed"
+    )
     png = tmp_path / "chart.png"
-    assert main(["plot", str(out / "projection.nc"), "--out", str(png)]) == 0
+    assert main(["plot", str(out), "--out", str(png)]) == 0
     assert png.read_bytes()[:4] == b"\x89PNG"
+    capsys.readouterr()
+    # the summaries on disk are the ones rebuilt from the store
+    assert (out / "summary.md").read_text() + "\n" == _stdout_of(["summary", str(out)], capsys)
+
+
+def _stdout_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(argv) == 0
+    return capsys.readouterr().out
 
 
 def test_overrides_are_recorded(make_scenario: Callable[..., Path], tmp_path: Path) -> None:
@@ -69,7 +79,7 @@ def test_overrides_are_recorded(make_scenario: Callable[..., Path], tmp_path: Pa
         )
         == 0
     )
-    ds = read_result(out / "projection.nc")
+    ds = read_result(out)
     assert ds.sizes["path"] == 40 and ds.attrs["seed"] == 99
 
 
@@ -92,6 +102,12 @@ BAD = [
     (["frobnicate"], "invalid choice"),
     (["summary", "{missing}"], "no such result file"),
     (["plot", "{bad_toml}"], "not a readable NetCDF"),
+    (["project", "{good}", "--workers", "0"], "argument --workers: expected a number >= 1"),
+    (["project", "{good}", "--paths", "20000000"], "key 'paths' must be an integer in"),
+    (["project", "{good}", "--set", "growth.speed=3"], "--set growth.speed: unknown key"),
+    (["sweep", "{good}", "--set", "growth.speed=1,2"], "--set growth.speed: unknown key"),
+    (["sweep", "{good}", "--set", "seed=1,x"], "key 'seed' must be an integer"),
+    (["export", "{missing}", "{missing}"], "no such result file"),
 ]
 
 
@@ -128,7 +144,7 @@ def test_bad_input_is_one_line_exit_2_and_leaves_nothing(
 ) -> None:
     out = tmp_path / "out"
     args = [a.format(**bad_inputs) for a in argv]
-    if args[0] == "project" and len(args) > 1:
+    if args[0] in ("project", "sweep") and len(args) > 1:
         args += ["--out", str(out)]
     code = _invoke(args)
     err = capsys.readouterr().err
@@ -136,6 +152,7 @@ def test_bad_input_is_one_line_exit_2_and_leaves_nothing(
     assert message in err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert not out.exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")]
 
 
 def _invoke(args: list[str]) -> int | str | None:
@@ -172,7 +189,7 @@ def test_subprocess_default_scenario_small(tmp_path: Path) -> None:
     proc = _run_cli("project", "default", "--paths", "300", "--out", str(tmp_path / "d"))
     assert proc.returncode == 0, proc.stderr
     assert "## log10 training compute" in proc.stdout
-    assert (tmp_path / "d" / "projection.nc").is_file()
+    assert (tmp_path / "d" / "projection.zarr" / "zarr.json").is_file()
 
 
 @pytest.mark.skipif(not SNAPSHOT_2022.is_file(), reason="../shared/data is absent")
@@ -186,10 +203,29 @@ def test_epoch_2022_on_the_2022_snapshot(tmp_path: Path) -> None:
         )
         == 0
     )
-    ds = read_result(out / "projection.nc")
+    ds = read_result(out)
     assert ds.attrs["n_systems_pre_dl"] + ds.attrs["n_systems_dl"] == 124
     assert "Megatron-Turing NLG 530B" in ds.attrs["start_compute_source"]
     assert ds.sizes["path"] == 10_000
     medians = {r["year"]: r["q0.5"] for r in compute_summary(ds)}
     # Sanity bounds, not the published table (see the README's replication section).
     assert 27.5 < medians[2030] < 30 and medians[2030] < medians[2040] < medians[2080]
+
+
+def test_summary_into_a_closed_pipe_is_quiet(
+    make_scenario: Callable[..., Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "res"
+    assert main(["project", str(make_scenario()), "--out", str(out), "--quiet"]) == 0
+    proc = subprocess.run(
+        # `true` exits at once, so every write meets a closed pipe (as `| head` does later)
+        f"{sys.executable} -m projector summary {out} --csv | true; "
+        f"{sys.executable} -m projector summary {out} --csv | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, PYTHONWARNINGS="ignore"),
+    )
+    assert proc.stdout.startswith("section,")
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr

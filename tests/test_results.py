@@ -92,15 +92,23 @@ def test_value_at_interpolates_and_rejects_outside(cube) -> None:  # type: ignor
         results.value_at(cube, 1999.0)
 
 
-def test_write_read_round_trip(cube, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    written = results.write_result(cube, tmp_path / "out")
-    assert [p.name for p in written] == ["summary.csv", "summary.md", "projection.nc"]
-    back = results.read_result(tmp_path / "out" / "projection.nc")
-    np.testing.assert_allclose(back["log10_compute"], cube["log10_compute"], atol=1e-5)
-    np.testing.assert_array_equal(back["crossing_year"], cube["crossing_year"])
+def test_store_round_trip(cube, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A streamed store holds what the in-memory cube holds (float32 where stored so)."""
+    from projector import api, store
+
+    scen = load_scenario(cube.attrs["scenario_file"])
+    p, lay = api.plan_run(scen, load_dataset(scen.data.dataset), tmp_path, chunk_paths=100)
+    api.run_projection(p, lay, tmp_path)
+    back = store.open_result(tmp_path)
+    assert back["log10_compute"].dims == ("path", "time")
+    np.testing.assert_array_equal(back["log10_compute"], cube["log10_compute"].astype(np.float32))
+    np.testing.assert_array_equal(back["log10_compute_yearly"], cube["log10_compute_yearly"])
+    for name in ("crossing_year", "growth_dl", "reversion_year", "frontier_origin"):
+        np.testing.assert_array_equal(back[name], cube[name])
+    np.testing.assert_array_equal(back["reversion_component"], cube["reversion_component"])
     assert back.attrs["scenario_sha256"] == cube.attrs["scenario_sha256"]
     assert back["growth_dl"].attrs["units"] == "OOM/year"
-    assert not list((tmp_path / "out").glob("*.part"))
+    assert list(back["anchor"].values) == ["low", "high"]
 
 
 def test_interrupted_write_leaves_nothing(tmp_path: Path) -> None:
@@ -119,3 +127,5 @@ def test_read_rejects_other_files(tmp_path: Path) -> None:
         results.read_result(bad)
     with pytest.raises(InputError, match="no such result"):
         results.read_result(tmp_path / "missing.nc")
+    with pytest.raises(InputError, match="not a result folder"):
+        results.read_result(tmp_path)

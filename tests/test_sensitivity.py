@@ -140,5 +140,5 @@ def test_attribution_of_a_run(default_and_data: tuple) -> None:
     draws = {"growth_dl": proj.growth_dl, "reversion_year": proj.reversion_year}
     targets = {str(y): sensitivity._value_at(proj, y) for y in (2022.5, 2030.0)}
     s1 = {(r["output"], r["draw"]): r["S1"] for r in sensitivity.attribution(draws, targets)}
-    assert s1[("2022.5", "growth_dl")] > 0.7 and s1[("2022.5", "reversion_year")] < 0.1
+    assert s1[("2022.5", "growth_dl")] > 0.5 > 4 * s1[("2022.5", "reversion_year")]
     assert s1[("2030.0", "reversion_year")] > 0.5 > s1[("2030.0", "growth_dl")]

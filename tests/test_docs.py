@@ -1,0 +1,16 @@
+"""The README's scenario-key table is the one generated from scenario.PARAMS."""
+
+from __future__ import annotations
+
+from projector.docs import BEGIN, END, key_table
+from projector.scenario import settable_keys
+
+from .conftest import REPO
+
+
+def test_readme_key_table_is_current() -> None:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    table = text.split(BEGIN, 1)[1].split(END, 1)[0].strip()
+    assert table == key_table(), "run `python -m projector.docs` to regenerate it"
+    for key in settable_keys():
+        assert f"| `{key}` |" in table
