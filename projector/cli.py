@@ -1092,10 +1092,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # SIGINT and SIGTERM raise Interrupted for the whole run, so every ``finally`` and
     # transaction cleans up; the old handlers come back after.
     figures = _open_figures()
-    unraisable = sys.unraisablehook
-    if not debug:  # h5py's "Exception ignored in ... __dealloc__" after a full disk
+    hooks = (sys.unraisablehook, sys.excepthook)
+    if not debug:  # h5py's __dealloc__ prints tracebacks through both after a full disk
         sys.unraisablehook = lambda _: None
-    with signals_abort() as guard, _restore_hook(unraisable):
+        sys.excepthook = lambda *_: None
+    with signals_abort() as guard, _restore_hooks(hooks):
         try:
             # Usage errors (2), --help and --version (0) leave through SystemExit, as
             # argparse does; _Parser makes the usage error one line.
@@ -1112,11 +1113,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 @contextlib.contextmanager
-def _restore_hook(hook: Any) -> Iterator[None]:
+def _restore_hooks(hooks: tuple[Any, Any]) -> Iterator[None]:
     try:
         yield
     finally:
-        sys.unraisablehook = hook
+        sys.unraisablehook, sys.excepthook = hooks
+
+
+#: Set by :func:`run`: after reporting a failure, leave at once (see there).
+_EXIT_AT_ONCE = False
 
 
 def run() -> None:
@@ -1126,6 +1131,8 @@ def run() -> None:
     (HDF5 after a full disk) can crash the interpreter's teardown with a segmentation
     fault, so a failed run leaves without one (``os._exit``, streams flushed first).
     """
+    global _EXIT_AT_ONCE
+    _EXIT_AT_ONCE = True
     status = main()
     if status != 0:
         for stream in (sys.stdout, sys.stderr):
@@ -1162,6 +1169,13 @@ def _report(exc: BaseException, debug: bool) -> int:
         sys.stderr.flush()
     except (BrokenPipeError, OSError):
         pass
+    if _EXIT_AT_ONCE:
+        # Releasing the failure can free objects of a library left broken by it (h5py
+        # after a full disk) and crash the interpreter; the run is reported: leave now.
+        # Transactions and temporary files have been cleaned up while the error rose.
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        os._exit(status)
     return status
 
 

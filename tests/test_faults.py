@@ -118,7 +118,7 @@ def old_result(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _interrupt(target: Path, paths: int, sig: int, moment: str, after: float = 0.0) -> str:
     """Run ``paths`` into ``target``, send ``sig`` at ``moment``; check old-or-new, whole."""
     old_paths = _whole(target)
-    proc = _start("project", "default", "--paths", str(paths), "--out", str(target))
+    proc = _start("project", "default", "--paths", str(paths), "--out", str(target), "--force")
     watch = _StderrWatch(proc)
     if moment == "computing":  # tqdm's bar appears after its 1 s delay
         reached = _wait_for(watch.seen(b"path"), proc, "its progress bar")
@@ -150,7 +150,10 @@ def _interrupt(target: Path, paths: int, sig: int, moment: str, after: float = 0
 
 
 def _next_run_cleans(target: Path) -> None:
-    assert main(["project", "default", "--paths", "50", "--out", str(target), "--quiet"]) == 0
+    assert (
+        main(["project", "default", "--paths", "50", "--out", str(target), "--quiet", "--force"])
+        == 0
+    )
     assert _whole(target) == 50
     assert _hidden_beside(target) == []
 
@@ -225,10 +228,16 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
 def test_full_disk_is_one_line_and_keeps_the_old_result(small_disk: Path) -> None:
     target = small_disk / "res"
     assert main(["project", "default", "--paths", "300", "--out", str(target), "--quiet"]) == 0
-    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    before = _snapshot(target)
     proc = subprocess.run(
         [
             sys.executable,
@@ -237,10 +246,11 @@ def test_full_disk_is_one_line_and_keeps_the_old_result(small_disk: Path) -> Non
             "project",
             "default",
             "--paths",
-            "20000",
+            "200000",
             "--out",
             str(target),
             "--quiet",
+            "--force",
         ],
         cwd=REPO,
         capture_output=True,
@@ -248,12 +258,30 @@ def test_full_disk_is_one_line_and_keeps_the_old_result(small_disk: Path) -> Non
         timeout=600,
     )
     assert proc.returncode == 3, proc.stderr  # never a segmentation fault (-11)
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("projector: ")
+    assert "disk" in proc.stderr or "no space" in proc.stderr
+    assert _snapshot(target) == before
+    assert _hidden_beside(target) == []
+
+
+def test_full_disk_mid_write_no_segfault(small_disk: Path, tmp_path: Path) -> None:
+    """HDF5 fails half-way through a NetCDF export: one line, exit 3, no crash, no file."""
+    result = tmp_path / "res"
+    assert main(["project", "default", "--paths", "20000", "--out", str(result), "--quiet"]) == 0
+    out = small_disk / "big.nc"
+    proc = subprocess.run(
+        [sys.executable, "-m", "projector", "export", str(result), str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 3, proc.stderr  # not -11
     assert (
         proc.stderr
-        == f"projector: {target}: no space left on the device; free space or write elsewhere\n"
+        == f"projector: {out}: no space left on the device; free space or write elsewhere\n"
     )
-    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
-    assert _hidden_beside(target) == []
+    assert list(small_disk.iterdir()) == []
 
 
 def test_disk_already_full_fails_before_computing(small_disk: Path) -> None:
@@ -309,7 +337,7 @@ def test_full_disk_for_a_single_file(small_disk: Path) -> None:
 def test_concurrent_runs_on_one_target_leave_one_whole_result(tmp_path: Path) -> None:
     target = tmp_path / "res"
     procs = [
-        _start("project", "default", "--paths", str(n), "--out", str(target), "--quiet")
+        _start("project", "default", "--paths", str(n), "--out", str(target), "--quiet", "--force")
         for n in (2000, 3000)
     ]
     for proc in procs:
