@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,7 +29,7 @@ def test_fan_chart_on_given_axes(make_scenario: Callable[..., Path]) -> None:
         # anchor labels sit in the right margin, apart from each other
         spots = sorted(t.get_position()[1] for t in ax.texts)
         assert all(t.get_position()[0] > 1.0 for t in ax.texts)
-        assert all(b - a > 0 for a, b in zip(spots, spots[1:], strict=False))
+        assert all(b - a > 0 for a, b in itertools.pairwise(spots))
         assert ax.get_ylabel() == "log10 training compute [FLOP]"
     finally:
         plt.close(fig)
