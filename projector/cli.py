@@ -123,9 +123,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true", help="print the tidy CSV instead of Markdown")
     p.set_defaults(func=_cmd_summary)
 
-    p = sub.add_parser("plot", help="write the fan chart of a result as PNG")
+    p = sub.add_parser("plot", help="write a figure of a result as PNG (the fan chart by default)")
     p.add_argument("result", type=Path, help="a result folder, a .zarr store or an older .nc cube")
-    p.add_argument("--out", type=Path, help="PNG path (default: fan_chart.png in the result)")
+    p.add_argument(
+        "--kind",
+        choices=tuple(PLOT_KINDS),
+        default="fan",
+        help="fan: bands, history and anchors; crossing: P(crossed by year) per anchor (and "
+        "weighted); histograms: first-crossing years; prior: reversion prior and w(t); "
+        "rates: bootstrap distributions of the growth rates",
+    )
+    p.add_argument("--out", type=Path, help="PNG path (default: <kind file> in the result)")
     p.set_defaults(func=_cmd_plot)
 
     _add_estimate(sub)
@@ -357,12 +365,31 @@ def _write_plot(result: Path, target: Path) -> Path:
     return target
 
 
+#: plot --kind -> (function in projector.plots, default file name)
+PLOT_KINDS = {
+    "fan": ("fan_chart", "fan_chart.png"),
+    "crossing": ("crossing_probability", "crossing_probability.png"),
+    "histograms": ("crossing_histograms", "crossing_histograms.png"),
+    "prior": ("reversion_prior", "reversion_prior.png"),
+    "rates": ("rate_distributions", "rate_distributions.png"),
+}
+
+
 def _cmd_plot(args: argparse.Namespace) -> list[str]:
-    from projector.store import find_store
+    from projector import plots
+    from projector.fileio import atomic_path
+    from projector.store import find_store, open_result
 
     folder = find_store(args.result).parent  # the result folder, or beside a lone store
-    target = args.out if args.out is not None else folder / "fan_chart.png"
-    return [f"wrote {_write_plot(args.result, target)}"]
+    function, file_name = PLOT_KINDS[args.kind]
+    target = args.out if args.out is not None else folder / file_name
+    if args.kind == "fan":
+        return [f"wrote {_write_plot(args.result, target)}"]
+    fig = getattr(plots, function)(open_result(args.result))
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, dpi=130, format="png")
+    plots.close(fig)
+    return [f"wrote {target}"]
 
 
 def _nonnegative_float(text: str) -> float:

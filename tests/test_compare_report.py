@@ -141,3 +141,10 @@ def test_report_opens_in_a_real_browser(two_results: tuple[Path, Path], tmp_path
     title = proc.stdout.split("<title>")[1].split("</title>")[0]
     images = int(title.split("images=")[1].split()[0])
     assert images >= 6 and "broken=0" in title, title
+
+
+@pytest.mark.parametrize("kind", ["fan", "crossing", "histograms", "prior", "rates"])
+def test_plot_kinds(two_results: tuple[Path, Path], tmp_path: Path, kind: str) -> None:
+    target = tmp_path / f"{kind}.png"
+    assert main(["plot", str(two_results[0]), "--kind", kind, "--out", str(target)]) == 0
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
