@@ -121,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="print the summary tables of a result")
     p.add_argument("result", type=Path, help="a result folder, a .zarr store or an older .nc cube")
     p.add_argument("--csv", action="store_true", help="print the tidy CSV instead of Markdown")
+    p.add_argument(
+        "--attribution",
+        action="store_true",
+        help="also split each output's variance between the run's per-path draws (first-order "
+        "Sobol indices from the paths, SALib RBD-FAST; a few seconds)",
+    )
     p.set_defaults(func=_cmd_summary)
 
     p = sub.add_parser("plot", help="write a figure of a result as PNG (the fan chart by default)")
@@ -349,8 +355,16 @@ def _cmd_summary(args: argparse.Namespace) -> list[str]:
     from projector.store import open_result
     from projector.summary import summarize
 
-    s = summarize(open_result(args.result))
-    return _emit([summary_csv(s) if args.csv else summary_markdown(s)])
+    ds = open_result(args.result)
+    s = summarize(ds)
+    if args.csv:
+        return _emit([summary_csv(s)])
+    lines = [summary_markdown(s)]
+    if args.attribution:
+        from projector.document import attribution_markdown
+
+        lines.append(attribution_markdown(ds))
+    return _emit(lines)
 
 
 def _write_plot(result: Path, target: Path) -> Path:

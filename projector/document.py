@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["MEANING", "PUBLISHED_2022", "Extras", "build"]
+__all__ = ["MEANING", "PUBLISHED_2022", "Extras", "attribution_markdown", "build"]
 
 #: The 2022 study's headline (Besiroglu, Heim & Sevilla 2022, "Projecting compute trends
 #: in Machine Learning", Summary): the median anchor (10^34.36 FLOP) crossed in Aug 2046
@@ -96,11 +96,26 @@ def _provenance(ds: xr.Dataset) -> list[str]:
     return out
 
 
-def _attribution(ds: xr.Dataset, summary: xr.Dataset) -> list[str]:
+def attribution_markdown(
+    ds: xr.Dataset, /, *, max_paths: int = 50_000, resamples: int = 50, level: str = "##"
+) -> str:
+    """The attribution section (Markdown) of a projection; empty when no draw varies."""
+    return "\n".join(_attribution(ds, None, max_paths=max_paths, resamples=resamples,
+                                  level=level))  # fmt: skip
+
+
+def _attribution(
+    ds: xr.Dataset,
+    summary: xr.Dataset | None,
+    *,
+    max_paths: int = 50_000,
+    resamples: int = 50,
+    level: str = "##",
+) -> list[str]:
     from projector import sensitivity
     from projector.summary import value_at
 
-    n = min(int(ds.sizes["path"]), 50_000)
+    n = min(int(ds.sizes["path"]), max_paths)
     draws = {}
     for name in sensitivity.DRAWS:
         if name in ds:
@@ -119,10 +134,10 @@ def _attribution(ds: xr.Dataset, summary: xr.Dataset) -> list[str]:
     crossing = np.asarray(ds["crossing_year"][:n].values, dtype=np.float64)
     for a, name in enumerate(ds["anchor"].values):
         targets[f"crossing: {name}"] = np.where(np.isnan(crossing[:, a]), end, crossing[:, a])
-    rows = sensitivity.attribution(draws, targets, resamples=50)
+    rows = sensitivity.attribution(draws, targets, resamples=resamples)
     names = list(draws)
     lines = [
-        "## Which draw drives each output (attribution within this run)",
+        f"{level} Which draw drives each output (attribution within this run)",
         "",
         "First-order Sobol indices of each output over the run's own paths (RBD-FAST given "
         f"data, SALib; first {n} paths; ± 95% bootstrap interval). The draws are independent, "

@@ -148,3 +148,12 @@ def test_plot_kinds(two_results: tuple[Path, Path], tmp_path: Path, kind: str) -
     target = tmp_path / f"{kind}.png"
     assert main(["plot", str(two_results[0]), "--kind", kind, "--out", str(target)]) == 0
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_summary_with_attribution(
+    two_results: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["summary", str(two_results[0]), "--attribution"]) == 0
+    out = capsys.readouterr().out
+    assert "Which draw drives each output" in out
+    assert "| crossing: median-anchor |" in out and "reversion date" in out
