@@ -171,3 +171,13 @@ def make_scenario(tmp_path: Path, noisy_csv: Path) -> Callable[..., Path]:
         return path
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _close_figures() -> object:
+    """Close the figures a test left open (commands that draw and save several)."""
+    yield
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")

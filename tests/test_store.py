@@ -142,12 +142,12 @@ def test_export_netcdf(make_scenario: Callable[..., Path], tmp_path: Path) -> No
 
 
 def test_sweep_store_has_a_variant_dimension(
-    make_scenario: Callable[..., Path], tmp_path: Path
+    make_scenario: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "sweep"
     argv = ["sweep", str(make_scenario(paths=300)), "--set", "seed=1,2",
             "--set", "growth.moore_doubling_months=15,30", "--out", str(out), "--quiet"]  # fmt: skip
-    assert main(argv) == 0
+    assert main(argv) == 0, capsys.readouterr().err
     ds = store.open_result(out)
     assert ds.sizes["variant"] == 4 and ds["growth_dl"].dims == ("variant", "path")
     labels = list(ds["variant_label"].values)
