@@ -65,6 +65,10 @@ class Eras:
     log10_start: float  # log10 C(s) [FLOP]
     start_source: str  # how C(s) was chosen, for provenance
     frontier_system: str  # the system that set C(s) when 'frontier', else ""
+    # Lower bounds (censored rows: "at least this much") are never fitted; they count
+    # for the frontier. How many are dated up to the start, and whether C(s) is one:
+    lower_bounds: int = 0
+    start_is_lower_bound: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,8 +189,10 @@ def prepare_eras(scen: Scenario, systems: Systems) -> Eras:
     spec = scen.data
     kept = systems.until(spec.cutoff).one_per_paper()
     kept = kept.between(spec.pre_dl_start, None)
-    pre = kept.between(spec.pre_dl_start, spec.dl_start)
-    dl = kept.between(spec.dl_start, None)
+    # Trend fits exclude lower bounds (censored rows): a floor is not a figure to fit.
+    points = kept.uncensored()
+    pre = points.between(spec.pre_dl_start, spec.dl_start)
+    dl = points.between(spec.dl_start, None)
     for label, era, first, end in (
         ("pre-Deep-Learning", pre, spec.pre_dl_start, spec.dl_start),
         ("Deep-Learning", dl, spec.dl_start, spec.cutoff),
@@ -212,6 +218,8 @@ def prepare_eras(scen: Scenario, systems: Systems) -> Eras:
         i = int(np.argmax(np.where(before, kept.log10_compute, -np.inf)))
         log10_start = float(kept.log10_compute[i])
         source, frontier = f"frontier: {kept.name[i]} ({kept.date[i]})", str(kept.name[i])
+        if kept.censored[i]:
+            source += " - a lower bound: the frontier is at least this"
     elif scen.start_compute == "trend":
         slope, intercept = kernels.ols_fit(dl.year, dl.log10_compute)
         log10_start = float(slope * start_year + intercept)
@@ -219,7 +227,23 @@ def prepare_eras(scen: Scenario, systems: Systems) -> Eras:
     else:
         log10_start = float(scen.start_compute)
         source, frontier = "explicit", ""
-    return Eras(kept, pre, dl, float(start_year), log10_start, source, frontier)
+    n_bounds = int(np.sum(kept.censored & (kept.year <= start_year + 1e-12)))
+    if n_bounds and scen.start_compute == "frontier":
+        source += (
+            f"; {n_bounds} system(s) up to the start have only a lower bound (no public "
+            "figure), so the frontier and C(s) are lower bounds where they may exceed it"
+        )
+    return Eras(
+        kept,
+        pre,
+        dl,
+        float(start_year),
+        log10_start,
+        source,
+        frontier,
+        lower_bounds=n_bounds,
+        start_is_lower_bound=bool(scen.start_compute == "frontier" and kept.censored[i]),
+    )
 
 
 def block_generator(seed: int, block: int) -> np.random.Generator:
