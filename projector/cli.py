@@ -27,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see --help)\n")
 
 
 def _positive_int(text: str) -> int:
@@ -38,6 +38,23 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
     return value
+
+
+def _path_arg(text: str) -> Path:
+    """A path argument: not empty (``--out ""`` would mean the current folder), no NUL."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty path; give a file or folder name")
+    if "\0" in text:
+        raise argparse.ArgumentTypeError(f"{text!r} contains a NUL character")
+    return Path(text)
+
+
+def _file_arg(text: str) -> Path:
+    """A path argument naming a file: as :func:`_path_arg`, and no trailing slash."""
+    path = _path_arg(text)
+    if text.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(f"{text!r} ends with a slash (a folder); give a file name")
+    return path
 
 
 def _seed(text: str) -> int:
@@ -53,6 +70,11 @@ def _seed(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="projector", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"projector {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of a failure (anywhere on the line)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser(
@@ -68,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, help="override the seed")
     p.add_argument("--dataset", help="an Epoch CSV export to use instead of the scenario's data")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SET_HELP)
-    p.add_argument("--out", type=Path, help="output folder (default: see above)")
+    p.add_argument("--out", type=_path_arg, help="output folder (default: see above)")
     _add_run_options(p)
     p.add_argument("--plot", action="store_true", help="also write the fan chart")
     p.add_argument(
@@ -97,14 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--paths", type=_positive_int, help="override the number of paths")
     p.add_argument("--seed", type=_seed, help="override the seed")
-    p.add_argument("--out", type=Path, help="output folder (default results/sweep-<name>-<hash>/)")
+    p.add_argument(
+        "--out", type=_path_arg, help="output folder (default results/sweep-<name>-<hash>/)"
+    )
     _add_run_options(p, keep_default="0")
     p.add_argument("--quiet", action="store_true", help="no progress bar or report")
     p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("export", help="write a result as one NetCDF file")
-    p.add_argument("result", type=Path, help="a result folder or store")
-    p.add_argument("out", type=Path, help="the NetCDF file to write (.nc)")
+    p.add_argument("result", type=_path_arg, help="a result folder or store")
+    p.add_argument("out", type=_file_arg, help="the NetCDF file to write (.nc)")
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser(
@@ -119,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("summary", help="print the summary tables of a result")
-    p.add_argument("result", type=Path, help="a result folder, a .zarr store or an older .nc cube")
+    p.add_argument(
+        "result", type=_path_arg, help="a result folder, a .zarr store or an older .nc cube"
+    )
     p.add_argument("--csv", action="store_true", help="print the tidy CSV instead of Markdown")
     p.add_argument(
         "--attribution",
@@ -130,7 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_summary)
 
     p = sub.add_parser("plot", help="write a figure of a result as PNG (the fan chart by default)")
-    p.add_argument("result", type=Path, help="a result folder, a .zarr store or an older .nc cube")
+    p.add_argument(
+        "result", type=_path_arg, help="a result folder, a .zarr store or an older .nc cube"
+    )
     p.add_argument(
         "--kind",
         choices=tuple(PLOT_KINDS),
@@ -139,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
         "weighted); histograms: first-crossing years; prior: reversion prior and w(t); "
         "rates: bootstrap distributions of the growth rates",
     )
-    p.add_argument("--out", type=Path, help="PNG path (default: <kind file> in the result)")
+    p.add_argument("--out", type=_file_arg, help="PNG path (default: <kind file> in the result)")
     p.set_defaults(func=_cmd_plot)
 
     _add_estimate(sub)
@@ -225,7 +253,7 @@ def _bar(total: int, quiet: bool) -> Any:
 
 
 def _cmd_project(args: argparse.Namespace) -> list[str]:
-    from projector import api
+    from projector import api, checks
     from projector.data import load_dataset
     from projector.transaction import result_transaction
 
@@ -234,7 +262,9 @@ def _cmd_project(args: argparse.Namespace) -> list[str]:
     )
     systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
     _set_threads(args.threads)
-    target = args.out if args.out is not None else api.result_folder(scen, root=RESULTS_DIR)
+    target = checks.check_output_folder(  # writable, before any compute
+        args.out if args.out is not None else api.result_folder(scen, root=RESULTS_DIR)
+    )
     same = api.check_target(target, api.identity(scen, systems), force=args.force)
     if same and args.reuse:
         lines = [f"{target}: up to date (same scenario, dataset, seed and paths)"]
@@ -260,13 +290,15 @@ def _cmd_project(args: argparse.Namespace) -> list[str]:
 def _cmd_sweep(args: argparse.Namespace) -> list[str]:
     import hashlib
 
-    from projector import api
+    from projector import api, checks
 
     variants = api.sweep_variants(args.scenario, args.set, paths=args.paths, seed=args.seed)
     _set_threads(args.threads)
     digest = hashlib.sha256("".join(s.sha256 for _, s in variants).encode()).hexdigest()
     first = variants[0][1]
-    target = args.out or RESULTS_DIR / f"sweep-{first.name}-{digest[:8]}"
+    target = checks.check_output_folder(
+        args.out or RESULTS_DIR / f"sweep-{first.name}-{digest[:8]}"
+    )
     if target.exists() and not args.force:
         raise InputError(f"{target}: exists; pass --force to replace it or --out elsewhere")
     with _client(args) as client, _bar(first.paths * len(variants), args.quiet) as bar:
@@ -282,9 +314,11 @@ def _cmd_sweep(args: argparse.Namespace) -> list[str]:
 
 
 def _cmd_export(args: argparse.Namespace) -> list[str]:
+    from projector import checks
     from projector.store import export_netcdf
 
-    return [f"wrote {export_netcdf(args.result, args.out)}"]
+    out = checks.check_output_file(args.out, "export")
+    return [f"wrote {export_netcdf(args.result, out)}"]
 
 
 def _emit(lines: list[str]) -> list[str]:
@@ -390,13 +424,14 @@ PLOT_KINDS = {
 
 
 def _cmd_plot(args: argparse.Namespace) -> list[str]:
-    from projector import plots
+    from projector import checks, plots
     from projector.fileio import atomic_path
     from projector.store import find_store, open_result
 
     folder = find_store(args.result).parent  # the result folder, or beside a lone store
     function, file_name = PLOT_KINDS[args.kind]
     target = args.out if args.out is not None else folder / file_name
+    target = checks.check_output_file(target, "--out" if args.out is not None else "plot")
     if args.kind == "fan":
         return [f"wrote {_write_plot(args.result, target)}"]
     fig = getattr(plots, function)(open_result(args.result))
@@ -629,7 +664,7 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     data = sub.add_parser("data", help="the bundled dataset: export it or list its systems")
     kinds = data.add_subparsers(dest="action", required=True, parser_class=_Parser)
     p = kinds.add_parser("export", help="write the bundled dataset as CSV")
-    p.add_argument("path", type=Path)
+    p.add_argument("path", type=_file_arg)
     p.set_defaults(func=_cmd_data_export)
     p = kinds.add_parser("list", help="print the bundled systems as a table")
     p.add_argument("--domain", choices=DOMAINS)
@@ -654,7 +689,7 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
         "compare",
         help="match the bundled systems to another dataset and report log10 differences",
     )
-    p.add_argument("other", type=Path, help="a dataset CSV (bundled or Epoch format)")
+    p.add_argument("other", type=_path_arg, help="a dataset CSV (bundled or Epoch format)")
     p.add_argument("--all", action="store_true", help="list every match, not only > factor 3")
     p.set_defaults(func=_cmd_data_compare)
 
@@ -662,17 +697,17 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
 def _cmd_data_export(args: argparse.Namespace) -> list[str]:
     import csv
 
+    from projector import checks
     from projector.data import BUNDLED_COLUMNS, bundled_records
     from projector.fileio import atomic_path
 
+    path = checks.check_output_file(args.path, "data export")
     rows = bundled_records()
-    if args.path.is_dir():
-        raise InputError(f"{args.path}: is a folder; give a file name ending in .csv")
-    with atomic_path(args.path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=BUNDLED_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-    return [f"wrote {len(rows)} systems to {args.path}"]
+    return [f"wrote {len(rows)} systems to {path}"]
 
 
 def _cmd_data_list(args: argparse.Namespace) -> list[str]:
@@ -774,7 +809,7 @@ def _add_trends(sub: argparse._SubParsersAction) -> None:
         default="both",
         help="fit training compute, parameter counts (same windows, and by domain) or both",
     )
-    p.add_argument("--out", type=Path, help="output folder (default results/trends[-NAME]/)")
+    p.add_argument("--out", type=_path_arg, help="output folder (default results/trends[-NAME]/)")
     p.add_argument(
         "--window",
         action="append",
@@ -796,7 +831,7 @@ def _add_trends(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_trends(args: argparse.Namespace) -> list[str]:
-    from projector import plots, results, trends
+    from projector import checks, plots, results, trends
     from projector.data import BUNDLED, load_dataset
 
     dataset, cutoff, windows = BUNDLED, None, trends.standard_windows(args.quantity)
@@ -821,7 +856,14 @@ def _cmd_trends(args: argparse.Namespace) -> list[str]:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise InputError(f"window name(s) used twice: {', '.join(dupes)}")
+    out_dir = checks.check_output_folder(args.out if args.out is not None else RESULTS_DIR / label)
     systems = load_dataset(dataset)
+    # Bootstrap draws: an index and (with --noise) a shift per resample and system.
+    checks.check_memory_bytes(
+        3 * 8 * args.resamples * len(systems),
+        f"--resamples {args.resamples} over {len(systems)} systems",
+        f"use at most about {max(checks.available_memory() or 0, 1) // (24 * len(systems) or 1):,}",
+    )
     analysis = trends.analyse(
         systems,
         cutoff=cutoff,
@@ -845,7 +887,6 @@ def _cmd_trends(args: argparse.Namespace) -> list[str]:
             ds, quantity="parameters", windows=("params-pre-dl", "params-dl-all",
                                                 "params-2018-present-language")
         )  # fmt: skip
-    out_dir = args.out if args.out is not None else RESULTS_DIR / label
     written = results.write_trends(analysis, out_dir, figures)
     n_lower = int(systems.until(cutoff).censored.sum())
     lines = [] if args.quiet else [results.trends_markdown(analysis)]
@@ -886,16 +927,16 @@ def _add_backtest(sub: argparse._SubParsersAction) -> None:
         help=f"comma-separated, from {', '.join(BASELINES)}; 'none' for no baseline",
     )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SET_HELP)
-    p.add_argument("--out", type=Path, help="output folder (default results/backtest-<name>/)")
+    p.add_argument("--out", type=_path_arg, help="output folder (default results/backtest-<name>/)")
     p.add_argument("--quiet", action="store_true", help="print only the files written")
     p.set_defaults(func=_cmd_backtest)
 
 
 def _cmd_backtest(args: argparse.Namespace) -> list[str]:
-    from projector import backtest
+    from projector import backtest, checks
     from projector.data import load_dataset
-    from projector.fileio import atomic_path
     from projector.scenario import Scenario, with_overrides
+    from projector.transaction import result_transaction
 
     cutoffs = backtest.parse_cutoffs(args.cutoffs)
     horizons = backtest.parse_horizons(args.horizons)
@@ -911,11 +952,9 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
     truth = systems
     if args.truth is not None:
         truth = load_dataset(args.truth, notable_only=scen.data.notable_only)
-    out_dir = args.out if args.out is not None else RESULTS_DIR / f"backtest-{scen.name}"
-    if str(out_dir) == "":
-        raise InputError("--out: give a folder name")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"--out {out_dir}: exists and is not a folder")
+    out_dir = checks.check_output_folder(
+        args.out if args.out is not None else RESULTS_DIR / f"backtest-{scen.name}"
+    )
 
     from tqdm import tqdm
 
@@ -941,18 +980,13 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
     from projector import plots
 
     fig = plots.backtest_figure(bt)
-    written = []
-    for name, text in (
-        ("backtest.csv", backtest.to_csv(bt)),
-        ("backtest.md", backtest.to_markdown(bt)),
-    ):
-        with atomic_path(out_dir / name) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-        written.append(out_dir / name)
-    with atomic_path(out_dir / "backtest.png") as tmp:
-        fig.savefig(tmp, dpi=130, format="png")
-    plots.plt.close(fig)
-    written.append(out_dir / "backtest.png")
+    texts = {"backtest.csv": backtest.to_csv(bt), "backtest.md": backtest.to_markdown(bt)}
+    with result_transaction(out_dir) as tmp:  # the whole folder in one atomic step
+        for name, text in texts.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        fig.savefig(tmp / "backtest.png", dpi=130, format="png")
+    written = [out_dir / name for name in (*texts, "backtest.png")]
+    plots.close(fig)
     lines = []
     if not args.quiet:
         md = backtest.to_markdown(bt)
@@ -986,25 +1020,25 @@ def _add_sensitivity(sub: argparse._SubParsersAction) -> None:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=_positive_int, help="run on a local Dask cluster")
     where.add_argument("--scheduler", help="address of a running Dask scheduler")
-    p.add_argument("--out", type=Path, help="output folder (default results/sensitivity-<name>/)")
+    p.add_argument(
+        "--out", type=_path_arg, help="output folder (default results/sensitivity-<name>/)"
+    )
     p.add_argument("--quiet", action="store_true", help="print only the files written")
     p.set_defaults(func=_cmd_sensitivity)
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> list[str]:
-    from projector import sensitivity
+    from projector import checks, sensitivity
     from projector.data import load_dataset
-    from projector.fileio import atomic_path
     from projector.scenario import Scenario
+    from projector.transaction import result_transaction
 
     scen = _overridden(args.scenario, args.set)
     assert isinstance(scen, Scenario)
     factors = [sensitivity.parse_vary(text, scen) for text in args.vary]
-    out_dir = args.out if args.out is not None else RESULTS_DIR / f"sensitivity-{scen.name}"
-    if str(out_dir) == "":
-        raise InputError("--out: give a folder name")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"--out {out_dir}: exists and is not a folder")
+    out_dir = checks.check_output_folder(
+        args.out if args.out is not None else RESULTS_DIR / f"sensitivity-{scen.name}"
+    )
     systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
 
     from tqdm import tqdm
@@ -1027,19 +1061,17 @@ def _cmd_sensitivity(args: argparse.Namespace) -> list[str]:
         )
     from projector import plots
 
-    written = []
-    for name, text in (
-        ("sensitivity.csv", sensitivity.to_csv(sens)),
-        ("sensitivity.md", sensitivity.to_markdown(sens)),
-    ):
-        with atomic_path(out_dir / name) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-        written.append(out_dir / name)
+    texts = {
+        "sensitivity.csv": sensitivity.to_csv(sens),
+        "sensitivity.md": sensitivity.to_markdown(sens),
+    }
     fig = plots.sensitivity_figure(sens)
-    with atomic_path(out_dir / "sensitivity.png") as tmp:
-        fig.savefig(tmp, dpi=130, format="png")
-    plots.plt.close(fig)
-    written.append(out_dir / "sensitivity.png")
+    with result_transaction(out_dir) as tmp:  # the whole folder in one atomic step
+        for name, text in texts.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        fig.savefig(tmp / "sensitivity.png", dpi=130, format="png")
+    written = [out_dir / name for name in (*texts, "sensitivity.png")]
+    plots.close(fig)
     lines = []
     if not args.quiet:
         for output in (
@@ -1197,21 +1229,87 @@ def _cmd_report(args: argparse.Namespace) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (0 ok, 2 bad input)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Entry point; returns the exit status.
+
+    The one error boundary: every failure of every command ends here as one line on
+    stderr, ``projector: <message>``, and a status from :func:`projector.errors.classify`
+    (2 bad input, 3 environment, 70 internal error, 130/143 interrupted). ``--debug``
+    (anywhere on the line, or ``PROJECTOR_DEBUG=1``) adds the traceback.
+    """
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_in or os.environ.get("PROJECTOR_DEBUG", "") not in ("", "0")
+    args_in = [a for a in args_in if a != "--debug"]
+    from projector.transaction import signals_abort
+
+    # SIGINT and SIGTERM raise Interrupted for the whole run, so every ``finally`` and
+    # transaction cleans up; the old handlers come back after.
+    figures = _open_figures()
+    with signals_abort() as guard:
+        try:
+            # Usage errors (2), --help and --version (0) leave through SystemExit, as
+            # argparse does; _Parser makes the usage error one line.
+            args = build_parser().parse_args(args_in)
+            lines = args.func(args)
+            guard.check()  # a signal some library swallowed is still an interruption
+        except BaseException as exc:
+            if isinstance(exc, SystemExit | GeneratorExit):
+                raise
+            return _report(exc, debug)
+        finally:
+            _close_figures(figures)
+        return _print_lines(lines)
+
+
+def _open_figures() -> set[int]:
+    """pyplot's open figures, if matplotlib is loaded at all (never imported here)."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    return set(plt.get_fignums()) if plt is not None else set()
+
+
+def _close_figures(before: set[int]) -> None:
+    """Close the figures this run opened (written already), keeping a caller's own."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        for num in set(plt.get_fignums()) - before:
+            plt.close(num)
+
+
+def _report(exc: BaseException, debug: bool) -> int:
+    from projector.errors import classify
+
+    status, message = classify(exc)
     try:
-        lines = args.func(args)
-    except InputError as exc:
-        print(f"projector: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("projector: interrupted; no partial result was kept", file=sys.stderr)
-        return 130
-    for line in lines:
-        print(line)
-    sys.stdout.flush()
+        if debug:
+            import traceback
+
+            traceback.print_exception(exc, file=sys.stderr)
+        print(f"projector: {message}", file=sys.stderr)
+        sys.stderr.flush()
+    except (BrokenPipeError, OSError):
+        pass
+    return status
+
+
+def _print_lines(lines: Sequence[str]) -> int:
+    """Print the command's output; a reader that went away (``| head``) is a quiet exit."""
+    try:
+        for line in lines:
+            print(line)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return 128 + 13  # as if killed by SIGPIPE, like other Unix tools
     return 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

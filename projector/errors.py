@@ -79,7 +79,16 @@ _ERRNO: dict[int, tuple[str, str]] = {
 
 
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    """Whitespace runs to one space; other control characters (a NUL in a name) escaped."""
+    flat = " ".join(str(text).split())
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in flat
+    )
+
+
+def _shorten(text: str, keep: int = 160) -> str:
+    """A path too long to read in one line: its head and tail."""
+    return text if len(text) <= keep else f"{text[: keep // 2]}...{text[-keep // 2 :]}"
 
 
 def classify(exc: BaseException) -> tuple[int, str]:
@@ -107,9 +116,9 @@ def classify(exc: BaseException) -> tuple[int, str]:
         return EXIT["input"], "input nested too deeply to process; flatten it"
     if isinstance(exc, OSError) and exc.errno in _ERRNO:
         kind, advice = _ERRNO[exc.errno]
-        where = exc.filename if exc.filename is not None else ""
+        where = _shorten(str(exc.filename)) if exc.filename is not None else ""
         if exc.filename2 is not None:
-            where = f"{where} -> {exc.filename2}"
+            where = f"{where} -> {_shorten(str(exc.filename2))}"
         prefix = f"{where}: " if where else ""
         return EXIT[kind], _one_line(f"{prefix}{advice}")
     name = type(exc).__name__

@@ -391,15 +391,57 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
 # --- reading and merging ----------------------------------------------------------
 
 
+#: Bounds on what a scenario file may be: its size [bytes], the nesting of its tables and
+#: arrays, the length of an ``extends`` chain and of a name (it becomes folder names such
+#: as ``results/backtest-<name>`` and hidden temporaries beside them, within NAME_MAX).
+MAX_FILE_BYTES = 1 << 20
+MAX_DEPTH = 16
+MAX_EXTENDS = 32
+MAX_NAME_BYTES = 200
+
+
 def _read_toml(path: Path) -> tuple[dict[str, Any], bytes]:
     try:
-        data = path.read_bytes()
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError(
+                f"{path}: {size:,} bytes is too large for a scenario file "
+                f"(at most {MAX_FILE_BYTES:,})"
+            )
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(
+            f"{path}: too large for a scenario file (at most {MAX_FILE_BYTES:,} bytes)"
+        )
     try:
-        return tomllib.loads(data.decode("utf-8")), data
+        parsed = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not valid TOML ({exc})") from None
+        raise InputError(f"{path}: not valid TOML ({' '.join(str(exc).split())})") from None
+    except RecursionError:
+        raise InputError(
+            f"{path}: tables or arrays nested too deeply (at most {MAX_DEPTH})"
+        ) from None
+    _check_depth(str(path), parsed)
+    return parsed, data
+
+
+def _check_depth(where: str, tree: Any) -> None:
+    """Refuse nesting deeper than :data:`MAX_DEPTH` (checked without recursion)."""
+    stack: list[tuple[Any, int, str]] = [(tree, 0, "")]
+    while stack:
+        node, depth, key = stack.pop()
+        if depth > MAX_DEPTH:
+            at = f" at '{key[:80]}'" if key else ""
+            raise InputError(
+                f"{where}: tables or arrays nested more than {MAX_DEPTH} deep{at}; flatten them"
+            )
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1, f"{key}.{k}" if key else str(k)) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1, f"{key}[{i}]") for i, v in enumerate(node))
 
 
 def _read_merged(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], bytes]:
@@ -407,6 +449,11 @@ def _read_merged(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], by
     if resolved in seen:
         chain = " -> ".join(str(p) for p in (*seen, resolved))
         raise InputError(f"{path}: 'extends' forms a cycle ({chain})")
+    if len(seen) >= MAX_EXTENDS:
+        raise InputError(
+            f"{seen[0]}: 'extends' chain longer than {MAX_EXTENDS} files (reached {path}); "
+            "shorten it"
+        )
     raw, data = _read_toml(path)
     parent = raw.pop("extends", None)
     # Relative paths in [data] are relative to the file that states them.
@@ -715,6 +762,13 @@ def _build(
         for label in ("data", "start", "growth", "report")
     }
     d = sec["data"]
+    if (
+        d["dataset"] != "bundled"
+        and Path(d["dataset"]).exists()
+        and not Path(d["dataset"]).is_file()
+    ):
+        # a FIFO or device would block or never end; a folder cannot be read
+        raise InputError(f"{where}: key 'data.dataset': {d['dataset']} is not a regular file")
     if d["dl_start"] <= d["pre_dl_start"]:
         raise InputError(f"{where}: key 'data.dl_start' must be after data.pre_dl_start")
     cutoff = None if d["cutoff"] == "none" else d["cutoff"]
@@ -779,9 +833,32 @@ def _build(
         overrides=overrides,
         raw=raw,
     )
-    if not scen.name or any(c in scen.name for c in "/\\") or scen.name.startswith("."):
-        raise InputError(f"{where}: key 'name' must be a plain name usable as a folder")
+    _check_name(where, scen.name)
     return rehash(scen)
+
+
+def _check_name(where: str, name: str) -> None:
+    """A scenario name becomes a folder name (``results/<name>``): say why one cannot."""
+    why = ""
+    if not name.strip():
+        why = "is empty"
+    elif "\0" in name:
+        why = "contains a NUL character"
+    elif any(c in name for c in "/\\"):
+        why = "contains a slash"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in name):
+        why = "contains a control character (a line break or tab?)"
+    elif name.startswith("."):
+        why = "starts with '.' (hidden, or '.' / '..')"
+    elif name != name.strip():
+        why = "starts or ends with a space"
+    elif len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        why = f"is longer than {MAX_NAME_BYTES} bytes"
+    if why:
+        shown = repr(name if len(name) <= 40 else name[:40] + "...")
+        raise InputError(
+            f"{where}: key 'name' {shown} {why}; it must be a plain name usable as a folder"
+        )
 
 
 def with_overrides(
@@ -830,6 +907,9 @@ def parse_set(text: str, /) -> tuple[str, Any]:
         parsed = tomllib.loads(f"v = {value.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         parsed = value.strip()
+    except RecursionError:
+        raise InputError(f"--set {key}: value nested too deeply") from None
+    _check_depth(f"--set {key}", parsed)
     return key, parsed
 
 

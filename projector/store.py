@@ -19,6 +19,7 @@ paths, inner chunks of 8 years, so a summary reads a block of years at a time. C
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import math
 import os
@@ -30,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import xarray as xr
 
+from projector import checks
 from projector.cube import (
     ANCHOR,
     COMPONENT,
@@ -41,7 +43,7 @@ from projector.cube import (
     YEAR,
     describe,
 )
-from projector.errors import InputError
+from projector.errors import InputError, ResourceError
 from projector.fileio import atomic_path
 
 if TYPE_CHECKING:
@@ -266,15 +268,23 @@ def open_result(path: str | Path) -> xr.Dataset:
             raise InputError(f"{p}: not a projector result store (no provenance attributes)")
         if not attrs.get("complete", False):
             raise InputError(f"{p}: an incomplete store (its run did not finish)")
-        return xr.open_zarr(str(p), consolidated=False, chunks=None, zarr_format=3)
+        try:
+            ds = xr.open_zarr(str(p), consolidated=False, chunks=None, zarr_format=3)
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise InputError(f"{p}: not a readable Zarr store ({exc})") from None
+        checks.check_cube(ds, p)
+        return ds
     try:
         with xr.open_dataset(p, engine="h5netcdf") as ds:
             loaded = ds.load()
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{p}: not a readable NetCDF file ({exc})") from None
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
+        # h5py reports a truncated or corrupt file as any of these
+        text = " ".join(str(exc).split())[:200]
+        raise InputError(f"{p}: not a readable NetCDF file ({text})") from None
     missing = [v for v in ("log10_compute", "crossing_year") if v not in loaded]
     if missing or "scenario_name" not in loaded.attrs:
         raise InputError(f"{p}: not a projector result cube (missing {missing or 'attrs'})")
+    checks.check_cube(loaded, p)
     return loaded
 
 
@@ -336,31 +346,31 @@ def export_netcdf(source: str | Path, target: Path) -> Path:
 
 
 def write_trends(analysis: TrendAnalysis, out_dir: Path, figures: dict[str, Any]) -> list[Path]:
-    """Write trends.csv, trends.md, the figures (PNG) and trends.nc (last), atomically."""
+    """Write trends.csv, trends.md, the figures (PNG) and trends.nc, as one transaction.
+
+    The folder is replaced as a whole (:func:`projector.transaction.result_transaction`):
+    an older result stays intact until the new one is complete. The NetCDF file is
+    encoded in memory first, so a full disk fails in plain file I/O, not inside HDF5.
+    """
     from projector.cube import trends_to_dataset
+    from projector.fileio import write_bytes
     from projector.report import trends_csv, trends_markdown
+    from projector.transaction import result_transaction
 
     out_dir = Path(out_dir)
-    written = []
-    for name, text in (
-        ("trends.csv", trends_csv(analysis)),
-        ("trends.md", trends_markdown(analysis)),
-    ):
-        with atomic_path(out_dir / name) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-        written.append(out_dir / name)
-    for name, fig in figures.items():
-        with atomic_path(out_dir / name) as tmp:
-            fig.savefig(tmp, dpi=130, format="png")
-        written.append(out_dir / name)
+    texts = {"trends.csv": trends_csv(analysis), "trends.md": trends_markdown(analysis)}
     ds = trends_to_dataset(analysis)
     encoding = {
         str(v): {"zlib": True, "complevel": 4} for v in ds.data_vars if ds[v].dtype.kind == "f"
     }
-    with atomic_path(out_dir / "trends.nc") as tmp:
-        ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
-    written.append(out_dir / "trends.nc")
-    return written
+    cube = ds.to_netcdf(engine="h5netcdf", encoding=encoding)
+    with result_transaction(out_dir) as tmp:
+        for name, text in texts.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        for name, fig in figures.items():
+            fig.savefig(tmp / name, dpi=130, format="png")
+        write_bytes(tmp / "trends.nc", cube)
+    return [out_dir / name for name in (*texts, *figures, "trends.nc")]
 
 
 # --- will it fit? --------------------------------------------------------------------
@@ -395,24 +405,27 @@ def check_fits(layout: Layout, folder: Path, *, in_flight: int, n_systems: int) 
 
     Raises
     ------
-    InputError
-        One line: what the run needs, what is there, and how many paths would fit.
+    ResourceError
+        One line (exit status 3): what the run needs, what is there, and how many paths
+        would fit.
     """
     need_disk = layout.bytes_on_disk()
     free = disk_free(folder)
     if need_disk > free:
         per_path = need_disk / layout.paths
         fit = int(free // per_path)
-        raise InputError(
+        raise ResourceError(
+            errno.ENOSPC,
             f"{layout.paths:,} paths would need up to {_gb(need_disk)} on disk at {folder} "
             f"but {_gb(free)} is free; at most {fit:,} paths fit (or keep fewer full paths "
-            f"with --keep-paths, now {layout.keep:,})"
+            f"with --keep-paths, now {layout.keep:,})",
         )
     need_mem = layout.bytes_in_memory(in_flight, n_systems)
     avail = memory_available()
     if need_mem > avail:
-        raise InputError(
+        raise ResourceError(
+            errno.ENOMEM,
             f"{layout.paths:,} paths in chunks of {layout.chunk:,} would need about "
             f"{_gb(need_mem)} of memory but {_gb(avail)} is available; use a smaller "
-            "--chunk-paths or fewer --workers"
+            "--chunk-paths or fewer --workers",
         )

@@ -35,14 +35,29 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, ClassVar
 
 from projector.errors import InputError, Interrupted, ResourceError
 
-__all__ = ["LOCK_WAIT_SECONDS", "result_transaction", "signals_abort", "temporaries_of"]
+__all__ = [
+    "LOCK_WAIT_SECONDS",
+    "RESULT_SUFFIXES",
+    "check_replaceable_folder",
+    "exchange",
+    "make_parents",
+    "name_target",
+    "remove_empty",
+    "result_transaction",
+    "signals_abort",
+    "temporaries_of",
+]
 
 #: How long a second run on the same target waits for the lock before refusing [s].
 LOCK_WAIT_SECONDS = float(os.environ.get("PROJECTOR_LOCK_WAIT", "10"))
+
+#: An existing folder is replaced only if everything in it has one of these suffixes, so
+#: ``--out ~/Documents`` is refused rather than wiped.
+RESULT_SUFFIXES = (".nc", ".zarr", ".csv", ".md", ".png", ".svg", ".json", ".html", ".txt")
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -68,17 +83,30 @@ def temporaries_of(target: Path) -> list[Path]:
 
 
 class _SignalGuard:
-    """Turn SIGINT and SIGTERM into :class:`Interrupted` and remember that they came."""
+    """Turn SIGINT and SIGTERM into :class:`Interrupted` and remember that they came.
+
+    Guards nest (``cli.main`` holds one for the whole run, each transaction its own); a
+    signal seen by any of them is remembered by all that are open, so a signal swallowed
+    by a library before a transaction began (say, while a cube is encoded) still stops
+    its commit.
+    """
+
+    _open: ClassVar[list[_SignalGuard]] = []
 
     def __init__(self) -> None:
         self.received: int | None = None
         self._previous: dict[int, Any] = {}
 
-    def _handler(self, signum: int, frame: FrameType | None) -> None:
-        self.received = signum
+    @classmethod
+    def _handler(cls, signum: int, frame: FrameType | None) -> None:
+        for guard in cls._open:
+            guard.received = signum
         raise Interrupted(signum)
 
     def __enter__(self) -> _SignalGuard:
+        if self._open:
+            self.received = self._open[-1].received  # what the enclosing run has seen
+        self._open.append(self)
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._previous[sig] = signal.getsignal(sig)
@@ -88,6 +116,7 @@ class _SignalGuard:
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
+        self._open.remove(self)
 
     def check(self) -> None:
         """Raise if a signal arrived, even one whose exception a library swallowed."""
@@ -235,7 +264,7 @@ def _recover(target: Path) -> None:
         _remove(path)
 
 
-def _make_parents(folder: Path) -> list[Path]:
+def make_parents(folder: Path) -> list[Path]:
     """Create ``folder`` and its missing ancestors; return the ones created, outermost first."""
     missing = []
     p = folder
@@ -251,7 +280,7 @@ def _make_parents(folder: Path) -> list[Path]:
     return list(reversed(missing))
 
 
-def _remove_empty(created: list[Path]) -> None:
+def remove_empty(created: list[Path]) -> None:
     for p in reversed(created):
         with contextlib.suppress(OSError):
             p.rmdir()
@@ -288,25 +317,68 @@ def result_transaction(target: Path, *, wait: float | None = None) -> Iterator[P
             "remove it or choose another output folder"
         )
     with signals_abort() as guard:
-        created = _make_parents(target.parent)
+        check_replaceable_folder(target)
+        created = make_parents(target.parent)
         committed = False
         try:
             with _locked(target, LOCK_WAIT_SECONDS if wait is None else wait):
                 _recover(target)
+                check_replaceable_folder(target)
                 tmp = _hidden(target, _TMP, f"{os.getpid()}-{secrets.token_hex(4)}")
                 os.mkdir(tmp, 0o777)
                 try:
-                    yield tmp
-                    guard.check()
-                    _fsync_tree(tmp)
-                    _commit(tmp, target, guard)
-                    committed = True
+                    try:
+                        yield tmp
+                        guard.check()
+                        _fsync_tree(tmp)
+                        _commit(tmp, target, guard)
+                        committed = True
+                    except OSError as exc:
+                        raise name_target(exc, tmp, target) from exc
                 finally:
                     with _signals_blocked():
                         _remove(tmp)  # after a commit: the old result, under the tmp name
         finally:
             if not committed:
-                _remove_empty(created)
+                remove_empty(created)
+
+
+def name_target(exc: OSError, tmp: Path, target: Path) -> OSError:
+    """``exc`` naming ``target`` (what the user asked for) rather than our temporary."""
+    if isinstance(exc, ResourceError) or (exc.filename and str(tmp) not in str(exc.filename)):
+        return exc
+    new = OSError(exc.errno, exc.strerror or str(exc), str(target))
+    return new if type(exc) is OSError or exc.errno is not None else exc
+
+
+def check_replaceable_folder(target: Path) -> None:
+    """Refuse to replace the current folder, its ancestors, home, or a folder of other files."""
+    if not os.path.lexists(target):
+        return
+    if os.path.ismount(target):
+        raise InputError(
+            f"{target}: is a mount point and cannot be replaced; use a folder inside it"
+        )
+    here = Path.cwd().resolve()
+    real = target.resolve()
+    if real == here or real in here.parents or real == Path.home().resolve():
+        raise InputError(
+            f"{target}: is the current folder, one of its parents or your home folder; "
+            "give a result folder of its own (e.g. results/NAME)"
+        )
+    try:
+        foreign = sorted(
+            e.name
+            for e in os.scandir(target)
+            if not e.name.endswith(RESULT_SUFFIXES) or e.is_symlink()
+        )
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(target)) from None
+    if foreign:
+        raise InputError(
+            f"{target}: holds {foreign[0]!r}, which is not a projector result file, and the "
+            "whole folder would be replaced; choose a new or empty folder"
+        )
 
 
 def _commit(tmp: Path, target: Path, guard: _SignalGuard) -> None:

@@ -220,3 +220,20 @@ def test_the_lock_of_a_killed_run_is_released(tmp_path: Path) -> None:
         (tmp / "a.txt").write_text("after")
     assert _contents(target) == {"a.txt": "after"}
     assert _beside(target) == ["res"]
+
+
+def test_signal_swallowed_before_the_transaction_still_aborts_it(tmp_path: Path) -> None:
+    """E.g. Ctrl-C while the cube is encoded, swallowed by a library: no commit, no exit 0."""
+    from projector.transaction import signals_abort
+
+    target = tmp_path / "res"
+    _old_result(target)
+    with signals_abort(), pytest.raises(Interrupted):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+        except Interrupted:
+            pass  # swallowed
+        with result_transaction(target) as tmp:
+            (tmp / "a.txt").write_text("new a")
+    assert _contents(target) == {"a.txt": "old a", "b.txt": "old b"}
+    assert _beside(target) == ["res"]
