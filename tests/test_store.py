@@ -82,14 +82,14 @@ def test_run_that_does_not_fit_is_refused_before_it_starts(
 ) -> None:
     monkeypatch.setattr(store, "disk_free", lambda folder: 1e6)
     out = tmp_path / "out"
-    assert main(["project", str(make_scenario()), "--out", str(out), "--paths", "50000"]) == 2
+    assert main(["project", str(make_scenario()), "--out", str(out), "--paths", "50000"]) == 3
     err = capsys.readouterr().err
     assert "on disk" in err and "paths fit" in err and err.count("\n") == 1
     assert not out.exists()
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".csv", ".toml"]
     monkeypatch.setattr(store, "disk_free", lambda folder: 1e15)
     monkeypatch.setattr(store, "memory_available", lambda: 1e8)
-    assert main(["project", str(make_scenario()), "--out", str(out)]) == 2
+    assert main(["project", str(make_scenario()), "--out", str(out)]) == 3
     assert "of memory" in capsys.readouterr().err
 
 
@@ -142,12 +142,12 @@ def test_export_netcdf(make_scenario: Callable[..., Path], tmp_path: Path) -> No
 
 
 def test_sweep_store_has_a_variant_dimension(
-    make_scenario: Callable[..., Path], tmp_path: Path
+    make_scenario: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "sweep"
     argv = ["sweep", str(make_scenario(paths=300)), "--set", "seed=1,2",
             "--set", "growth.moore_doubling_months=15,30", "--out", str(out), "--quiet"]  # fmt: skip
-    assert main(argv) == 0
+    assert main(argv) == 0, capsys.readouterr().err
     ds = store.open_result(out)
     assert ds.sizes["variant"] == 4 and ds["growth_dl"].dims == ("variant", "path")
     labels = list(ds["variant_label"].values)
