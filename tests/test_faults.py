@@ -203,7 +203,7 @@ FIFTEEN = [
     ids=[f"{signal.Signals(s).name}-{m}" for s, m, _ in FIFTEEN],
 )
 def test_fifteen_interrupted_runs(target: Path, sig: int, moment: str, after: float) -> None:
-    _interrupt(target, 300_000, sig, "after" if moment.endswith("s") else moment, after)
+    _interrupt(target, 300_000, sig, "after" if after > 0 else moment, after)
     _next_run_cleans(target)
 
 
