@@ -1334,7 +1334,10 @@ def _report(exc: BaseException, debug: bool) -> int:
         # Releasing the failure can free objects of a library left broken by it (h5py
         # after a full disk) and crash the interpreter; the run is reported: leave now.
         # Transactions and temporary files have been cleaned up while the error rose.
+        from projector.transaction import remove_abandoned
+
         with contextlib.suppress(Exception):
+            remove_abandoned()
             sys.stdout.flush()
         os._exit(status)
     return status

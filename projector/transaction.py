@@ -46,6 +46,7 @@ __all__ = [
     "exchange",
     "make_parents",
     "name_target",
+    "remove_abandoned",
     "remove_empty",
     "result_transaction",
     "signals_abort",
@@ -252,6 +253,27 @@ def _remove(path: Path) -> None:
             path.unlink()
 
 
+#: Temporaries of aborted transactions in this process: removed once more at exit, as
+#: worker threads of an interrupted run may recreate entries after the first removal.
+_ABANDONED: list[Path] = []
+
+
+def remove_abandoned() -> None:
+    """Remove the temporaries of this process's aborted transactions (call at exit)."""
+    while _ABANDONED:
+        _remove(_ABANDONED.pop())
+
+
+def _remove_fully(path: Path, attempts: int = 50) -> None:
+    """Remove ``path``, again while writers still finishing (worker threads of an
+    interrupted run) recreate entries in it; the next run removes anything left."""
+    for _ in range(attempts):
+        _remove(path)
+        if not os.path.lexists(path):
+            return
+        time.sleep(0.02)
+
+
 def _recover(target: Path) -> None:
     """Undo what killed runs left: put a set-aside old result back, remove temporaries."""
     leftovers = temporaries_of(target)
@@ -337,7 +359,9 @@ def result_transaction(target: Path, *, wait: float | None = None) -> Iterator[P
                         raise name_target(exc, tmp, target) from exc
                 finally:
                     with _signals_blocked():
-                        _remove(tmp)  # after a commit: the old result, under the tmp name
+                        _remove_fully(tmp)  # after a commit: the old result, under the tmp name
+                        if not committed:
+                            _ABANDONED.append(tmp)
         finally:
             if not committed:
                 remove_empty(created)
