@@ -1,5 +1,5 @@
 """``python -m projector``: the command line."""
 
-from projector.cli import main
+from projector.cli import run
 
-raise SystemExit(main())
+run()

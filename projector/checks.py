@@ -31,6 +31,7 @@ __all__ = [
     "check_output_file",
     "check_output_folder",
     "check_path_text",
+    "check_plan_memory",
     "check_projection_memory",
     "format_bytes",
     "projection_bytes",
@@ -296,6 +297,35 @@ def check_projection_memory(scen: Scenario, systems: Systems, *, chunk_paths: in
         n_anchors=len(scen.anchors),
         chunk_paths=chunk_paths,
     )
+
+
+def check_plan_memory(scen: Scenario, systems: Systems) -> None:
+    """Refuse a grid whose plan cannot fit: with ``frontier_noise = 'resampled'`` the plan
+    holds deviations for every past origin x grid time (before any path is drawn), so a
+    fine grid over centuries (366 steps a year to 2500) needs tens of GiB."""
+    if getattr(scen, "frontier_noise", "none") != "resampled":
+        return
+    start = scen.start_year
+    kept = systems.until(scen.data.cutoff)
+    if start is None:
+        start = float(kept.year.max()) if len(kept) else scen.end_year - 1
+    dl0 = float(min((y for y in kept.year if y >= _decimal(scen.data.dl_start)), default=start))
+    window = getattr(scen, "frontier_noise_years", 0) or 0
+    if window > 0:
+        dl0 = max(dl0, start - window)
+    n_origin = max(int((start - dl0) * scen.steps_per_year), 0)
+    n_times = math.ceil((scen.end_year - start) * scen.steps_per_year - 1e-9) + 1
+    need = 4 * 8 * n_origin * n_times  # deviations, lags and two temporaries
+    check_memory_bytes(
+        need,
+        f"{scen.source}: growth.frontier_noise = 'resampled' on a grid of {n_times:,} times "
+        f"(steps_per_year = {scen.steps_per_year}, to {scen.end_year:g})",
+        "use a coarser steps_per_year or an earlier end_year",
+    )
+
+
+def _decimal(date: Any) -> float:
+    return float(date.year + (date.timetuple().tm_yday - 1) / 365.25)
 
 
 def _round_down(n: int) -> int:

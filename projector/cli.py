@@ -255,6 +255,7 @@ def _cmd_project(args: argparse.Namespace) -> list[str]:
         if args.plot:
             lines.append(f"wrote {_write_plot(target, target / 'fan_chart.png')}")
         return [] if args.quiet else lines
+    checks.check_plan_memory(scen, systems)  # the plan itself, before it is built
     slots = args.workers or 1
     p, lay = api.plan_run(
         scen, systems, target.parent, keep_paths=args.keep_paths,
@@ -1091,7 +1092,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # SIGINT and SIGTERM raise Interrupted for the whole run, so every ``finally`` and
     # transaction cleans up; the old handlers come back after.
     figures = _open_figures()
-    with signals_abort() as guard:
+    hooks = (sys.unraisablehook, sys.excepthook)
+    if not debug:  # h5py's __dealloc__ prints tracebacks through both after a full disk
+        sys.unraisablehook = lambda _: None
+        sys.excepthook = lambda *_: None
+    with signals_abort() as guard, _restore_hooks(hooks):
         try:
             # Usage errors (2), --help and --version (0) leave through SystemExit, as
             # argparse does; _Parser makes the usage error one line.
@@ -1105,6 +1110,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             _close_figures(figures)
         return _print_lines(lines)
+
+
+@contextlib.contextmanager
+def _restore_hooks(hooks: tuple[Any, Any]) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        sys.unraisablehook, sys.excepthook = hooks
+
+
+#: Set by :func:`run`: after reporting a failure, leave at once (see there).
+_EXIT_AT_ONCE = False
+
+
+def run() -> None:
+    """The console entry point: :func:`main`, then exit with its status.
+
+    After a failure the run is over and reported; a library left in a broken state
+    (HDF5 after a full disk) can crash the interpreter's teardown with a segmentation
+    fault, so a failed run leaves without one (``os._exit``, streams flushed first).
+    """
+    global _EXIT_AT_ONCE
+    _EXIT_AT_ONCE = True
+    status = main()
+    if status != 0:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(status)
+    sys.exit(0)
 
 
 def _open_figures() -> set[int]:
@@ -1134,6 +1169,13 @@ def _report(exc: BaseException, debug: bool) -> int:
         sys.stderr.flush()
     except (BrokenPipeError, OSError):
         pass
+    if _EXIT_AT_ONCE:
+        # Releasing the failure can free objects of a library left broken by it (h5py
+        # after a full disk) and crash the interpreter; the run is reported: leave now.
+        # Transactions and temporary files have been cleaned up while the error rose.
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        os._exit(status)
     return status
 
 
@@ -1144,8 +1186,7 @@ def _print_lines(lines: Sequence[str]) -> int:
             print(line)
         sys.stdout.flush()
     except BrokenPipeError:
-        _silence_stdout()
-        return 128 + 13  # as if killed by SIGPIPE, like other Unix tools
+        _silence_stdout()  # the reader has what it wanted: a quiet exit, as _emit does
     return 0
 
 

@@ -103,8 +103,8 @@ def classify(exc: BaseException) -> tuple[int, str]:
         return 128 + signal.SIGINT, "interrupted (SIGINT); the previous result is unchanged"
     if isinstance(exc, InputError):
         return EXIT["input"], _one_line(str(exc))
-    if isinstance(exc, ResourceError):
-        return EXIT["environment"], _one_line(str(exc))
+    if isinstance(exc, ResourceError):  # its strerror is the whole message
+        return EXIT["environment"], _one_line(exc.strerror or str(exc))
     if isinstance(exc, MemoryError):
         detail = f" ({_one_line(str(exc))})" if str(exc) else ""
         return (

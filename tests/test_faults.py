@@ -9,7 +9,6 @@ run has reached (its progress bar, its temporary folder), not by timing assertio
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import signal
@@ -22,11 +21,13 @@ from pathlib import Path
 import pytest
 
 from projector.cli import main
-from projector.results import read_result, summary_csv, summary_markdown
+from projector.report import summary_csv, summary_markdown
+from projector.store import open_result
+from projector.summary import summarize
 
 from .conftest import REPO
 
-RESULT_FILES = ["projection.nc", "summary.csv", "summary.md"]
+RESULT_FILES = ["projection.zarr", "summary.csv", "summary.md"]
 
 
 def _start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
@@ -42,15 +43,10 @@ def _start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[by
 def _whole(target: Path) -> int:
     """Assert ``target`` holds one complete, consistent result; return its path count."""
     assert sorted(p.name for p in target.iterdir()) == RESULT_FILES
-    ds = read_result(target / "projection.nc")
-    # The summaries were computed before the cube was stored as float32: equal to 5 digits.
-    stored = [r.split(",") for r in (target / "summary.csv").read_text().splitlines()]
-    again = [r.split(",") for r in summary_csv(ds).splitlines()]
-    assert [r[:4] for r in stored] == [r[:4] for r in again]
-    for a, b in zip(stored[1:], again[1:], strict=True):
-        assert math.isclose(float(a[4]), float(b[4]), rel_tol=1e-5, abs_tol=1e-9), (a, b)
-    head = (target / "summary.md").read_text().split("## ")[0]
-    assert head == summary_markdown(ds).split("## ")[0]  # the same run: paths, seed, data
+    ds = open_result(target)  # refuses an incomplete store
+    s = summarize(ds)
+    assert (target / "summary.csv").read_text() == summary_csv(s)  # summaries of this store
+    assert (target / "summary.md").read_text() == summary_markdown(s)
     return int(ds.attrs["paths"])
 
 
@@ -75,12 +71,12 @@ def _temporary(target: Path) -> Callable[[], bool]:
     return lambda: any(p.name.startswith(prefix) for p in target.parent.iterdir())
 
 
-def _cube_in_temporary(target: Path) -> Callable[[], bool]:
+def _reports_in_temporary(target: Path) -> Callable[[], bool]:
     prefix = f".{target.name}.tmp-"
 
     def reached() -> bool:
         for p in target.parent.iterdir():
-            if p.name.startswith(prefix) and (p / "projection.nc").exists():
+            if p.name.startswith(prefix) and (p / "summary.csv").exists():
                 return True
         return False
 
@@ -122,14 +118,14 @@ def old_result(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _interrupt(target: Path, paths: int, sig: int, moment: str, after: float = 0.0) -> str:
     """Run ``paths`` into ``target``, send ``sig`` at ``moment``; check old-or-new, whole."""
     old_paths = _whole(target)
-    proc = _start("project", "default", "--paths", str(paths), "--out", str(target))
+    proc = _start("project", "default", "--paths", str(paths), "--out", str(target), "--force")
     watch = _StderrWatch(proc)
     if moment == "computing":  # tqdm's bar appears after its 1 s delay
         reached = _wait_for(watch.seen(b"path"), proc, "its progress bar")
     elif moment == "writing":
         reached = _wait_for(_temporary(target), proc, "its temporary folder")
-    elif moment == "cube":
-        reached = _wait_for(_cube_in_temporary(target), proc, "writing the cube")
+    elif moment == "reports":
+        reached = _wait_for(_reports_in_temporary(target), proc, "writing its summaries")
     else:  # seconds after the start
         deadline = time.monotonic() + after
         reached = _wait_for(lambda: time.monotonic() >= deadline, proc, f"{after} s")
@@ -154,7 +150,10 @@ def _interrupt(target: Path, paths: int, sig: int, moment: str, after: float = 0
 
 
 def _next_run_cleans(target: Path) -> None:
-    assert main(["project", "default", "--paths", "50", "--out", str(target), "--quiet"]) == 0
+    assert (
+        main(["project", "default", "--paths", "50", "--out", str(target), "--quiet", "--force"])
+        == 0
+    )
     assert _whole(target) == 50
     assert _hidden_beside(target) == []
 
@@ -171,7 +170,7 @@ def target(old_result: Path, tmp_path: Path) -> Path:
     [
         (signal.SIGINT, "computing"),
         (signal.SIGTERM, "writing"),
-        (signal.SIGKILL, "cube"),
+        (signal.SIGKILL, "reports"),
     ],
 )
 def test_interrupted_run_keeps_old_or_new_whole(target: Path, sig: int, moment: str) -> None:
@@ -182,7 +181,7 @@ def test_interrupted_run_keeps_old_or_new_whole(target: Path, sig: int, moment: 
 
 
 # The issue's fifteen: kill -9, SIGINT and SIGTERM 1-12 s into a 300,000-path run, plus
-# the moments a clock cannot aim at (the write, the cube itself).
+# the moments a clock cannot aim at (the store being streamed, the summaries).
 FIFTEEN = [
     (sig, f"{after:g}s", after)
     for sig, after in zip(
@@ -191,9 +190,9 @@ FIFTEEN = [
         strict=True,
     )
 ] + [
-    (signal.SIGKILL, "cube", 0.0),
+    (signal.SIGKILL, "reports", 0.0),
     (signal.SIGINT, "writing", 0.0),
-    (signal.SIGTERM, "cube", 0.0),
+    (signal.SIGTERM, "reports", 0.0),
 ]
 
 
@@ -229,10 +228,16 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
 def test_full_disk_is_one_line_and_keeps_the_old_result(small_disk: Path) -> None:
     target = small_disk / "res"
     assert main(["project", "default", "--paths", "300", "--out", str(target), "--quiet"]) == 0
-    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    before = _snapshot(target)
     proc = subprocess.run(
         [
             sys.executable,
@@ -241,10 +246,11 @@ def test_full_disk_is_one_line_and_keeps_the_old_result(small_disk: Path) -> Non
             "project",
             "default",
             "--paths",
-            "20000",
+            "200000",
             "--out",
             str(target),
             "--quiet",
+            "--force",
         ],
         cwd=REPO,
         capture_output=True,
@@ -252,12 +258,30 @@ def test_full_disk_is_one_line_and_keeps_the_old_result(small_disk: Path) -> Non
         timeout=600,
     )
     assert proc.returncode == 3, proc.stderr  # never a segmentation fault (-11)
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("projector: ")
+    assert "disk" in proc.stderr or "no space" in proc.stderr
+    assert _snapshot(target) == before
+    assert _hidden_beside(target) == []
+
+
+def test_full_disk_mid_write_no_segfault(small_disk: Path, tmp_path: Path) -> None:
+    """HDF5 fails half-way through a NetCDF export: one line, exit 3, no crash, no file."""
+    result = tmp_path / "res"
+    assert main(["project", "default", "--paths", "20000", "--out", str(result), "--quiet"]) == 0
+    out = small_disk / "big.nc"
+    proc = subprocess.run(
+        [sys.executable, "-m", "projector", "export", str(result), str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 3, proc.stderr  # not -11
     assert (
         proc.stderr
-        == f"projector: {target}: no space left on the device; free space or write elsewhere\n"
+        == f"projector: {out}: no space left on the device; free space or write elsewhere\n"
     )
-    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
-    assert _hidden_beside(target) == []
+    assert list(small_disk.iterdir()) == []
 
 
 def test_disk_already_full_fails_before_computing(small_disk: Path) -> None:
@@ -313,7 +337,7 @@ def test_full_disk_for_a_single_file(small_disk: Path) -> None:
 def test_concurrent_runs_on_one_target_leave_one_whole_result(tmp_path: Path) -> None:
     target = tmp_path / "res"
     procs = [
-        _start("project", "default", "--paths", str(n), "--out", str(target), "--quiet")
+        _start("project", "default", "--paths", str(n), "--out", str(target), "--quiet", "--force")
         for n in (2000, 3000)
     ]
     for proc in procs:
