@@ -10,7 +10,7 @@ TRENDS_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install project plots trends test test-all bench lint format clean
+.PHONY: help install project plots report trends test test-all bench lint format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,6 +32,10 @@ project: $(STAMP) ## run SCENARIO (default: default) -> results/<name>/
 
 plots: $(STAMP) ## fan chart of SCENARIO's result (runs it first if missing or made from other inputs)
 	$(PY) -m projector project $(SCENARIO) --reuse --force --plot $(ARGS)
+
+report: $(STAMP) ## HTML report of SCENARIO -> results/<name>/report.html (runs it first if missing or stale)
+	$(PY) -m projector project $(SCENARIO) --reuse --force --quiet
+	$(PY) -m projector report $(SCENARIO)
 
 trends: $(STAMP) ## historical trends of the bundled data (Three Eras) -> results/trends/
 	$(PY) -m projector trends $(TRENDS_ARGS)

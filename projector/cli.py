@@ -147,13 +147,27 @@ def build_parser() -> argparse.ArgumentParser:
         "result", type=_path_arg, help="a result folder, a .zarr store or an older .nc cube"
     )
     p.add_argument("--csv", action="store_true", help="print the tidy CSV instead of Markdown")
+    p.add_argument(
+        "--attribution",
+        action="store_true",
+        help="also split each output's variance between the run's per-path draws (first-order "
+        "Sobol indices from the paths, SALib RBD-FAST; a few seconds)",
+    )
     p.set_defaults(func=_cmd_summary)
 
-    p = sub.add_parser("plot", help="write the fan chart of a result as PNG")
+    p = sub.add_parser("plot", help="write a figure of a result as PNG (the fan chart by default)")
     p.add_argument(
         "result", type=_path_arg, help="a result folder, a .zarr store or an older .nc cube"
     )
-    p.add_argument("--out", type=_file_arg, help="PNG path (default: fan_chart.png in the result)")
+    p.add_argument(
+        "--kind",
+        choices=tuple(PLOT_KINDS),
+        default="fan",
+        help="fan: bands, history and anchors; crossing: P(crossed by year) per anchor (and "
+        "weighted); histograms: first-crossing years; prior: reversion prior and w(t); "
+        "rates: bootstrap distributions of the growth rates",
+    )
+    p.add_argument("--out", type=_file_arg, help="PNG path (default: <kind file> in the result)")
     p.set_defaults(func=_cmd_plot)
 
     _add_estimate(sub)
@@ -161,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_trends(sub)
     _add_backtest(sub)
     _add_sensitivity(sub)
+    _add_compare(sub)
+    _add_report(sub)
     from projector.measure_cli import add_measure_parser
 
     add_measure_parser(sub, _Parser)
@@ -374,8 +390,16 @@ def _cmd_summary(args: argparse.Namespace) -> list[str]:
     from projector.store import open_result
     from projector.summary import summarize
 
-    s = summarize(open_result(args.result))
-    return _emit([summary_csv(s) if args.csv else summary_markdown(s)])
+    ds = open_result(args.result)
+    s = summarize(ds)
+    if args.csv:
+        return _emit([summary_csv(s)])
+    lines = [summary_markdown(s)]
+    if args.attribution:
+        from projector.document import attribution_markdown
+
+        lines.append(attribution_markdown(ds))
+    return _emit(lines)
 
 
 def _write_plot(result: Path, target: Path) -> Path:
@@ -390,14 +414,32 @@ def _write_plot(result: Path, target: Path) -> Path:
     return target
 
 
+#: plot --kind -> (function in projector.plots, default file name)
+PLOT_KINDS = {
+    "fan": ("fan_chart", "fan_chart.png"),
+    "crossing": ("crossing_probability", "crossing_probability.png"),
+    "histograms": ("crossing_histograms", "crossing_histograms.png"),
+    "prior": ("reversion_prior", "reversion_prior.png"),
+    "rates": ("rate_distributions", "rate_distributions.png"),
+}
+
+
 def _cmd_plot(args: argparse.Namespace) -> list[str]:
-    from projector import checks
-    from projector.store import find_store
+    from projector import checks, plots
+    from projector.fileio import atomic_path
+    from projector.store import find_store, open_result
 
     folder = find_store(args.result).parent  # the result folder, or beside a lone store
-    target = args.out if args.out is not None else folder / "fan_chart.png"
+    function, file_name = PLOT_KINDS[args.kind]
+    target = args.out if args.out is not None else folder / file_name
     target = checks.check_output_file(target, "--out" if args.out is not None else "plot")
-    return [f"wrote {_write_plot(args.result, target)}"]
+    if args.kind == "fan":
+        return [f"wrote {_write_plot(args.result, target)}"]
+    fig = getattr(plots, function)(open_result(args.result))
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, dpi=130, format="png")
+    plots.close(fig)
+    return [f"wrote {target}"]
 
 
 def _nonnegative_float(text: str) -> float:
@@ -1074,6 +1116,117 @@ def _mapper(args: argparse.Namespace) -> Iterator[Any]:
     finally:
         if cluster is not None:
             cluster.close()
+
+
+def _add_compare(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="two or more results side by side, with their differences",
+        description="Crossing-year quantiles, P(crossed by each report year) and log10 "
+        "compute quantiles of each result, side by side, with differences against the "
+        "first result and their Monte Carlo standard errors. Writes compare.csv, compare.md "
+        "and compare.png (one overlay figure).",
+    )
+    p.add_argument("results", nargs="+", type=Path, help="result folders or stores (2 or more)")
+    p.add_argument("--out", type=Path, help="output folder (default results/compare-A-B/)")
+    p.add_argument("--quiet", action="store_true", help="print only the files written")
+    p.set_defaults(func=_cmd_compare)
+
+
+def _open_results(paths: list[Path]) -> list[Any]:
+    from projector.store import open_result
+
+    out = []
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"{path}: no such result (run `projector project` first)")
+        out.append(open_result(path))
+    return out
+
+
+def _cmd_compare(args: argparse.Namespace) -> list[str]:
+    from projector import compare, plots
+    from projector.summary import summarize
+    from projector.transaction import result_transaction
+
+    if len(args.results) < 2:
+        raise InputError("compare: give at least two results")
+    summaries = [summarize(ds) for ds in _open_results(args.results)]
+    c = compare.compare(summaries)
+    names = compare.labels(summaries)
+    out_dir = args.out or RESULTS_DIR / ("compare-" + "-".join(names))[:120]
+    fig = plots.compare_overlay(summaries, names)
+    md = compare.to_markdown(c)
+    with result_transaction(out_dir) as tmp:
+        (tmp / "compare.csv").write_text(compare.to_csv(c), encoding="utf-8")
+        (tmp / "compare.md").write_text(md, encoding="utf-8")
+        fig.savefig(tmp / "compare.png", dpi=130, format="png")
+    plots.close(fig)
+    lines = [] if args.quiet else [md.split("## P(crossed")[0].rstrip()]
+    return lines + [f"wrote {out_dir / n}" for n in ("compare.csv", "compare.md", "compare.png")]
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="one self-contained HTML report (and its Markdown twin) of one or more results",
+        description="What was run, the headline tables with their Monte Carlo errors, every "
+        "figure, the attribution of the variance to the draws, a comparison when several "
+        "results are given, and the sensitivity, backtest and trends folders when given. "
+        "A RESULT is a result folder or store, or a scenario name (its result in results/).",
+    )
+    p.add_argument("results", nargs="+", help="result folders/stores or scenario names")
+    p.add_argument("--out", type=Path, help="HTML file (default: report.html in the first result)")
+    p.add_argument("--sensitivity", type=Path, help="a folder `projector sensitivity` wrote")
+    p.add_argument("--backtest", type=Path, help="a folder `projector backtest` wrote")
+    p.add_argument("--trends", type=Path, help="a folder `projector trends` wrote")
+    p.set_defaults(func=_cmd_report)
+
+
+def _result_path(text: str) -> Path:
+    path = Path(text)
+    if path.exists() or "/" in text or text.endswith((".zarr", ".nc")):
+        if not path.exists():
+            raise InputError(f"{text}: no such result")
+        return path
+    from projector import api
+    from projector.scenario import load_scenario
+
+    folder = api.result_folder(load_scenario(text), root=RESULTS_DIR)
+    if not folder.exists():
+        raise InputError(
+            f"{text}: no result in {folder}; run `make report SCENARIO={text}` (which runs it) "
+            f"or `projector project {text}` first"
+        )
+    return folder
+
+
+def _cmd_report(args: argparse.Namespace) -> list[str]:
+    from projector import document
+    from projector.fileio import atomic_path
+    from projector.store import find_store
+
+    paths = [_result_path(t) for t in args.results]
+    for flag in ("sensitivity", "backtest", "trends"):
+        folder = getattr(args, flag)
+        if folder is not None and not folder.is_dir():
+            raise InputError(f"--{flag} {folder}: no such folder")
+    datasets = _open_results(paths)
+    target = args.out
+    if target is None:
+        target = find_store(paths[0]).parent / "report.html"
+    if target.suffix.lower() != ".html":
+        raise InputError(f"--out {target}: give a file name ending in .html")
+    md, page = document.build(
+        datasets,
+        extras=document.Extras(args.sensitivity, args.backtest, args.trends),
+    )
+    twin = target.with_suffix(".md")
+    with atomic_path(target) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    with atomic_path(twin) as tmp:
+        tmp.write_text(md, encoding="utf-8")
+    return [f"wrote {target}", f"wrote {twin}"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

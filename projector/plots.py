@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 __all__ = [
     "backtest_figure",
     "close",
+    "compare_overlay",
     "crossing_histograms",
     "crossing_probability",
     "fan_chart",
@@ -38,8 +39,13 @@ def fan_chart(
     n_paths: int = 8,
     seed: int = 0,
     summary: xr.Dataset | None = None,
+    history: bool = True,
+    history_years: float = 15.0,
 ) -> Figure:
-    """Median, 50% and 95% bands of log10 compute over time, sample paths and anchors.
+    """Median, 50% and 95% bands of log10 compute over time, sample paths and anchors,
+    with the historical systems and their frontier drawn before the start.
+
+    Anchor labels sit in the right margin, kept apart (see :func:`_anchor_lines`).
 
     Parameters
     ----------
@@ -85,24 +91,11 @@ def fan_chart(
                 label="sample paths" if k == 0 else None)  # fmt: skip
     ax.plot(t, q[2], color="tab:blue", lw=2, label="median")
     levels = ds["anchor_log10_flop"].values
-    span = float(max(q[4].max(), levels.max()) - min(q[0].min(), levels.min())) or 1.0
-    last_right = -np.inf
-    for name, level in sorted(zip(ds["anchor"].values, levels, strict=True), key=lambda p: p[1]):
-        ax.axhline(level, color="tab:red", lw=0.8, ls="--", alpha=0.8)
-        # Labels of anchors closer than ~3% of the axis go to the left edge instead.
-        right = level - last_right > 0.03 * span
-        if right:
-            last_right = level
-        ax.annotate(
-            f"{name} ($10^{{{level:g}}}$)",
-            (t[-1] if right else t[0], level),
-            xytext=(-4 if right else 4, 2),
-            textcoords="offset points",
-            ha="right" if right else "left",
-            va="bottom",
-            fontsize=8,
-            color="tab:red",
-        )
+    t_first = t[0]
+    if history and "system_year" in ds:
+        t_first = _draw_history(ax, ds, float(t[0]), years=history_years)
+    names = [str(x) for x in ds["anchor"].values]
+    _anchor_lines(ax, names, levels, float(np.nanmin(q)), float(np.nanmax(q)))
     a = ds.attrs
     ax.set_title(
         f"{a.get('scenario_name', '')}: training compute of the largest system "
@@ -111,10 +104,32 @@ def fan_chart(
     )
     ax.set_xlabel("year")
     ax.set_ylabel("log10 training compute [FLOP]")
-    ax.set_xlim(t[0], t[-1])
+    ax.set_xlim(t_first, t[-1])
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=8)
     return fig
+
+
+def _draw_history(ax: Axes, ds: xr.Dataset, start: float, *, years: float) -> float:
+    """The systems the run was fitted on and their frontier (a step line) before the start.
+
+    Returns the first year drawn.
+    """
+    year = np.asarray(ds["system_year"].values, dtype=np.float64)
+    logc = np.asarray(ds["system_log10_compute"].values, dtype=np.float64)
+    first = start - years
+    shown = year >= first
+    ax.scatter(year[shown], logc[shown], s=7, color="0.55", alpha=0.6, lw=0, zorder=1,
+               label="systems (the data)")  # fmt: skip
+    order = np.argsort(year)
+    best = np.maximum.accumulate(logc[order])
+    keep = year[order] >= first
+    xs = np.append(year[order][keep], start)
+    ys = np.append(best[keep], best[-1])
+    if xs.size:
+        ax.step(xs, ys, where="post", color="black", lw=1.2, zorder=2, label="frontier")
+    ax.axvline(start, color="0.3", lw=0.8, ls=":")
+    return first
 
 
 _CLASS_STYLE = {
@@ -468,3 +483,69 @@ def rate_distributions(ds: xr.Dataset) -> Figure:
                       fontsize=8)  # fmt: skip
         ax.tick_params(labelsize=8)
     return fig
+
+
+def compare_overlay(
+    summaries: list[xr.Dataset], names: list[str], *, ax: Axes | None = None
+) -> Figure:
+    """Medians and 95% bands of several results on one axis; the anchors drawn once.
+
+    ``summaries`` are outputs of :func:`projector.summary.summarize` (their yearly grid);
+    ``names`` label them in the one legend.
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(9.5, 5.5), layout="constrained")
+    else:
+        fig = ax.get_figure()  # type: ignore[assignment]
+    colors = plt.get_cmap("tab10")(np.arange(len(summaries)) % 10)
+    lo_all, hi_all, t_min, t_max = np.inf, -np.inf, np.inf, -np.inf
+    for s, name, color in zip(summaries, names, colors, strict=True):
+        t = s["year"].values
+        q = s["compute_quantile"].sel(quantile=[0.025, 0.5, 0.975]).values
+        ax.fill_between(t, q[:, 0], q[:, 2], color=color, alpha=0.13, lw=0)
+        ax.plot(t, q[:, 0], color=color, lw=0.8, ls="--")
+        ax.plot(t, q[:, 2], color=color, lw=0.8, ls="--")
+        ax.plot(t, q[:, 1], color=color, lw=2.2, label=f"{name}: median, 95% band")
+        lo_all, hi_all = min(lo_all, np.nanmin(q)), max(hi_all, np.nanmax(q))
+        t_min, t_max = min(t_min, t[0]), max(t_max, t[-1])
+    levels = summaries[0]["anchor_log10_flop"].values
+    anchors = [str(a) for a in summaries[0]["anchor"].values]
+    _anchor_lines(ax, anchors, levels, lo_all, hi_all)
+    ax.set_xlim(t_min, t_max)
+    ax.set_xlabel("year")
+    ax.set_ylabel("log10 training compute of the largest system [FLOP]")
+    ax.set_title("comparison: " + " vs ".join(names), fontsize=11)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def _anchor_lines(ax: Axes, names: list[str], levels: np.ndarray, lo: float, hi: float) -> None:
+    """Dashed anchor lines, labelled in the right margin with labels kept apart.
+
+    Labels sit outside the axes (no collision with the bands or the median); when two
+    anchors are closer than a label's height the later label moves up, with a thin
+    leader to its line.
+    """
+    order = np.argsort(levels)
+    span = float(max(hi, levels.max()) - min(lo, levels.min())) or 1.0
+    gap = 0.045 * span
+    placed = -np.inf
+    for k in order:
+        level = float(levels[k])
+        ax.axhline(level, color="tab:red", lw=0.8, ls="--", alpha=0.7)
+        y = max(level, placed + gap)
+        placed = y
+        ax.annotate(
+            f"{names[k]} ($10^{{{level:g}}}$)",
+            xy=(1.0, level),
+            xycoords=("axes fraction", "data"),
+            xytext=(1.015, y),
+            textcoords=("axes fraction", "data"),
+            va="center",
+            ha="left",
+            fontsize=8,
+            color="tab:red",
+            annotation_clip=False,
+            arrowprops={"arrowstyle": "-", "color": "tab:red", "lw": 0.5} if y != level else None,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +24,12 @@ def test_fan_chart_on_given_axes(make_scenario: Callable[..., Path]) -> None:
         labels = [t.get_text() for t in ax.texts]
         assert any(label.startswith("low") for label in labels)
         assert any(label.startswith("high") for label in labels)
-        assert len(ax.lines) == 5 + 1 + 2  # sample paths, median, anchors
+        # sample paths, median, anchors, and the history: frontier steps and the start line
+        assert len(ax.lines) == 5 + 1 + 2 + 2
+        # anchor labels sit in the right margin, apart from each other
+        spots = sorted(t.get_position()[1] for t in ax.texts)
+        assert all(t.get_position()[0] > 1.0 for t in ax.texts)
+        assert all(b - a > 0 for a, b in itertools.pairwise(spots))
         assert ax.get_ylabel() == "log10 training compute [FLOP]"
     finally:
         plt.close(fig)

@@ -142,3 +142,12 @@ def test_attribution_of_a_run(default_and_data: tuple) -> None:
     s1 = {(r["output"], r["draw"]): r["S1"] for r in sensitivity.attribution(draws, targets)}
     assert s1[("2022.5", "growth_dl")] > 0.5 > 4 * s1[("2022.5", "reversion_year")]
     assert s1[("2030.0", "reversion_year")] > 0.5 > s1[("2030.0", "growth_dl")]
+
+
+def test_sensitivity_on_a_local_dask_cluster_is_identical(tmp_path: Path) -> None:
+    args = ["sensitivity", "default", "--vary", "start.compute=25:28", "--samples", "4",
+            "--paths", "100", "--quiet"]  # fmt: skip
+    assert main([*args, "--out", str(tmp_path / "serial")]) == 0
+    assert main([*args, "--workers", "2", "--out", str(tmp_path / "dask")]) == 0
+    serial = (tmp_path / "serial" / "sensitivity.csv").read_text()
+    assert serial == (tmp_path / "dask" / "sensitivity.csv").read_text()
