@@ -1127,8 +1127,10 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
         "first result and their Monte Carlo standard errors. Writes compare.csv, compare.md "
         "and compare.png (one overlay figure).",
     )
-    p.add_argument("results", nargs="+", type=Path, help="result folders or stores (2 or more)")
-    p.add_argument("--out", type=Path, help="output folder (default results/compare-A-B/)")
+    p.add_argument(
+        "results", nargs="+", type=_path_arg, help="result folders or stores (2 or more)"
+    )
+    p.add_argument("--out", type=_path_arg, help="output folder (default results/compare-A-B/)")
     p.add_argument("--quiet", action="store_true", help="print only the files written")
     p.set_defaults(func=_cmd_compare)
 
@@ -1145,7 +1147,7 @@ def _open_results(paths: list[Path]) -> list[Any]:
 
 
 def _cmd_compare(args: argparse.Namespace) -> list[str]:
-    from projector import compare, plots
+    from projector import checks, compare, plots
     from projector.summary import summarize
     from projector.transaction import result_transaction
 
@@ -1154,7 +1156,9 @@ def _cmd_compare(args: argparse.Namespace) -> list[str]:
     summaries = [summarize(ds) for ds in _open_results(args.results)]
     c = compare.compare(summaries)
     names = compare.labels(summaries)
-    out_dir = args.out or RESULTS_DIR / ("compare-" + "-".join(names))[:120]
+    out_dir = checks.check_output_folder(
+        args.out or RESULTS_DIR / ("compare-" + "-".join(names))[:120]
+    )
     fig = plots.compare_overlay(summaries, names)
     md = compare.to_markdown(c)
     with result_transaction(out_dir) as tmp:
@@ -1176,10 +1180,12 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
         "A RESULT is a result folder or store, or a scenario name (its result in results/).",
     )
     p.add_argument("results", nargs="+", help="result folders/stores or scenario names")
-    p.add_argument("--out", type=Path, help="HTML file (default: report.html in the first result)")
-    p.add_argument("--sensitivity", type=Path, help="a folder `projector sensitivity` wrote")
-    p.add_argument("--backtest", type=Path, help="a folder `projector backtest` wrote")
-    p.add_argument("--trends", type=Path, help="a folder `projector trends` wrote")
+    p.add_argument(
+        "--out", type=_file_arg, help="HTML file (default: report.html in the first result)"
+    )
+    p.add_argument("--sensitivity", type=_path_arg, help="a folder `projector sensitivity` wrote")
+    p.add_argument("--backtest", type=_path_arg, help="a folder `projector backtest` wrote")
+    p.add_argument("--trends", type=_path_arg, help="a folder `projector trends` wrote")
     p.set_defaults(func=_cmd_report)
 
 
@@ -1202,7 +1208,7 @@ def _result_path(text: str) -> Path:
 
 
 def _cmd_report(args: argparse.Namespace) -> list[str]:
-    from projector import document
+    from projector import checks, document
     from projector.fileio import atomic_path
     from projector.store import find_store
 
@@ -1217,6 +1223,8 @@ def _cmd_report(args: argparse.Namespace) -> list[str]:
         target = find_store(paths[0]).parent / "report.html"
     if target.suffix.lower() != ".html":
         raise InputError(f"--out {target}: give a file name ending in .html")
+    target = checks.check_output_file(target, "--out" if args.out is not None else "report")
+    checks.check_output_file(target.with_suffix(".md"), "report")
     md, page = document.build(
         datasets,
         extras=document.Extras(args.sensitivity, args.backtest, args.trends),
