@@ -301,8 +301,8 @@ def check_projection_memory(scen: Scenario, systems: Systems, *, chunk_paths: in
 
 def check_plan_memory(scen: Scenario, systems: Systems) -> None:
     """Refuse a grid whose plan cannot fit: with ``frontier_noise = 'resampled'`` the plan
-    holds deviations for every past origin x grid time (before any path is drawn), so a
-    fine grid over centuries (366 steps a year to 2500) needs tens of GiB."""
+    holds deviations for every past origin x lag up to the oldest origin (before any path
+    is drawn), so a very fine grid over a long Deep-Learning era needs much memory."""
     if getattr(scen, "frontier_noise", "none") != "resampled":
         return
     start = scen.start_year
@@ -315,7 +315,8 @@ def check_plan_memory(scen: Scenario, systems: Systems) -> None:
         dl0 = max(dl0, start - window)
     n_origin = max(int((start - dl0) * scen.steps_per_year), 0)
     n_times = math.ceil((scen.end_year - start) * scen.steps_per_year - 1e-9) + 1
-    need = 4 * 8 * n_origin * n_times  # deviations, lags and two temporaries
+    n_cols = min(n_times, n_origin + 1)  # columns after every origin's history are equal
+    need = 4 * 8 * n_origin * n_cols  # deviations, lags and two temporaries
     check_memory_bytes(
         need,
         f"{scen.source}: growth.frontier_noise = 'resampled' on a grid of {n_times:,} times "

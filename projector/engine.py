@@ -365,7 +365,10 @@ def _frontier_deviations(
     g_f = kernels.ols_fit(grid, f)[0]
     m = np.arange(1, n_origin + 1)  # origin index from the start backwards
     origin_pos = n_origin - m  # position of tau in grid
-    lag = np.minimum(np.arange(n_time)[None, :], m[:, None])  # steps, frozen at m
+    # Every origin's history has run out after n_origin steps, so the columns from there
+    # on are all equal: keep n_origin + 1 of them (shift_paths repeats the last one).
+    n_col = min(n_time, n_origin + 1)
+    lag = np.minimum(np.arange(n_col)[None, :], m[:, None])  # steps, frozen at m
     dev = f[origin_pos[:, None] + lag] - f[origin_pos][:, None] - g_f * lag * step
     dev -= dev.mean(axis=0, keepdims=True)
     dev *= spec.frontier_noise_scale

@@ -321,14 +321,16 @@ def shift_paths(
     ----------
     log10_compute, out : (n_path, n_time) float64 [log10 FLOP]
     offset : (n_path,) float64 [OOM], the error on the start compute
-    deviation : (n_row, n_time) float64 [OOM], the frontier's deviations from its trend
+    deviation : (n_row, n_col) float64 [OOM], the frontier's deviations from its trend;
+        with fewer columns than times, the last column holds for the later times
     row : (n_path,) int64, the table row of each path, -1 for none
     """
     n_time = log10_compute.shape[1]
+    n_col = deviation.shape[1]
     for j in nb.prange(log10_compute.shape[0]):
         r = row[j]
         for i in range(n_time):
             v = log10_compute[j, i] + offset[j]
             if r >= 0:
-                v += deviation[r, i]
+                v += deviation[r, i if i < n_col else n_col - 1]
             out[j, i] = v

@@ -121,7 +121,8 @@ def shift_paths(
     dev = np.zeros_like(log10_compute)
     has = row >= 0
     if has.any():
-        dev[has] = deviation[row[has]]
+        cols = np.minimum(np.arange(log10_compute.shape[1]), deviation.shape[1] - 1)
+        dev[has] = deviation[row[has]][:, cols]
     out[:] = log10_compute + offset[:, None] + dev
 
 
