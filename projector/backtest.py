@@ -299,9 +299,7 @@ def run_backtest(
             if not math.isfinite(realised):
                 skipped.append((cutoff.isoformat(), h))
                 continue
-            ensembles: dict[str, npt.NDArray[np.float64]] = {
-                scen.name: _value_at(proj.times, proj.log10_compute, t + h)
-            }
+            ensembles: dict[str, npt.NDArray[np.float64]] = {scen.name: proj.value_at(t + h)}
             if "flat" in baselines:
                 ensembles["flat"] = np.array([c_t])
             if "climatology" in baselines:
@@ -339,15 +337,6 @@ def run_backtest(
         seed=seed,
         methods=methods,
     )
-
-
-def _value_at(
-    times: npt.NDArray[np.float64], paths: npt.NDArray[np.float64], year: float
-) -> npt.NDArray[np.float64]:
-    """log10 compute of every path at ``year``, linear between grid times."""
-    i = int(np.clip(np.searchsorted(times, year, side="right") - 1, 0, times.size - 2))
-    frac = (year - times[i]) / (times[i + 1] - times[i])
-    return paths[:, i] + frac * (paths[:, i + 1] - paths[:, i])
 
 
 def summarise(bt: Backtest, /) -> list[dict[str, Any]]:

@@ -309,7 +309,10 @@ def check_plan_memory(scen: Scenario, systems: Systems) -> None:
     kept = systems.until(scen.data.cutoff)
     if start is None:
         start = float(kept.year.max()) if len(kept) else scen.end_year - 1
-    dl0 = float(min((y for y in kept.year if y >= _decimal(scen.data.dl_start)), default=start))
+    from projector.data import decimal_year
+
+    first = decimal_year(scen.data.dl_start)
+    dl0 = float(min((y for y in kept.year if y >= first), default=start))
     window = getattr(scen, "frontier_noise_years", 0) or 0
     if window > 0:
         dl0 = max(dl0, start - window)
@@ -323,10 +326,6 @@ def check_plan_memory(scen: Scenario, systems: Systems) -> None:
         f"(steps_per_year = {scen.steps_per_year}, to {scen.end_year:g})",
         "use a coarser steps_per_year or an earlier end_year",
     )
-
-
-def _decimal(date: Any) -> float:
-    return float(date.year + (date.timetuple().tm_yday - 1) / 365.25)
 
 
 def _round_down(n: int) -> int:

@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from projector import __version__
-from projector.engine import Chunk, Eras, Plan, Projection, start_date_label
+from projector.engine import PATH_ARRAYS, Chunk, Eras, Plan, Projection, start_date_label
 from projector.scenario import Scenario
 
 if TYPE_CHECKING:  # xarray and the trends (scipy.stats) load only where a Dataset is built,
@@ -126,16 +126,7 @@ PATH_VARIABLES: dict[str, str] = {
     "frontier_origin": "float64",
 }
 #: Per-path variables without a time axis: stored for every path.
-SCALAR_VARIABLES = (
-    "growth_dl",
-    "growth_pre_dl",
-    "growth_moore",
-    "reversion_year",
-    "reversion_component",
-    "crossing_year",
-    "start_offset",
-    "frontier_origin",
-)
+SCALAR_VARIABLES = tuple(name for name in PATH_ARRAYS if name != "log10_compute")
 COORDS = {
     TIME: ("decimal year", "time"),
     PATH: ("1", "Monte Carlo path index"),

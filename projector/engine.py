@@ -89,8 +89,16 @@ class Projection:
     clipped: int  # how many rate draws were clipped (nonpositive='clip')
     eras: Eras
 
+    def value_at(self, year: float, /) -> npt.NDArray[np.float64]:
+        """log10 compute of every path at ``year`` (path,), linear between grid times."""
+        t = self.times
+        i = int(np.clip(np.searchsorted(t, year, side="right") - 1, 0, t.size - 2))
+        frac = (year - t[i]) / (t[i + 1] - t[i])
+        c = self.log10_compute
+        return c[:, i] + frac * (c[:, i + 1] - c[:, i])
 
-#: Per-path arrays of a chunk and of a projection: name -> trailing dims ("" = scalar).
+
+#: Per-path arrays of a chunk and of a projection (path first; log10_compute adds time).
 PATH_ARRAYS = (
     "log10_compute",
     "growth_dl",

@@ -6,6 +6,7 @@ optional ``ax`` and return the Figure; they never call ``plt.show()``.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import matplotlib
@@ -17,6 +18,8 @@ import numpy as np
 import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from projector.data import decimal_year
 
 __all__ = [
     "backtest_figure",
@@ -240,7 +243,7 @@ def backtest_figure(bt: Any, *, method: str | None = None) -> Figure:
     cmap = plt.get_cmap("viridis")
     for k, c in enumerate(cutoffs):
         mine = sorted((r for r in rows if r["cutoff"] == c), key=lambda r: r["horizon"])
-        year0 = _decimal(c)
+        year0 = decimal_year(dt.date.fromisoformat(c))
         x = np.array([year0] + [year0 + r["horizon"] for r in mine])
         start = mine[0]["frontier_at_cutoff"]
         color = cmap(k / max(1, len(cutoffs) - 1))
@@ -268,14 +271,6 @@ def backtest_figure(bt: Any, *, method: str | None = None) -> Figure:
     ax_pit.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
-
-
-def _decimal(iso: str) -> float:
-    import datetime as dt
-
-    d = dt.date.fromisoformat(iso)
-    first = dt.date(d.year, 1, 1)
-    return d.year + (d - first).days / (dt.date(d.year + 1, 1, 1) - first).days
 
 
 def sensitivity_figure(sens: Any, *, outputs: list[str] | None = None) -> Figure:

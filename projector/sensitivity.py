@@ -138,7 +138,7 @@ def outputs(proj: engine.Projection, scen: Scenario, /) -> dict[str, float]:
     """The summary numbers sensitivity is measured on (see the module docstring)."""
     out: dict[str, float] = {}
     for year in scen.report_years:
-        values = _value_at(proj, year)
+        values = proj.value_at(year)
         out[f"log10_compute@{year:g}"] = float(np.median(values))
     end = float(proj.times[-1])
     for a, anchor in enumerate(scen.anchors):
@@ -151,14 +151,6 @@ def outputs(proj: engine.Projection, scen: Scenario, /) -> dict[str, float]:
         for y in P_YEARS:
             out[f"p_by_{y:g}:{anchor.name}"] = float(np.mean(crossed <= y))
     return out
-
-
-def _value_at(proj: engine.Projection, year: float) -> npt.NDArray[np.float64]:
-    t = proj.times
-    i = int(np.clip(np.searchsorted(t, year, side="right") - 1, 0, t.size - 2))
-    frac = (year - t[i]) / (t[i + 1] - t[i])
-    c = proj.log10_compute
-    return c[:, i] + frac * (c[:, i + 1] - c[:, i])
 
 
 @dataclasses.dataclass(frozen=True)

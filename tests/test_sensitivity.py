@@ -138,7 +138,7 @@ def test_attribution_of_a_run(default_and_data: tuple) -> None:
     scen = load_scenario("epoch-2022")
     proj = engine.run(scen, load_dataset(scen.data.dataset))
     draws = {"growth_dl": proj.growth_dl, "reversion_year": proj.reversion_year}
-    targets = {str(y): sensitivity._value_at(proj, y) for y in (2022.5, 2030.0)}
+    targets = {str(y): proj.value_at(y) for y in (2022.5, 2030.0)}
     s1 = {(r["output"], r["draw"]): r["S1"] for r in sensitivity.attribution(draws, targets)}
     assert s1[("2022.5", "growth_dl")] > 0.5 > 4 * s1[("2022.5", "reversion_year")]
     assert s1[("2030.0", "reversion_year")] > 0.5 > s1[("2030.0", "growth_dl")]
