@@ -30,7 +30,15 @@ import numpy as np
 import numpy.typing as npt
 
 from projector import __version__
-from projector.engine import PATH_ARRAYS, Chunk, Eras, Plan, Projection, start_date_label
+from projector.engine import (
+    PATH_ARRAYS,
+    Chunk,
+    Eras,
+    Plan,
+    Projection,
+    Reduce,
+    start_date_label,
+)
 from projector.scenario import Scenario
 
 if TYPE_CHECKING:  # xarray and the trends (scipy.stats) load only where a Dataset is built,
@@ -56,6 +64,7 @@ __all__ = [
     "default_keep",
     "describe",
     "provenance",
+    "reduction",
     "static_arrays",
     "system_names",
     "to_dataset",
@@ -188,16 +197,29 @@ def chunk_arrays(
 ) -> dict[str, np.ndarray]:
     """What the store keeps of a chunk: per-path variables, yearly grid, kept full paths.
 
-    ``log10_compute`` is present only for the rows below ``keep`` (path index).
+    ``log10_compute`` is present only for the rows below ``keep`` (path index). A chunk
+    computed with :func:`reduction` already holds just these (the same bits).
     """
-    out: dict[str, np.ndarray] = {
-        "log10_compute_yearly": yearly_values(p.times, c.log10_compute, years).astype(np.float32),
-    }
+    if c.log10_compute_yearly is not None:
+        yearly = c.log10_compute_yearly
+    else:
+        yearly = yearly_values(p.times, np.asarray(c.log10_compute, np.float64), years).astype(
+            np.float32
+        )
+    out: dict[str, np.ndarray] = {"log10_compute_yearly": yearly}
     for name in SCALAR_VARIABLES:
         out[name] = np.asarray(getattr(c, name), dtype=PATH_VARIABLES[name])
     if c.first < keep:
-        out["log10_compute"] = c.log10_compute[: min(keep, c.stop) - c.first].astype(np.float32)
+        out["log10_compute"] = np.asarray(
+            c.log10_compute[: min(keep, c.stop) - c.first], dtype=np.float32
+        )
     return out
+
+
+def reduction(p: Plan, years: npt.NDArray[np.float64], keep: int) -> Reduce:
+    """The :class:`~projector.engine.Reduce` giving what :func:`chunk_arrays` keeps."""
+    i, frac = _interp_weights(p.times, years)
+    return Reduce(np.asarray(i, dtype=np.int64), np.asarray(frac, dtype=np.float64), keep)
 
 
 def provenance(

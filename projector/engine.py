@@ -16,8 +16,10 @@ chunk size, the thread count or the total number of paths.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import datetime as dt
+import functools
 import math
 from collections.abc import Callable
 
@@ -38,6 +40,7 @@ __all__ = [
     "Eras",
     "Plan",
     "Projection",
+    "Reduce",
     "block_generator",
     "chunk_bounds",
     "moore_rate",
@@ -118,7 +121,7 @@ class Chunk:
 
     first: int
     stop: int
-    log10_compute: npt.NDArray[np.float64]  # (n, time) [log10 FLOP]
+    log10_compute: npt.NDArray[np.floating]  # (n, time) [log10 FLOP]
     growth_dl: npt.NDArray[np.float64]  # (n,) [OOM/year]
     growth_pre_dl: npt.NDArray[np.float64]
     growth_moore: npt.NDArray[np.float64]
@@ -128,6 +131,20 @@ class Chunk:
     start_offset: npt.NDArray[np.float64]  # (n,) [OOM]
     frontier_origin: npt.NDArray[np.float64]  # (n,) [decimal year], NaN = none
     clipped: int
+    # With a Reduce: the paths at its years, (n, year) float32 [log10 FLOP]; then
+    # log10_compute holds only the kept paths' rows, as float32.
+    log10_compute_yearly: npt.NDArray[np.float32] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Reduce:
+    """What a store keeps of each path, computed path by path (no (path, time) array):
+    the values at the years (grid interval ``[i - 1, i]`` and fraction), and the whole
+    path only for paths ``[0, keep)`` of the run."""
+
+    year_index: npt.NDArray[np.int64]
+    year_frac: npt.NDArray[np.float64]
+    keep: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -290,9 +307,20 @@ def _draw_block(seed: int, block: int, n_dl: int, n_pre: int, noise: bool) -> _D
     return _Draws(idx_dl, idx_pre, u_pick, z, u, z_start, u_origin, noise_dl, noise_pre)
 
 
+@functools.cache
+def _draw_pool() -> concurrent.futures.ThreadPoolExecutor:
+    """Threads for the random draws, shared by every chunk of the process."""
+    return concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="draws")
+
+
 def _draws(seed: int, first: int, stop: int, n_dl: int, n_pre: int, noise: bool) -> _Draws:
     blocks = range(first // RNG_BLOCK, (stop - 1) // RNG_BLOCK + 1)
-    parts = [_draw_block(seed, b, n_dl, n_pre, noise) for b in blocks]
+    # Each block has its own generator and NumPy draws without the GIL: two threads
+    # draw twice as fast, and the bits cannot depend on which thread drew a block.
+    if len(blocks) >= 4:
+        parts = list(_draw_pool().map(lambda b: _draw_block(seed, b, n_dl, n_pre, noise), blocks))
+    else:
+        parts = [_draw_block(seed, b, n_dl, n_pre, noise) for b in blocks]
     lo = first - blocks[0] * RNG_BLOCK
     sl = slice(lo, lo + stop - first)
 
@@ -482,11 +510,12 @@ def _truncate(p: Plan, d: _Draws) -> tuple[npt.NDArray[np.float64], npt.NDArray[
     return z, u
 
 
-def run_chunk(p: Plan, first: int, stop: int, /) -> Chunk:
+def run_chunk(p: Plan, first: int, stop: int, /, reduce: Reduce | None = None) -> Chunk:
     """Paths ``[first, stop)`` of the plan's run; a pure function of its arguments.
 
     Path j depends only on the seed and j (method: module docstring), so any split of
-    the paths into chunks, run in any order on any worker, gives the same bits.
+    the paths into chunks, run in any order on any worker, gives the same bits. With
+    ``reduce``, only what a store keeps is made (the same bits, less memory and time).
     """
     if not 0 <= first < stop <= p.paths:
         raise InputError(f"run_chunk: need 0 <= first < stop <= {p.paths}, got {first}, {stop}")
@@ -510,10 +539,6 @@ def run_chunk(p: Plan, first: int, stop: int, /) -> Chunk:
     )
     if p.all_before_start or scen.reversion_before_start == "immediate":
         np.maximum(reversion, s, out=reversion)  # w = 0 from the start
-    paths = np.empty((n, p.times.shape[0]))
-    kernels.integrate_paths(
-        p.times, s, p.eras.log10_start, growth_dl, growth_moore, reversion, p.shape, p.width, paths
-    )
     offset = p.start_log10_sd * d.z_start if p.start_log10_sd > 0 else np.zeros(n)
     n_origin = p.deviation.shape[0]
     if n_origin:
@@ -521,10 +546,27 @@ def run_chunk(p: Plan, first: int, stop: int, /) -> Chunk:
         origin = p.deviation_origin[row]
     else:
         row, origin = np.full(n, -1, dtype=np.int64), np.full(n, np.nan)
-    if n_origin or p.start_log10_sd > 0:
-        kernels.shift_paths(paths, offset, p.deviation, row, paths)
+    shift = bool(n_origin or p.start_log10_sd > 0)
     crossing = np.empty((n, p.thresholds.shape[0]))
-    kernels.first_crossing(p.times, paths, p.thresholds, crossing)
+    yearly = None
+    paths: npt.NDArray[np.floating]
+    if reduce is not None and p.times.shape[0] > 1:
+        paths = np.empty((max(0, min(reduce.keep, stop) - first), p.times.shape[0]), np.float32)
+        yearly = np.empty((n, reduce.year_index.shape[0]), np.float32)
+        kernels.project_paths(
+            p.times, s, p.eras.log10_start, growth_dl, growth_moore, reversion, p.shape,
+            p.width, shift, offset, p.deviation, row, p.thresholds, reduce.year_index,
+            reduce.year_frac, yearly, crossing, paths,
+        )  # fmt: skip
+    else:
+        paths = np.empty((n, p.times.shape[0]))
+        kernels.integrate_paths(
+            p.times, s, p.eras.log10_start, growth_dl, growth_moore, reversion, p.shape,
+            p.width, paths,
+        )  # fmt: skip
+        if shift:
+            kernels.shift_paths(paths, offset, p.deviation, row, paths)
+        kernels.first_crossing(p.times, paths, p.thresholds, crossing)
     return Chunk(
         first=first,
         stop=stop,
@@ -538,6 +580,7 @@ def run_chunk(p: Plan, first: int, stop: int, /) -> Chunk:
         start_offset=offset,
         frontier_origin=origin,
         clipped=clipped,
+        log10_compute_yearly=yearly,
     )
 
 

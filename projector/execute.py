@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from projector import engine
-from projector.cube import chunk_arrays
+from projector.cube import chunk_arrays, reduction
 from projector.errors import InputError
 
 __all__ = [
@@ -78,7 +78,7 @@ def compute_chunk(
     p: engine.Plan, first: int, stop: int, years: npt.NDArray[np.float64], keep: int
 ) -> tuple[int, int, dict[str, np.ndarray], int]:
     """The task every executor runs: paths ``[first, stop)`` reduced to what is stored."""
-    c = engine.run_chunk(p, first, stop)
+    c = engine.run_chunk(p, first, stop, reduction(p, years, keep))
     return first, stop, chunk_arrays(p, c, years, keep), c.clipped
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "integrate_paths",
     "mixture_draws",
     "ols_fit",
+    "project_paths",
     "shift_paths",
     "weights",
 ]
@@ -67,7 +68,7 @@ def ols_fit(t: np.ndarray, y: np.ndarray) -> tuple[float, float]:  # pragma: no 
     return slope, ym - slope * tm
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, nogil=True)
 def bootstrap_slopes(
     t: np.ndarray, y: np.ndarray, idx: np.ndarray, noise: np.ndarray, out: np.ndarray
 ) -> None:  # pragma: no cover - jitted
@@ -100,7 +101,7 @@ def bootstrap_slopes(
         out[b] = ols_fit(tb, yb)[0]
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, nogil=True)
 def mixture_draws(
     u_pick: np.ndarray,
     z: np.ndarray,
@@ -186,7 +187,7 @@ def _weight(dt: float, span: float, shape: int, width: float) -> float:  # pragm
     return math.exp(-_LN2 * x * x)
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, nogil=True)
 def weights(
     times: np.ndarray,
     start_year: float,
@@ -212,7 +213,7 @@ def weights(
             out[j, i] = _weight(times[i] - start_year, span, shape, width)
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, nogil=True)
 def integrate_paths(
     times: np.ndarray,
     start_year: float,
@@ -244,47 +245,66 @@ def integrate_paths(
     growth_dl, growth_moore, reversion : (n_path,) float64
     out : (n_path, n_time) float64 [log10 FLOP]
     """
+    for j in nb.prange(growth_dl.shape[0]):
+        _integrate_one(
+            times, start_year, log10_start, growth_dl[j], growth_moore[j], reversion[j],
+            shape, width, out[j],
+        )  # fmt: skip
+
+
+@nb.njit(cache=True, inline="always")
+def _integrate_one(
+    times: np.ndarray,
+    start_year: float,
+    log10_start: float,
+    growth_dl: float,
+    growth_moore: float,
+    reversion: float,
+    shape: int,
+    width: float,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - jitted
+    """One path of :func:`integrate_paths` into ``out`` (n_time,)."""
     n_time = times.shape[0]
     step = times[1] - times[0] if n_time > 1 else 0.0
     c = 0.5 if shape == 0 else _LN2
-    for j in nb.prange(growth_dl.shape[0]):
-        ln_moore = math.log(growth_moore[j])
-        d = math.log(growth_dl[j]) - ln_moore
-        g_moore = growth_moore[j]
-        span = reversion[j] - start_year
-        q = 0.0
-        if span != 0.0:
-            x = step / span
-            q = math.exp(-c * x * x)
-        q2 = q * q
-        m = q  # q ** (2i - 1) for the next step i
-        w = 1.0
-        g_prev = math.exp(ln_moore + d)
-        acc = log10_start
-        out[j, 0] = acc
-        if shape >= 2:
-            for i in range(1, n_time):
-                w = _weight(times[i] - start_year, span, shape, width)
-                g = math.exp(ln_moore + w * d)
-                acc += 0.5 * (g_prev + g) * (times[i] - times[i - 1])
-                out[j, i] = acc
-                g_prev = g
-            continue
+    ln_moore = math.log(growth_moore)
+    d = math.log(growth_dl) - ln_moore
+    g_moore = growth_moore
+    span = reversion - start_year
+    q = 0.0
+    if span != 0.0:
+        x = step / span
+        q = math.exp(-c * x * x)
+    q2 = q * q
+    m = q  # q ** (2i - 1) for the next step i
+    w = 1.0
+    g_prev = math.exp(ln_moore + d)
+    acc = log10_start
+    out[0] = acc
+    if shape >= 2:
         for i in range(1, n_time):
-            if w > 1e-200:
-                w *= m
-                m *= q2
-            if w > 1e-200:
-                g = math.exp(ln_moore + w * d)
-            else:
-                w = 0.0
-                g = g_moore
+            w = _weight(times[i] - start_year, span, shape, width)
+            g = math.exp(ln_moore + w * d)
             acc += 0.5 * (g_prev + g) * (times[i] - times[i - 1])
-            out[j, i] = acc
+            out[i] = acc
             g_prev = g
+        return
+    for i in range(1, n_time):
+        if w > 1e-200:
+            w *= m
+            m *= q2
+        if w > 1e-200:
+            g = math.exp(ln_moore + w * d)
+        else:
+            w = 0.0
+            g = g_moore
+        acc += 0.5 * (g_prev + g) * (times[i] - times[i - 1])
+        out[i] = acc
+        g_prev = g
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, nogil=True)
 def first_crossing(
     times: np.ndarray, log10_compute: np.ndarray, thresholds: np.ndarray, out: np.ndarray
 ) -> None:  # pragma: no cover - jitted
@@ -304,7 +324,7 @@ def first_crossing(
                     break
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, nogil=True)
 def shift_paths(
     log10_compute: np.ndarray,
     offset: np.ndarray,
@@ -334,3 +354,69 @@ def shift_paths(
             if r >= 0:
                 v += deviation[r, i if i < n_col else n_col - 1]
             out[j, i] = v
+
+
+@nb.njit(cache=True, parallel=True, nogil=True)
+def project_paths(
+    times: np.ndarray,
+    start_year: float,
+    log10_start: float,
+    growth_dl: np.ndarray,
+    growth_moore: np.ndarray,
+    reversion: np.ndarray,
+    shape: int,
+    width: float,
+    shift: bool,
+    offset: np.ndarray,
+    deviation: np.ndarray,
+    row: np.ndarray,
+    thresholds: np.ndarray,
+    year_index: np.ndarray,
+    year_frac: np.ndarray,
+    out_yearly: np.ndarray,
+    out_crossing: np.ndarray,
+    out_full: np.ndarray,
+) -> None:  # pragma: no cover - jitted
+    """:func:`integrate_paths`, :func:`shift_paths` (when ``shift``) and
+    :func:`first_crossing` path by path, reduced to what a result store keeps.
+
+    Each path lives in a buffer of one row while it is computed, so no
+    (path, time) array is ever made: the same arithmetic in the same order as the
+    three kernels in turn, so the same bits.
+
+    Parameters
+    ----------
+    year_index, year_frac : (n_year,) the grid interval ``[i - 1, i]`` holding each
+        year and the year's fraction of it (``projector.cube`` linear interpolation)
+    out_yearly : (n_path, n_year) float32 [log10 FLOP], the paths at the years
+    out_crossing : (n_path, n_anchor) float64 [decimal year], NaN for never
+    out_full : (n_keep, n_time) float32 [log10 FLOP], the first ``n_keep`` paths whole
+    """
+    n_time = times.shape[0]
+    n_col = deviation.shape[1]
+    for j in nb.prange(growth_dl.shape[0]):
+        buf = np.empty(n_time)
+        _integrate_one(
+            times, start_year, log10_start, growth_dl[j], growth_moore[j], reversion[j],
+            shape, width, buf,
+        )  # fmt: skip
+        if shift:
+            r = row[j]
+            for i in range(n_time):
+                v = buf[i] + offset[j]
+                if r >= 0:
+                    v += deviation[r, i if i < n_col else n_col - 1]
+                buf[i] = v
+        for a in range(thresholds.shape[0]):
+            out_crossing[j, a] = math.nan
+            for i in range(n_time):
+                if buf[i] >= thresholds[a]:
+                    out_crossing[j, a] = times[i]
+                    break
+        for k in range(year_index.shape[0]):
+            i = year_index[k]
+            f = year_frac[k]
+            out_yearly[j, k] = np.float32(buf[i - 1] * (1 - f) + buf[i] * f)
+        if j < out_full.shape[0]:
+            for i in range(n_time):
+                out_full[j, i] = np.float32(buf[i])

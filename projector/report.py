@@ -9,13 +9,16 @@ from __future__ import annotations
 import csv
 import io
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
 
 from projector.cube import TREND_COLUMNS, trends_table
 from projector.summary import PRECISION, paths_needed
-from projector.trends import TrendAnalysis
+
+if TYPE_CHECKING:  # trends pulls in scipy.stats (about 1 s): only its type is needed here
+    from projector.trends import TrendAnalysis
 
 __all__ = ["CSV_COLUMNS", "summary_csv", "summary_markdown", "trends_csv", "trends_markdown"]
 

@@ -18,6 +18,7 @@ paths, inner chunks of 8 years, so a summary reads a block of years at a time. C
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import dataclasses
 import errno
 import json
@@ -147,6 +148,7 @@ class StoreWriter:
 
         self.path = Path(path)
         self.layout = layout
+        self._threads: cf.ThreadPoolExecutor | None = None
         self.group = zarr.open_group(str(self.path), mode="w-", zarr_format=3)
         lay = layout
         coords: dict[str, np.ndarray] = {
@@ -218,16 +220,35 @@ class StoreWriter:
     def write(
         self, first: int, stop: int, arrays: dict[str, np.ndarray], variant: int = -1
     ) -> None:
-        """Write the arrays of paths ``[first, stop)`` (of ``variant`` in a sweep)."""
-        for name, values in arrays.items():
+        """Write the arrays of paths ``[first, stop)`` (of ``variant`` in a sweep).
+
+        The arrays go to their files at once (one thread each): a write spends most of
+        its time waiting for Zarr's I/O loop and the codec, which release the GIL.
+        """
+
+        def put(item: tuple[str, np.ndarray]) -> None:
+            name, values = item
             rows = slice(first, first + values.shape[0])
             if self.layout.variants:
                 self.arrays[name][variant, rows] = values
             else:
                 self.arrays[name][rows] = values
 
+        for _ in self._pool().map(put, arrays.items()):
+            pass
+
+    def _pool(self) -> cf.ThreadPoolExecutor:
+        if self._threads is None:
+            self._threads = cf.ThreadPoolExecutor(
+                max_workers=len(PATH_VARIABLES), thread_name_prefix="store"
+            )
+        return self._threads
+
     def finish(self, attrs: dict[str, Any]) -> None:
         """Record the final attributes (e.g. clipped draws) and mark the store complete."""
+        if self._threads is not None:
+            self._threads.shutdown()
+            self._threads = None
         self.group.attrs.update({k: _jsonable(v) for k, v in attrs.items()})
         self.group.attrs["complete"] = True
 

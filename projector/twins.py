@@ -127,6 +127,37 @@ def shift_paths(
 
 
 # kernel -> twin, for the comparison test and the benchmarks.
+def project_paths(
+    times: np.ndarray,
+    start_year: float,
+    log10_start: float,
+    growth_dl: np.ndarray,
+    growth_moore: np.ndarray,
+    reversion: np.ndarray,
+    shape: int,
+    width: float,
+    shift: bool,
+    offset: np.ndarray,
+    deviation: np.ndarray,
+    row: np.ndarray,
+    thresholds: np.ndarray,
+    year_index: np.ndarray,
+    year_frac: np.ndarray,
+    out_yearly: np.ndarray,
+    out_crossing: np.ndarray,
+    out_full: np.ndarray,
+) -> None:
+    paths = np.empty((len(growth_dl), len(times)))
+    integrate_paths(times, start_year, log10_start, growth_dl, growth_moore, reversion,
+                    shape, width, paths)  # fmt: skip
+    if shift:
+        shift_paths(paths, offset, deviation, row, paths)
+    first_crossing(times, paths, thresholds, out_crossing)
+    yearly = paths[:, year_index - 1] * (1 - year_frac) + paths[:, year_index] * year_frac
+    out_yearly[:] = yearly.astype(np.float32)
+    out_full[:] = paths[: out_full.shape[0]].astype(np.float32)
+
+
 COMPARISONS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
     "bootstrap_slopes": (kernels.bootstrap_slopes, bootstrap_slopes),
     "mixture_draws": (kernels.mixture_draws, mixture_draws),
@@ -134,4 +165,5 @@ COMPARISONS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
     "integrate_paths": (kernels.integrate_paths, integrate_paths),
     "first_crossing": (kernels.first_crossing, first_crossing),
     "shift_paths": (kernels.shift_paths, shift_paths),
+    "project_paths": (kernels.project_paths, project_paths),
 }

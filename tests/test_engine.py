@@ -274,3 +274,22 @@ def test_time_grid_is_built_from_integer_steps() -> None:
     assert off[-2] < 2100.0 <= off[-1] < 2100.0 + 1 / 12
     assert engine.moore_rate(20, "consistent") == pytest.approx(0.1806, abs=1e-4)
     assert engine.moore_rate(20, "published-notebook") == pytest.approx(0.4159, abs=1e-4)
+
+
+@pytest.mark.parametrize("name", ["default", "epoch-2022"])
+def test_reduced_chunks_have_the_bits_of_whole_paths(name: str) -> None:
+    """project_paths (path by path, what the store keeps) equals the whole-path kernels."""
+    from projector import api, cube
+
+    scen = api.resolve(name, paths=2500, seed=None, dataset=None, changes=None)
+    p = engine.plan(scen, load_dataset(scen.data.dataset))
+    years = cube.yearly_grid(p.times, scen.report_years)
+    keep = 1300  # inside the second chunk
+    for first, stop in engine.chunk_bounds(2500, 1000):
+        whole = cube.chunk_arrays(p, engine.run_chunk(p, first, stop), years, keep)
+        reduced = engine.run_chunk(p, first, stop, cube.reduction(p, years, keep))
+        fast = cube.chunk_arrays(p, reduced, years, keep)
+        assert whole.keys() == fast.keys()
+        for key, value in whole.items():
+            assert value.dtype == fast[key].dtype and value.shape == fast[key].shape, key
+            assert np.ascontiguousarray(value).tobytes() == fast[key].tobytes(), key
