@@ -241,7 +241,7 @@ def _crossings(summary: xr.Dataset) -> list[str]:
         lines.append(
             f"| {a} (10^{flop:g}): {c.what} | {c.labels[0]} ({c.median:.1f}) "
             f"[{c.labels[1]}, {c.labels[2]}] | {_interval(o, 1)} "
-            f"| {float(x['difference'].sel(anchor=a, quantile=0.5)):+.1f} |"
+            f"| {_years_months(float(x['difference'].sel(anchor=a, quantile=0.5)))} |"
         )
     lines += [
         "",
@@ -249,6 +249,11 @@ def _crossings(summary: xr.Dataset) -> list[str]:
         "`never`: not crossed within the horizon.",
     ]
     return lines
+
+
+def _years_months(years: float) -> str:
+    """A difference of two monthly grid times: years and whole months."""
+    return f"{years:+.2f} ({years * 12:+.0f} months)" if np.isfinite(years) else "never"
 
 
 def _interval(v: xr.DataArray, decimals: int = 2) -> str:
