@@ -132,7 +132,8 @@ class Doubling:
 
 #: Doubling times of :data:`SOURCE_THREE_ERAS` by this package's window names
 #: (:func:`projector.trends.standard_windows`); windows the paper has no figure for are
-#: absent. The intervals and counts are given only where the README quotes them.
+#: absent. Intervals and n only where the README's Three Eras table quoted them from the
+#: paper (this package has not re-read the paper's other intervals); the rest are point figures.
 THREE_ERAS: dict[str, Doubling] = {
     "pre-dl": Doubling(21.3, 17.0, 29.3, 19),
     "dl-regular": Doubling(5.7),
