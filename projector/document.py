@@ -1,8 +1,9 @@
 """The report a reader can open: one self-contained HTML file and its Markdown twin.
 
-Dependency direction: ``summary``, ``report``, ``compare``, ``sensitivity`` and ``plots``
--> ``document`` -> ``cli``. No I/O here: :func:`build` returns the Markdown and the HTML
-text; the command line writes them.
+Dependency direction: ``summary``, ``report``, ``compare``, ``sensitivity``, ``published``
+and ``plots`` -> ``document`` -> ``cli``. No output here: :func:`build` returns the Markdown
+and the HTML text and the command line writes them; the only files read are those of the
+folders given as :class:`Extras`.
 
 The Markdown is the source; the HTML is rendered from it (Python-Markdown, with its
 ``tables`` extension) with every figure embedded as a ``data:`` URI, so the file needs
@@ -12,6 +13,7 @@ no network and no companion files to view. The Markdown twin embeds the same ima
 from __future__ import annotations
 
 import base64
+import csv
 import dataclasses
 import html
 import io
@@ -23,12 +25,17 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["MEANING", "PUBLISHED_2022", "Extras", "attribution_markdown", "build"]
+from projector import published as pub
+from projector.published import PUBLISHED_2022
 
-#: The 2022 study's headline (Besiroglu, Heim & Sevilla 2022, "Projecting compute trends
-#: in Machine Learning", Summary): the median anchor (10^34.36 FLOP) crossed in Aug 2046
-#: [95% CI: Jun 2039, Jul 2060].
-PUBLISHED_2022 = {"median": 2046 + 7 / 12, "low": 2039 + 5 / 12, "high": 2060 + 6 / 12}
+__all__ = ["FIGURE_1", "MEANING", "PUBLISHED_2022", "Extras", "attribution_markdown", "build"]
+
+#: Caption of the trends section's compute figure.
+FIGURE_1 = (
+    "Our version of Figure 1 of Sevilla et al. (2022), arXiv:2202.05924: training compute of "
+    "the milestone systems against publication date, by era and scale class, with each "
+    "window's OLS line and the 95% band of its bootstrap lines."
+)
 
 MEANING = """\
 ## What the numbers mean, and what they do not
@@ -157,26 +164,158 @@ def _attribution(
 
 
 def _published(ds: xr.Dataset, summary: xr.Dataset) -> list[str]:
-    if ds.attrs.get("scenario_name") != "epoch-2022" or "median-anchor" not in summary["anchor"]:
+    """Table 1 and the crossing dates of the 2022 study beside this run (epoch-2022 only)."""
+    from projector.errors import InputError
+
+    if ds.attrs.get("scenario_name") != "epoch-2022" or pub.MEDIAN_ANCHOR not in summary["anchor"]:
         return []
-    q = summary["crossing_quantile"].sel(anchor="median-anchor")
-    ours = [float(q.sel(quantile=x, method="nearest")) for x in (0.5, 0.025, 0.975)]
-    pub = PUBLISHED_2022
-    return [
+    lines = [
         "## Against the published study",
         "",
-        "| median anchor (10^34.36 FLOP) crossing | median | 2.5% | 97.5% |",
-        "|---|---:|---:|---:|",
-        f"| published (Besiroglu, Heim & Sevilla 2022) | {pub['median']:.1f} (Aug 2046) "
-        f"| {pub['low']:.1f} (Jun 2039) | {pub['high']:.1f} (Jul 2060) |",
-        f"| this run | {ours[0]:.1f} | {ours[1]:.1f} | {ours[2]:.1f} |",
+        f"Published figures: {pub.SOURCE_2022}. Their 95% intervals are set beside this "
+        "run's 2.5% and 97.5% quantiles.",
         "",
-        "The study's Table 1 (projected compute by year) is not reproduced here: its values are "
-        "not in this repository, so only the headline crossing date is compared.",
     ]
+    try:
+        t = pub.compare_table_1(summary)
+    except InputError as exc:  # e.g. a run with a shorter horizon: the crossings still compare
+        return [*lines, f"Table 1 is not compared: {exc}.", "", *_crossings(summary)]
+    lines += [
+        "### Table 1: log10 FLOP of the largest training run",
+        "",
+        "| year | published: median [95% CI] | this run: median [2.5%, 97.5%] | "
+        "difference of medians [OOM] | anchors (published) | anchors (this run) |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    of = int(t.attrs["anchors_of"])
+    for y in t["year"].values:
+        p, o = t["published"].sel(year=y), t["ours"].sel(year=y)
+        cells = [
+            f"{y:g}",
+            _interval(p),
+            _interval(o),
+            f"{float(t['difference'].sel(year=y, quantile=0.5)):+.2f}",
+            f"{int(t['anchors_published'].sel(year=y))}/{pub.TABLE_1_ANCHORS}",
+            f"{int(t['anchors_ours'].sel(year=y))}/{of}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    hypotheses = pub.hypothesis_thresholds(summary)
+    thresholds = ", ".join(f"{a} 10^{float(hypotheses.sel(anchor=a)):g}"
+                           for a in hypotheses["anchor"].values)  # fmt: skip
+    mcse = float(t["ours_mcse"].max()) if "ours_mcse" in t else float("nan")
+    passed = (hypotheses <= t["published"].sel(quantile=0.5)).sum("anchor")
+    recount = ", ".join(
+        f"{int(n)}/{of} in {y:g}" for y, n in zip(t["year"].values, passed.values, strict=True)
+    )
+    lines += [
+        "",
+        f"RMSE against Table 1: **{float(t['rmse_median']):.2f} OOM** over the seven medians, "
+        f"{float(t['rmse_all']):.2f} OOM over all 21 figures (medians and both interval "
+        f"ends). This run's figures have Monte Carlo standard errors up to {mcse:.3f} OOM.",
+        "",
+        f"*Anchors*: this run counts the anchors of the scenario that are Cotra's hypotheses "
+        f"({thresholds}; the median anchor is a summary, not counted) at or below its median. "
+        "The published counts (\"Enough for how many anchor's median compute "
+        'requirements?") are shown as published. They do not follow from these '
+        f"thresholds, on which the published medians themselves pass {recount}; the study "
+        "does not list the thresholds it counted.",
+        "",
+        *_crossings(summary),
+    ]
+    return lines
 
 
-def _folder_section(title: str, folder: Path, md_name: str, images: Sequence[str]) -> list[str]:
+def _crossings(summary: xr.Dataset) -> list[str]:
+    lines = [
+        "### Crossing dates",
+        "",
+        "| anchor | published: median [95% CI] | this run: median [2.5%, 97.5%] | "
+        "difference of medians [years] |",
+        "|---|---|---:|---:|",
+    ]
+    x = pub.compare_crossings(summary)
+    for a in x["anchor"].values:
+        c = pub.CROSSINGS[str(a)]
+        flop = float(summary["anchor_log10_flop"].sel(anchor=a))
+        o = x["ours"].sel(anchor=a)
+        lines.append(
+            f"| {a} (10^{flop:g}): {c.what} | {c.labels[0]} ({c.median:.1f}) "
+            f"[{c.labels[1]}, {c.labels[2]}] | {_interval(o, 1)} "
+            f"| {_years_months(float(x['difference'].sel(anchor=a, quantile=0.5)))} |"
+        )
+    lines += [
+        "",
+        "A month is its first day (Aug 2046 = 2046.58), as on this run's monthly grid; "
+        "`never`: not crossed within the horizon.",
+    ]
+    return lines
+
+
+def _years_months(years: float) -> str:
+    """A difference of two monthly grid times: years and whole months."""
+    return f"{years:+.2f} ({years * 12:+.0f} months)" if np.isfinite(years) else "never"
+
+
+def _interval(v: xr.DataArray, decimals: int = 2) -> str:
+    """``median [2.5%, 97.5%]`` of a DataArray with a ``quantile`` coordinate."""
+
+    def f(q: float) -> str:
+        x = float(v.sel(quantile=q))
+        return "never" if np.isinf(x) else f"{x:.{decimals}f}"
+
+    return f"{f(0.5)} [{f(0.025)}, {f(0.975)}]"
+
+
+def _three_eras(folder: Path) -> list[str]:
+    """The doubling times of a trends folder against the Three Eras paper's."""
+    from projector.errors import InputError
+
+    path = folder / "trends.csv"
+    if not path.is_file():
+        raise InputError(f"{folder}: no trends.csv (give the folder a `projector` command wrote)")
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = {
+            r["window"]: r
+            for r in csv.DictReader(f)
+            if r["quantity"] == "compute" and r["domain"] == "all"
+        }
+    lines = [
+        "### Doubling times against the Three Eras paper",
+        "",
+        f"Published: {pub.SOURCE_THREE_ERAS}; its windows by this analysis's names "
+        "(intervals and n where the paper's are quoted).",
+        "",
+        "| window | Sevilla et al. 2022 [months] | this analysis [months] (95% CI), n | "
+        "difference [months] |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, d in pub.THREE_ERAS.items():
+        paper = f"{d.months:.1f}"
+        if d.low is not None and d.high is not None:
+            paper += f" [{d.low:.1f}, {d.high:.1f}]"
+        if d.n is not None:
+            paper += f", n={d.n}"
+        r = rows.get(name)
+        months = float(r["doubling_months"]) if r else float("nan")
+        if r is None or not np.isfinite(months):
+            lines.append(f"| {name} | {paper} | not fitted | |")
+            continue
+        lo, hi = float(r["doubling_months_lo"]), float(r["doubling_months_hi"])
+        lines.append(
+            f"| {name} | {paper} | {months:.1f} [{lo:.1f}, {hi:.1f}], n={r['n']} "
+            f"| {months - d.months:+.1f} |"
+        )
+    return [*lines, ""]
+
+
+def _folder_section(
+    title: str,
+    folder: Path,
+    md_name: str,
+    images: Sequence[tuple[str, str]],
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """A folder's Markdown, then ``extra`` lines, then its images (file, caption)."""
     from projector.errors import InputError
 
     md_path = folder / md_name
@@ -191,10 +330,11 @@ def _folder_section(title: str, folder: Path, md_name: str, images: Sequence[str
         else ("#" + line if line.startswith("##") else line)
         for line in text.splitlines()
     )
-    lines = [f"## {title}", "", body.strip(), ""]
-    for name in images:
+    lines = [f"## {title}", "", body.strip(), "", *extra]
+    for name, caption in images:
         path = folder / name
         if path.is_file():
+            lines += [caption, ""] if caption else []
             lines += [_image(path.read_bytes(), f"{title}: {name}"), ""]
     return lines
 
@@ -250,12 +390,17 @@ def build(
         ]
     if extras.sensitivity is not None:
         lines += _folder_section("Sensitivity", extras.sensitivity, "sensitivity.md",
-                                 ["sensitivity.png"])  # fmt: skip
+                                 [("sensitivity.png", "")])  # fmt: skip
     if extras.backtest is not None:
-        lines += _folder_section("Backtest", extras.backtest, "backtest.md", ["backtest.png"])
+        lines += _folder_section("Backtest", extras.backtest, "backtest.md", [("backtest.png", "")])
     if extras.trends is not None:
-        lines += _folder_section("Historical trends", extras.trends, "trends.md",
-                                 ["trends_compute.png", "trends_parameters.png"])  # fmt: skip
+        lines += _folder_section(
+            "Historical trends",
+            extras.trends,
+            "trends.md",
+            [("trends_compute.png", FIGURE_1), ("trends_parameters.png", "")],
+            extra=_three_eras(extras.trends),
+        )
     lines += ["", MEANING]
     text = "\n".join(lines) + "\n"
     body = markdown.markdown(text, extensions=["tables"], output_format="html")

@@ -208,7 +208,7 @@ def test_epoch_2022_on_the_2022_snapshot(tmp_path: Path) -> None:
     assert "Megatron-Turing NLG 530B" in ds.attrs["start_compute_source"]
     assert ds.sizes["path"] == 10_000
     medians = {r["year"]: r["q0.5"] for r in compute_summary(ds)}
-    # Sanity bounds, not the published table (see the README's replication section).
+    # Sanity bounds; test_replication pins this run against the published Table 1.
     assert 27.5 < medians[2030] < 30 and medians[2030] < medians[2040] < medians[2080]
 
 

@@ -93,6 +93,45 @@ def test_report_is_self_contained(two_results: tuple[Path, Path], tmp_path: Path
     assert 'src="http' not in page  # nothing fetched from the network
     md = (tmp_path / "r.md").read_text(encoding="utf-8")
     assert md.startswith("# projector report: default")
+    # The published study is epoch-2022's comparison only.
+    assert "Against the published study" not in md and "Table 1" not in md
+    assert "Three Eras" not in md  # no trends folder given
+
+
+def test_epoch_2022_report_sets_the_published_figures_beside_its_own(tmp_path: Path) -> None:
+    """Table 1, the three crossing dates and, with a trends folder, the Three Eras doubling
+    times and Figure 1, in the Markdown and in the HTML rendered from it."""
+    from projector import published
+    from projector.document import FIGURE_1
+
+    run, trends = tmp_path / "epoch-2022", tmp_path / "trends"
+    assert main(["project", "epoch-2022", "--paths", "1000", "--out", str(run), "--quiet"]) == 0
+    assert main(["trends", "--cutoff", "2022-02-28", "--quantity", "compute", "--resamples",
+                 "100", "--out", str(trends), "--quiet"]) == 0  # fmt: skip
+    target = tmp_path / "r.html"
+    assert main(["report", str(run), "--trends", str(trends), "--out", str(target)]) == 0
+    md = (tmp_path / "r.md").read_text(encoding="utf-8")
+    page = target.read_text(encoding="utf-8")
+    c = published.compare_table_1(summarize(open_result(run)))
+    rmse = f"RMSE against Table 1: **{float(c['rmse_median']):.2f} OOM**"
+    assert rmse in md
+    assert rmse.replace("**", "<strong>", 1).replace("**", "</strong>") in page
+    for year, (median, low, high, anchors) in published.TABLE_1.items():
+        ours = c["ours"].sel(year=year)
+        row = (
+            f"| {year} | {median:.2f} [{low:.2f}, {high:.2f}] | "
+            f"{float(ours.sel(quantile=0.5)):.2f} [{float(ours.sel(quantile=0.025)):.2f}, "
+            f"{float(ours.sel(quantile=0.975)):.2f}] | "
+            f"{float(c['difference'].sel(year=year, quantile=0.5)):+.2f} | {anchors}/6 | "
+        )
+        assert row in md, row
+        assert f">{median:.2f} [{low:.2f}, {high:.2f}]</td>" in page
+    for name, crossing in published.CROSSINGS.items():
+        assert f"| {name} (10^" in md and crossing.labels[0] in page
+    assert "| pre-dl | 21.3 [17.0, 29.3], n=19 |" in md
+    assert ">21.3 [17.0, 29.3], n=19</td>" in page
+    assert FIGURE_1 in md and FIGURE_1.split(":")[0] in page
+    assert "is not reproduced" not in md
 
 
 def _chromium() -> str | None:
