@@ -50,6 +50,7 @@ from projector.store import (
 )
 
 __all__ = [
+    "Held",
     "check_target",
     "identity",
     "parse_grid",
@@ -158,6 +159,38 @@ def plan_run(
     return p, lay
 
 
+#: A run whose yearly grid and crossing years take at most this much memory keeps them
+#: while its chunks stream, so that its summary does not read the store back.
+HOLD_BYTES = 200e6
+
+
+class Held:
+    """What a summary reads of a run, kept as the chunks stream (runs up to HOLD_BYTES).
+
+    The arrays are those written to the store, so a summary made from them is the
+    summary of the store (a test compares them).
+    """
+
+    NAMES = ("log10_compute_yearly", "crossing_year")
+
+    def __init__(self, lay: Layout) -> None:
+        size = lay.paths * (4 * len(lay.years) + 8 * len(lay.anchors))
+        self.on = not lay.variants and size <= HOLD_BYTES
+        self.parts: dict[str, list[np.ndarray]] = {name: [] for name in self.NAMES}
+
+    def add(self, arrays: Mapping[str, np.ndarray]) -> None:
+        if self.on:
+            for name in self.NAMES:
+                self.parts[name].append(arrays[name])
+
+    def apply(self, ds: xr.Dataset) -> xr.Dataset:
+        """``ds`` (a store opened lazily) with the held arrays in place of its own."""
+        if not self.on or not self.parts[self.NAMES[0]]:
+            return ds
+        held = {n: (ds[n].dims, np.concatenate(self.parts[n])) for n in self.NAMES}
+        return ds.assign(held)
+
+
 def run_projection(
     p: engine.Plan,
     lay: Layout,
@@ -165,8 +198,10 @@ def run_projection(
     *,
     client: Any = None,
     progress: Callable[[int], None] | None = None,
+    held: Held | None = None,
 ) -> Path:
-    """Compute every chunk of ``p`` and stream it into ``folder/projection.zarr``."""
+    """Compute every chunk of ``p`` and stream it into ``folder/projection.zarr`` (and
+    into ``held``, when given)."""
     scen = p.scenario
     attrs = provenance(scen, p.eras, p.growth_ref, clipped=0)
     attrs.update(paths_kept=lay.keep, chunk_paths=lay.chunk)
@@ -184,6 +219,8 @@ def run_projection(
         nonlocal clipped
         first, stop, arrays, n_clipped = res
         writer.write(first, stop, arrays)
+        if held is not None:
+            held.add(arrays)
         clipped += n_clipped
         if progress is not None:
             progress(stop - first)
@@ -198,13 +235,18 @@ def run_projection(
     return folder / STORE_NAME
 
 
-def write_reports(folder: Path, *, plot: bool = False) -> tuple[xr.Dataset, list[Path]]:
-    """Summarise the store in ``folder`` and write summary.csv, summary.md (and the chart)."""
+def write_reports(
+    folder: Path, *, plot: bool = False, held: Held | None = None
+) -> tuple[xr.Dataset, list[Path]]:
+    """Summarise the store in ``folder`` and write summary.csv, summary.md (and the chart);
+    ``held``: the run's arrays kept in memory, read instead of the store's copy."""
     from projector.fileio import atomic_path
     from projector.report import summary_csv, summary_markdown
     from projector.summary import summarize
 
     ds = open_result(folder / STORE_NAME)
+    if held is not None:
+        ds = held.apply(ds)
     s = summarize(ds)
     written = []
     for name, text in (("summary.csv", summary_csv(s)), ("summary.md", summary_markdown(s))):

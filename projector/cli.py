@@ -279,8 +279,9 @@ def _cmd_project(args: argparse.Namespace) -> list[str]:
     )  # fmt: skip
     with _client(args) as client, _bar(scen.paths, args.quiet) as bar:
         with result_transaction(target) as tmp:
-            api.run_projection(p, lay, tmp, client=client, progress=bar.update)
-            summary, written = api.write_reports(tmp, plot=args.plot)
+            held = api.Held(lay)
+            api.run_projection(p, lay, tmp, client=client, progress=bar.update, held=held)
+            summary, written = api.write_reports(tmp, plot=args.plot, held=held)
     if args.quiet:
         return []
     from projector.report import summary_markdown

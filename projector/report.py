@@ -55,6 +55,29 @@ def _variants(s: xr.Dataset) -> list[tuple[str, xr.Dataset]]:
     return [(str(labels[v]), s.isel(variant=v)) for v in range(s.sizes["variant"])]
 
 
+class _Figures:
+    """A summary's figures by coordinate value: ``f("p_crossed", anchor=a, year=y)``.
+
+    The arrays are read once; xarray's ``.sel`` per figure costs more than the rest of
+    a report put together.
+    """
+
+    def __init__(self, s: xr.Dataset) -> None:
+        self.s = s
+        self.index = {
+            dim: {v: i for i, v in enumerate(s[dim].values.tolist())}
+            for dim in ("year", "quantile", "anchor")
+            if dim in s.coords
+        }
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def __call__(self, name: str, **at: object) -> float:
+        if name not in self.arrays:
+            self.arrays[name] = np.asarray(self.s[name].values)
+        idx = tuple(self.index[str(d)][at[str(d)]] for d in self.s[name].dims)
+        return float(self.arrays[name][idx])
+
+
 def summary_csv(s: xr.Dataset, /) -> str:
     """The summary as one tidy CSV (:data:`CSV_COLUMNS`); a sweep adds a ``variant`` column.
 
@@ -90,29 +113,28 @@ def summary_csv(s: xr.Dataset, /) -> str:
             )  # fmt: skip
 
         qs = _quantiles(one)
+        f = _Figures(one)
         for y in _years(one):
-            at = one.sel(year=y)
             for q in qs:
-                v = float(at["compute_quantile"].sel(quantile=q))
-                m = float(at["compute_quantile_mcse"].sel(quantile=q))
+                v = f("compute_quantile", year=y, quantile=q)
+                m = f("compute_quantile_mcse", year=y, quantile=q)
                 row("compute", "log10_compute", f"{y:g}", f"q{q:g}", v, m, "compute_quantile")
-            passed = float(at["anchors_passed_by_median"])
+            passed = f("anchors_passed_by_median", year=y)
             row("compute", "anchors_passed_by_median", f"{y:g}", "anchors_passed_by_median",
                 passed, None, None)  # fmt: skip
         for a in one["anchor"].values:
-            at = one.sel(anchor=a)
             name = str(a)
-            row("anchor", name, "", "log10_flop", float(at["anchor_log10_flop"]), None, None)
+            row("anchor", name, "", "log10_flop", f("anchor_log10_flop", anchor=name), None, None)
             for q in qs:
-                v = float(at["crossing_quantile"].sel(quantile=q))
-                m = float(at["crossing_quantile_mcse"].sel(quantile=q))
+                v = f("crossing_quantile", anchor=name, quantile=q)
+                m = f("crossing_quantile_mcse", anchor=name, quantile=q)
                 row("anchor", name, "", f"crossing_year_q{q:g}", v, m, "crossing_quantile")
             for y in _years(one):
-                v = float(at["p_crossed"].sel(year=y))
-                m = float(at["p_crossed_mcse"].sel(year=y))
+                v = f("p_crossed", anchor=name, year=y)
+                m = f("p_crossed_mcse", anchor=name, year=y)
                 row("anchor", name, f"{y:g}", "p_crossed", v, m, "p_crossed")
-            row("anchor", name, "", "p_never", float(at["p_never"]),
-                float(at["p_never_mcse"]), "p_never")  # fmt: skip
+            row("anchor", name, "", "p_never", f("p_never", anchor=name),
+                f("p_never_mcse", anchor=name), "p_never")  # fmt: skip
     return buf.getvalue()
 
 
@@ -186,19 +208,18 @@ def _markdown_one(s: xr.Dataset) -> str:
         "| year | " + " | ".join(_qlabel(q) for q in qs) + " | anchors passed by median |",
         "|---:|" + "---:|" * len(qs) + "---:|",
     ]
+    f = _Figures(s)
     for y in _years(s):
-        at = s.sel(year=y)
         cells = [
             flags.cell(
-                f"{float(at['compute_quantile'].sel(quantile=q)):.2f}",
-                float(at["compute_quantile_mcse"].sel(quantile=q)),
+                f"{f('compute_quantile', year=y, quantile=q):.2f}",
+                f("compute_quantile_mcse", year=y, quantile=q),
                 "compute_quantile",
             )
             for q in qs
         ]
-        lines.append(
-            f"| {y:g} | " + " | ".join(cells) + f" | {int(at['anchors_passed_by_median'])} |"
-        )
+        passed = int(f("anchors_passed_by_median", year=y))
+        lines.append(f"| {y:g} | " + " | ".join(cells) + f" | {passed} |")
     years = _years(s)
     lines += [
         "",
@@ -212,26 +233,27 @@ def _markdown_one(s: xr.Dataset) -> str:
         "|---|---:|" + "---:|" * (len(qs) + len(years) + 1),
     ]
     end = float(a["end_year"])
-    for name in s["anchor"].values:
-        at = s.sel(anchor=name)
+    for name in (str(a) for a in s["anchor"].values):
         cells = []
         for q in qs:
-            v = float(at["crossing_quantile"].sel(quantile=q))
-            m = float(at["crossing_quantile_mcse"].sel(quantile=q))
+            v = f("crossing_quantile", anchor=name, quantile=q)
+            m = f("crossing_quantile_mcse", anchor=name, quantile=q)
             cells.append(
                 flags.cell("never" if math.isinf(v) else f"{v:.1f}", m, "crossing_quantile")
             )
         probs = [
             flags.cell(
-                f"{float(at['p_crossed'].sel(year=y)):.2f}",
-                float(at["p_crossed_mcse"].sel(year=y)),
+                f"{f('p_crossed', anchor=name, year=y):.2f}",
+                f("p_crossed_mcse", anchor=name, year=y),
                 "p_crossed",
             )
             for y in years
         ]
-        never = flags.cell(f"{float(at['p_never']):.2f}", float(at["p_never_mcse"]), "p_never")
+        never = flags.cell(
+            f"{f('p_never', anchor=name):.2f}", f("p_never_mcse", anchor=name), "p_never"
+        )
         lines.append(
-            f"| {name} | {float(at['anchor_log10_flop']):g} | "
+            f"| {name} | {f('anchor_log10_flop', anchor=name):g} | "
             + " | ".join(cells)
             + " | "
             + " | ".join(probs)

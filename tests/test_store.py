@@ -176,3 +176,22 @@ def test_python_facade(make_scenario: Callable[..., Path], tmp_path: Path) -> No
     assert (tmp_path / "r" / "summary.md").is_file()
     s = projector.summarize(projector.open_result(tmp_path / "r"))
     assert float(s["p_crossed"].sel(anchor="low", year=2050.0)) > 0
+
+
+def test_summary_of_held_arrays_is_the_summary_of_the_store(
+    make_scenario: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A small run summarises the arrays it kept while streaming; they are the store's."""
+    from projector.report import summary_csv
+    from projector.summary import summarize
+
+    scen = api.resolve(make_scenario(paths=2500))
+    systems = load_dataset(scen.data.dataset)
+    p, lay = api.plan_run(scen, systems, tmp_path, chunk_paths=1000)
+    held = api.Held(lay)
+    assert held.on
+    api.run_projection(p, lay, tmp_path, held=held)
+    from_held, _ = api.write_reports(tmp_path, held=held)
+    from_store = summarize(store.open_result(tmp_path))
+    xr.testing.assert_identical(from_held, from_store)
+    assert summary_csv(from_held) == summary_csv(from_store)
