@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -165,20 +163,30 @@ def main() -> None:
         huge(args.huge)
 
 
+#: Runs a command and prints its wall time and peak RSS. A launcher, because Linux
+#: records the RSS of the process that forked a child as that child's starting peak:
+#: timed straight from this (large) process, every command would seem to need as much
+#: memory as the benchmark itself.
+_LAUNCH = """
+import os, subprocess, sys, time
+t0 = time.perf_counter()
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(p.pid, 0)
+wall = time.perf_counter() - t0
+print(os.waitstatus_to_exitcode(status), wall, usage.ru_maxrss)
+"""
+
+
 def _timed(argv: list[str]) -> tuple[float, float]:
-    """Wall time [s] of a subprocess, and its own peak RSS [GB] (``wait4``: this child
-    and its descendants only, not the largest of every child run so far)."""
-    with tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
-            err.seek(0)
-            print(err.read().decode(errors="replace"), file=sys.stderr)
-            raise SystemExit(1)
-    return wall, usage.ru_maxrss * 1024 / 1e9
+    """Wall time [s] of a command run as a fresh process, and its peak RSS [GB]."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _LAUNCH, *argv], cwd=REPO, capture_output=True, text=True
+    )
+    code, wall, peak_kb = proc.stdout.split()
+    if proc.returncode != 0 or int(code) != 0:
+        print(proc.stderr, file=sys.stderr)
+        raise SystemExit(1)
+    return float(wall), int(peak_kb) * 1024 / 1e9
 
 
 def _size(path: Path) -> float:
@@ -210,13 +218,18 @@ def end_to_end(paths: int) -> None:
         for label, argv in runs.items():
             walls[label].append(_timed(argv)[0])
     times = {label: float(np.median(w)) for label, w in walls.items()}
+    spread = {label: (min(w), max(w)) for label, w in walls.items()}
     new = times["projector project (Zarr store, default --keep-paths)"]
     print(
         f"\nend to end, {paths:,} paths of default (warm, each a fresh process; "
         f"median of {ROUNDS} rounds):"
     )
     for label, wall in times.items():
-        print(f"  {label:<54} {wall:7.2f} s  {wall / new:5.2f}x the new run")
+        lo, hi = spread[label]
+        print(
+            f"  {label:<54} {wall:7.2f} s  {wall / new:5.2f}x the new run  "
+            f"(runs {lo:.2f} to {hi:.2f} s)"
+        )
     for name in ("new", "all", "nc"):
         print(f"  size of {name}: {_size(out / name):8.1f} MB")
     shutil.rmtree(out, ignore_errors=True)
