@@ -40,6 +40,7 @@ from projector.errors import InputError
 from projector.execute import chunk_size, executor_for, map_chunks, slots_of, threads
 from projector.scenario import Scenario, load_scenario, override, parse_set, with_overrides
 from projector.store import (
+    HOLD_BYTES,
     IDENTITY,
     STORE_NAME,
     Layout,
@@ -157,11 +158,6 @@ def plan_run(
     lay = _layout(p, keep_paths=keep_paths, chunk_paths=chunk_paths)
     check_fits(lay, folder, in_flight=2 * slots, n_systems=len(p.t_dl) + len(p.t_pre))
     return p, lay
-
-
-#: A run whose yearly grid and crossing years take at most this much memory keeps them
-#: while its chunks stream, so that its summary does not read the store back.
-HOLD_BYTES = 200e6
 
 
 class Held:

@@ -71,6 +71,9 @@ YEARS_PER_READ = 8
 LEGACY_NAME = "projection.nc"
 #: Resident memory of an interpreter with projector, numba, xarray and zarr loaded [bytes].
 BASE_MEMORY = 450e6
+#: A run whose yearly grid and crossing years take at most this much memory keeps them
+#: while its chunks stream, so that its summary does not read the store back.
+HOLD_BYTES = 200e6
 #: Provenance keys that identify the inputs of a result (a re-run must match all of them).
 IDENTITY = ("scenario_sha256", "dataset_sha256", "seed", "paths")
 
@@ -109,14 +112,17 @@ class Layout:
     def bytes_in_memory(self, in_flight: int, n_systems: int) -> float:
         """Peak resident memory of a run writing this store [bytes].
 
-        One chunk being computed per executor slot: the float64 paths, the float32
-        copy of the kept rows, the bootstrap indices (twice while concatenated) and the
-        yearly grid; then the summary: one year and one anchor of every path at once.
+        Per chunk in flight (computed path by path, no (path, time) array): the bootstrap
+        indices (twice while concatenated), the yearly grid and crossings, the kept full
+        rows (float32). Then the summary: a block of years of every path and two years'
+        working copies, and the arrays a small run holds (:data:`HOLD_BYTES`).
         """
-        per_path = 12 * len(self.times) + 16 * n_systems + 12 * len(self.years) + 200
-        chunk = self.chunk * per_path * in_flight
-        summary = self.paths * 40
-        return BASE_MEMORY + chunk + summary
+        per_path = 16 * n_systems + 12 * len(self.years) + 8 * len(self.anchors) + 200
+        kept = min(self.keep, self.chunk) * 4 * len(self.times)
+        chunk = (self.chunk * per_path + kept) * in_flight
+        summary = min(4 * len(self.years) * self.paths, 400e6) + 24 * self.paths
+        held = self.paths * (4 * len(self.years) + 8 * len(self.anchors))
+        return BASE_MEMORY + chunk + summary + (held if held <= HOLD_BYTES else 0)
 
 
 def _codec() -> Any:

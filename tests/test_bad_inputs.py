@@ -428,18 +428,6 @@ ARGUMENTS: list[Case] = [
         3,
         ("memory", "--chunk-paths"),
     ),
-    Case(
-        "memory-fine-grid",
-        ("project", "{s.toml}", "--out", "{out}"),
-        3,
-        ("memory", "--chunk-paths"),  # the plan fits (frozen lags); the chunks do not
-        (
-            (
-                "s.toml",
-                'name = "big"\nextends = "default"\npaths = 10000000\nsteps_per_year = 366\nend_year = 2500\n[report]\nyears = [2030]\n',
-            ),
-        ),
-    ),
 ]
 
 STORES: list[Case] = [

@@ -195,3 +195,22 @@ def test_summary_of_held_arrays_is_the_summary_of_the_store(
     from_store = summarize(store.open_result(tmp_path))
     xr.testing.assert_identical(from_held, from_store)
     assert summary_csv(from_held) == summary_csv(from_store)
+
+
+def test_memory_estimate_follows_chunks_and_kept_rows_not_paths_times_grid() -> None:
+    """Chunks are computed path by path: a fine time grid costs memory only through the
+    full paths kept (float32 rows of a chunk), never through paths x times."""
+    scen = api.resolve(
+        "default",
+        paths=100_000,
+        changes=["steps_per_year=366", "end_year=2500", "report.years=[2030]"],
+    )
+    p = api.engine.plan(scen, load_dataset(scen.data.dataset))
+    n_sys = len(p.t_dl) + len(p.t_pre)
+    few = api._layout(p, keep_paths=1_000, chunk_paths=25_000)
+    many = api._layout(p, keep_paths=25_000, chunk_paths=25_000)
+    assert few.paths == many.paths
+    extra = many.bytes_in_memory(2, n_sys) - few.bytes_in_memory(2, n_sys)
+    assert extra == pytest.approx(24_000 * 4 * len(p.times) * 2)
+    # far below what a (chunk, time) float64 array per chunk in flight would take
+    assert few.bytes_in_memory(2, n_sys) < store.BASE_MEMORY + 25_000 * 8 * len(p.times)
