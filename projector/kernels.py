@@ -314,14 +314,21 @@ def first_crossing(
     ``log10_compute[path, i] >= thresholds[anchor]``, or NaN if the path never
     reaches it within the grid.
     """
-    n_time = times.shape[0]
     for j in nb.prange(log10_compute.shape[0]):
-        for a in range(thresholds.shape[0]):
-            out[j, a] = math.nan
-            for i in range(n_time):
-                if log10_compute[j, i] >= thresholds[a]:
-                    out[j, a] = times[i]
-                    break
+        _crossing_one(times, log10_compute[j], thresholds, out[j])
+
+
+@nb.njit(cache=True, inline="always")
+def _crossing_one(
+    times: np.ndarray, path: np.ndarray, thresholds: np.ndarray, out: np.ndarray
+) -> None:  # pragma: no cover - jitted
+    """One path of :func:`first_crossing` into ``out`` (n_anchor,)."""
+    for a in range(thresholds.shape[0]):
+        out[a] = math.nan
+        for i in range(times.shape[0]):
+            if path[i] >= thresholds[a]:
+                out[a] = times[i]
+                break
 
 
 @nb.njit(cache=True, parallel=True, nogil=True)
@@ -345,15 +352,21 @@ def shift_paths(
         with fewer columns than times, the last column holds for the later times
     row : (n_path,) int64, the table row of each path, -1 for none
     """
-    n_time = log10_compute.shape[1]
-    n_col = deviation.shape[1]
     for j in nb.prange(log10_compute.shape[0]):
-        r = row[j]
-        for i in range(n_time):
-            v = log10_compute[j, i] + offset[j]
-            if r >= 0:
-                v += deviation[r, i if i < n_col else n_col - 1]
-            out[j, i] = v
+        _shift_one(log10_compute[j], offset[j], deviation, row[j], out[j])
+
+
+@nb.njit(cache=True, inline="always")
+def _shift_one(
+    path: np.ndarray, offset: float, deviation: np.ndarray, r: int, out: np.ndarray
+) -> None:  # pragma: no cover - jitted
+    """One path of :func:`shift_paths` into ``out`` (may be ``path`` itself)."""
+    n_col = deviation.shape[1]
+    for i in range(path.shape[0]):
+        v = path[i] + offset
+        if r >= 0:
+            v += deviation[r, i if i < n_col else n_col - 1]
+        out[i] = v
 
 
 @nb.njit(cache=True, parallel=True, nogil=True)
@@ -393,7 +406,6 @@ def project_paths(
     out_full : (n_keep, n_time) float32 [log10 FLOP], the first ``n_keep`` paths whole
     """
     n_time = times.shape[0]
-    n_col = deviation.shape[1]
     for j in nb.prange(growth_dl.shape[0]):
         buf = np.empty(n_time)
         _integrate_one(
@@ -401,18 +413,8 @@ def project_paths(
             shape, width, buf,
         )  # fmt: skip
         if shift:
-            r = row[j]
-            for i in range(n_time):
-                v = buf[i] + offset[j]
-                if r >= 0:
-                    v += deviation[r, i if i < n_col else n_col - 1]
-                buf[i] = v
-        for a in range(thresholds.shape[0]):
-            out_crossing[j, a] = math.nan
-            for i in range(n_time):
-                if buf[i] >= thresholds[a]:
-                    out_crossing[j, a] = times[i]
-                    break
+            _shift_one(buf, offset[j], deviation, row[j], buf)
+        _crossing_one(times, buf, thresholds, out_crossing[j])
         for k in range(year_index.shape[0]):
             i = year_index[k]
             f = year_frac[k]
