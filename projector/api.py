@@ -40,7 +40,6 @@ from projector.errors import InputError
 from projector.execute import chunk_size, executor_for, map_chunks, slots_of, threads
 from projector.scenario import Scenario, load_scenario, override, parse_set, with_overrides
 from projector.store import (
-    HOLD_BYTES,
     IDENTITY,
     STORE_NAME,
     Layout,
@@ -161,7 +160,7 @@ def plan_run(
 
 
 class Held:
-    """What a summary reads of a run, kept as the chunks stream (runs up to HOLD_BYTES).
+    """What a summary reads of a run, kept as the chunks stream (``Layout.bytes_held``).
 
     The arrays are those written to the store, so a summary made from them is the
     summary of the store (a test compares them).
@@ -170,8 +169,7 @@ class Held:
     NAMES = ("log10_compute_yearly", "crossing_year")
 
     def __init__(self, lay: Layout) -> None:
-        size = lay.paths * (4 * len(lay.years) + 8 * len(lay.anchors))
-        self.on = not lay.variants and size <= HOLD_BYTES
+        self.on = lay.bytes_held() > 0
         self.parts: dict[str, list[np.ndarray]] = {name: [] for name in self.NAMES}
 
     def add(self, arrays: Mapping[str, np.ndarray]) -> None:

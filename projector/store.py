@@ -121,8 +121,14 @@ class Layout:
         kept = min(self.keep, self.chunk) * 4 * len(self.times)
         chunk = (self.chunk * per_path + kept) * in_flight
         summary = min(4 * len(self.years) * self.paths, 400e6) + 24 * self.paths
-        held = self.paths * (4 * len(self.years) + 8 * len(self.anchors))
-        return BASE_MEMORY + chunk + summary + (held if held <= HOLD_BYTES else 0)
+        return BASE_MEMORY + chunk + summary + self.bytes_held()
+
+    def bytes_held(self) -> float:
+        """The yearly grid and crossing years a run keeps in memory while it streams, so
+        that its summary need not read the store back: 0 for a sweep or a run whose
+        arrays would take more than :data:`HOLD_BYTES` [bytes]."""
+        size = self.paths * (4 * len(self.years) + 8 * len(self.anchors))
+        return 0.0 if self.variants or size > HOLD_BYTES else float(size)
 
 
 def _codec() -> Any:
