@@ -23,9 +23,9 @@ from typing import Any
 import numba
 import numpy as np
 
-from projector import engine, twins
-from projector.data import load_dataset
-from projector.scenario import load_scenario
+from projector.inputs.scenario import load_scenario
+from projector.inputs.systems import load_dataset
+from projector.model import engine, twins
 
 REPO = Path(__file__).resolve().parents[1]
 ROUNDS = 3  # timed runs of each end-to-end command

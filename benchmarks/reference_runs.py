@@ -1,6 +1,6 @@
 """Two reference implementations of a whole run, timed end to end by bench_kernels.py.
 
-``numpy``: the same method in plain NumPy (the twins of ``projector.twins``, with the
+``numpy``: the same method in plain NumPy (the twins of ``projector.model.twins``, with the
 bootstrap OLS vectorised over paths instead of the twin's per-path ``np.polyfit`` loop so
 that the reference is a fair one), the same random draws, the same yearly grid and
 summaries (quantiles over all paths), written as an uncompressed ``.npz``.
@@ -21,10 +21,10 @@ import numpy as np
 
 
 def _numpy(paths: int, out: Path) -> None:
-    from projector import engine, twins
-    from projector.cube import yearly_grid, yearly_values
-    from projector.data import load_dataset
-    from projector.scenario import load_scenario, override
+    from projector.inputs.scenario import load_scenario, override
+    from projector.inputs.systems import load_dataset
+    from projector.model import engine, twins
+    from projector.model.cube import yearly_grid, yearly_values
 
     scen = override(load_scenario("default"), {"paths": paths})
     p = engine.plan(scen, load_dataset(scen.data.dataset))
@@ -60,11 +60,11 @@ def _numpy(paths: int, out: Path) -> None:
 
 
 def _netcdf(paths: int, out: Path) -> None:
-    from projector import engine
-    from projector.cube import to_dataset
-    from projector.data import load_dataset
-    from projector.results import anchor_summary, compute_summary
-    from projector.scenario import load_scenario, override
+    from projector.inputs.scenario import load_scenario, override
+    from projector.inputs.systems import load_dataset
+    from projector.model import engine
+    from projector.model.cube import to_dataset
+    from projector.pipeline.results import anchor_summary, compute_summary
 
     scen = override(load_scenario("default"), {"paths": paths})
     proj = engine.run(scen, load_dataset(scen.data.dataset), chunk_paths=2000)

@@ -23,10 +23,10 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "load_scenario", "open_result", "project", "summarize"]
 
 _LAZY = {
-    "load_scenario": ("projector.scenario", "load_scenario"),
-    "open_result": ("projector.store", "open_result"),
-    "project": ("projector.api", "project"),
-    "summarize": ("projector.summary", "summarize"),
+    "load_scenario": ("projector.inputs.scenario", "load_scenario"),
+    "open_result": ("projector.pipeline.store", "open_result"),
+    "project": ("projector.pipeline.run", "project"),
+    "summarize": ("projector.model.summary", "summarize"),
 }
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from projector.data import decimal_year
+from projector.inputs.systems import decimal_year
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

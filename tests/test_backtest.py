@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from projector import backtest
-from projector.cli import main
-from projector.data import decimal_year, load_dataset
+from projector.cli.app import main
 from projector.errors import InputError
-from projector.frontier import frontier_at, record_setters, records
-from projector.scenario import load_scenario
+from projector.inputs.frontier import frontier_at, record_setters, records
+from projector.inputs.scenario import load_scenario
+from projector.inputs.systems import decimal_year, load_dataset
+from projector.studies import backtest
 
 from .conftest import synthetic_rows, write_bundled_csv
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from projector.cli import main
+from projector.cli.app import main
 
 # --- cases ----------------------------------------------------------------------------------
 
@@ -1001,7 +1001,7 @@ def test_internal_errors_say_so_and_exit_70(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A real bug is not dressed up as bad input: exit 70, 'please report', one line."""
-    from projector import cli
+    from projector.cli import app as cli
 
     def broken(args: object) -> list[str]:
         raise ZeroDivisionError("float division by zero")
@@ -1042,7 +1042,7 @@ def test_every_failure_maps_to_one_line_and_a_status(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from projector import cli
+    from projector.cli import app as cli
 
     def failing(args: object) -> list[str]:
         raise exc
@@ -1058,7 +1058,7 @@ def test_interrupted_signal_maps_to_128_plus_signal(
 ) -> None:
     import signal
 
-    from projector import cli
+    from projector.cli import app as cli
 
     def killed(args: object) -> list[str]:
         os.kill(os.getpid(), signal.SIGTERM)

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from projector.cli import main
-from projector.crosscheck import match_systems, spread
-from projector.data import BUNDLED_COLUMNS, bundled_records, load_dataset
-from projector.estimate import compute_from_inputs, parse_inputs
+from projector.cli.app import main
+from projector.curation.crosscheck import match_systems, spread
+from projector.curation.estimate import compute_from_inputs, parse_inputs
+from projector.inputs.systems import BUNDLED_COLUMNS, bundled_records, load_dataset
 
 from .conftest import SHARED_DATA
 

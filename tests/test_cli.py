@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from projector.cli import main
+from projector.cli.app import main
 
 from .conftest import REPO, SNAPSHOT_2022
 
@@ -60,7 +60,7 @@ def _stdout_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 
 
 def test_overrides_are_recorded(make_scenario: Callable[..., Path], tmp_path: Path) -> None:
-    from projector.results import read_result
+    from projector.pipeline.results import read_result
 
     out = tmp_path / "res"
     assert (
@@ -194,7 +194,7 @@ def test_subprocess_default_scenario_small(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not SNAPSHOT_2022.is_file(), reason="../shared/data is absent")
 def test_epoch_2022_on_the_2022_snapshot(tmp_path: Path) -> None:
-    from projector.results import compute_summary, read_result
+    from projector.pipeline.results import compute_summary, read_result
 
     out = tmp_path / "e"
     assert (

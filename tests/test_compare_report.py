@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from projector import compare
-from projector.cli import main
-from projector.store import open_result
-from projector.summary import summarize
+from projector.cli.app import main
+from projector.model.summary import summarize
+from projector.pipeline.store import open_result
+from projector.studies import compare
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +101,8 @@ def test_report_is_self_contained(two_results: tuple[Path, Path], tmp_path: Path
 def test_epoch_2022_report_sets_the_published_figures_beside_its_own(tmp_path: Path) -> None:
     """Table 1, the three crossing dates and, with a trends folder, the Three Eras doubling
     times and Figure 1, in the Markdown and in the HTML rendered from it."""
-    from projector import published
-    from projector.document import FIGURE_1
+    from projector.render.document import FIGURE_1
+    from projector.studies import published
 
     run, trends = tmp_path / "epoch-2022", tmp_path / "trends"
     assert main(["project", "epoch-2022", "--paths", "1000", "--out", str(run), "--quiet"]) == 0

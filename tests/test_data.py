@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from projector.data import decimal_year, load_dataset
 from projector.errors import InputError
+from projector.inputs.systems import decimal_year, load_dataset
 
 from .conftest import SHARED_DATA, SNAPSHOT_2022
 
@@ -168,7 +168,7 @@ def test_2022_snapshot_has_124_papers_at_the_study_cutoff() -> None:
 
 def test_bundled_schema_checks_the_new_columns(monkeypatch: pytest.MonkeyPatch) -> None:
     """The bundled file's own checks: compute_bound vocabulary, factor range, cut-off rows."""
-    import projector.data as data
+    import projector.inputs.systems as data
 
     head = ",".join(data.BUNDLED_COLUMNS)
     good = "A,Lab,vision,2000-01-01,1e12,,s1,ops,,,params=1e5; tokens=1e6,n"

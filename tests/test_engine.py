@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from projector import engine
-from projector.data import load_dataset
 from projector.errors import InputError
-from projector.scenario import load_scenario
+from projector.inputs.scenario import load_scenario
+from projector.inputs.systems import load_dataset
+from projector.model import engine
 
 from .conftest import DL_SLOPE, PRE_SLOPE, point_mixture
 
@@ -279,7 +279,8 @@ def test_time_grid_is_built_from_integer_steps() -> None:
 @pytest.mark.parametrize("name", ["default", "epoch-2022"])
 def test_reduced_chunks_have_the_bits_of_whole_paths(name: str) -> None:
     """project_paths (path by path, what the store keeps) equals the whole-path kernels."""
-    from projector import api, cube
+    from projector.model import cube
+    from projector.pipeline import run as api
 
     scen = api.resolve(name, paths=2500, seed=None, dataset=None, changes=None)
     p = engine.plan(scen, load_dataset(scen.data.dataset))

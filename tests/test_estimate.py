@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projector import estimate as est
-from projector.cli import main
+from projector.cli.app import main
+from projector.curation import estimate as est
 from projector.errors import InputError
 
 

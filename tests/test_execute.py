@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from projector import api, store
-from projector.cli import main
-from projector.data import load_dataset
+from projector.cli.app import main
 from projector.errors import InputError
-from projector.execute import SerialExecutor, chunk_size, connect, threads
-from projector.scenario import load_scenario
+from projector.inputs.scenario import load_scenario
+from projector.inputs.systems import load_dataset
+from projector.pipeline import run as api
+from projector.pipeline import store
+from projector.pipeline.executors import SerialExecutor, chunk_size, connect, threads
 
 
 def _run(scen_path: Path, folder: Path, client: object = None, chunk: int = 1000) -> Path:

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from projector.cli import main
-from projector.report import summary_csv, summary_markdown
-from projector.store import open_result
-from projector.summary import summarize
+from projector.cli.app import main
+from projector.model.summary import summarize
+from projector.pipeline.store import open_result
+from projector.render.report import summary_csv, summary_markdown
 
 from .conftest import REPO
 
@@ -174,7 +174,9 @@ def target(old_result: Path, tmp_path: Path) -> Path:
     ],
 )
 def test_interrupted_run_keeps_old_or_new_whole(target: Path, sig: int, moment: str) -> None:
-    outcome = _interrupt(target, 30_000, sig, moment)
+    # the bar shows after 1 s: a run of 300,000 paths is still computing then, a run of
+    # 30,000 may already be done on a fast machine (and the signal then comes too late)
+    outcome = _interrupt(target, 300_000 if moment == "computing" else 30_000, sig, moment)
     if moment == "computing":
         assert outcome == "old"
     _next_run_cleans(target)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from projector.curation.hardware import PRECISIONS, accelerators, find_chip, peak_flop_per_s
 from projector.errors import InputError
-from projector.hardware import PRECISIONS, accelerators, find_chip, peak_flop_per_s
 
 REQUIRED = [
     "K80", "P100", "V100", "T4", "A100", "H100", "H200", "B200",

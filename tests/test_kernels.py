@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projector import kernels, twins
+from projector.model import kernels, twins
 
 
 def _inputs(name: str, rng: np.random.Generator) -> tuple[tuple, tuple]:

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from projector import measure
-from projector.cli import main
+from projector.cli.app import main
+from projector.curation import measure
 from projector.errors import InputError
 
 from .conftest import REPO
@@ -353,8 +353,8 @@ def test_missing_extra_is_one_line_and_exit_2(
 
 def test_import_does_not_import_torch() -> None:
     code = (
-        "import sys, projector, projector.cli, projector.measure, projector.measure_cli; "
-        "projector.cli.build_parser(); print('torch' in sys.modules)"
+        "import sys, projector, projector.cli.app, projector.curation.measure, projector.cli.measure; "
+        "projector.cli.app.build_parser(); print('torch' in sys.modules)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
@@ -363,6 +363,6 @@ def test_import_does_not_import_torch() -> None:
 
 
 def test_report_json_has_no_nan() -> None:
-    from projector.measure_report import rows_json
+    from projector.curation.measure_report import rows_json
 
     assert json.loads(rows_json([{"ratio": math.nan, "x": 1.5}])) == [{"ratio": None, "x": 1.5}]

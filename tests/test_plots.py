@@ -9,9 +9,11 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from projector import engine, plots, results
-from projector.data import load_dataset
-from projector.scenario import load_scenario
+from projector.inputs.scenario import load_scenario
+from projector.inputs.systems import load_dataset
+from projector.model import engine
+from projector.pipeline import results
+from projector.render import plots
 
 
 def test_fan_chart_on_given_axes(make_scenario: Callable[..., Path]) -> None:
@@ -38,9 +40,11 @@ def test_fan_chart_on_given_axes(make_scenario: Callable[..., Path]) -> None:
 def test_crossing_probability_has_the_weighted_curve() -> None:
     import numpy as np
 
-    from projector import engine, plots, results
-    from projector.data import load_dataset
-    from projector.scenario import load_scenario, override
+    from projector.inputs.scenario import load_scenario, override
+    from projector.inputs.systems import load_dataset
+    from projector.model import engine
+    from projector.pipeline import results
+    from projector.render import plots
 
     scen = override(load_scenario("default"), {"paths": 500})
     ds = results.to_dataset(engine.run(scen, load_dataset(scen.data.dataset)), scen)

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from projector import engine
-from projector.cli import main
-from projector.data import decimal_year, load_dataset
+from projector.cli.app import main
 from projector.errors import InputError
-from projector.scenario import load_scenario, override, parse_set
+from projector.inputs.scenario import load_scenario, override, parse_set
+from projector.inputs.systems import decimal_year, load_dataset
+from projector.model import engine
 
 from .conftest import point_mixture
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from projector import published
 from projector.errors import InputError
+from projector.studies import published
 
 ANCHORS = {
     "lifetime": 28.0,
@@ -103,7 +103,7 @@ def test_published_figures_are_consistent() -> None:
         for value, label in zip((c.median, c.low, c.high), c.labels, strict=True):
             month, year = label.split()
             assert value == pytest.approx(int(year) + months.index(month) / 12)
-    from projector.document import PUBLISHED_2022
+    from projector.render.document import PUBLISHED_2022
 
     assert PUBLISHED_2022 == {"median": 2046 + 7 / 12, "low": 2039 + 5 / 12,
                               "high": 2060 + 6 / 12}  # fmt: skip

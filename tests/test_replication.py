@@ -18,11 +18,12 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from projector import engine, published
-from projector.cube import to_dataset
-from projector.data import load_dataset
-from projector.scenario import load_scenario, with_overrides
-from projector.summary import summarize
+from projector.inputs.scenario import load_scenario, with_overrides
+from projector.inputs.systems import load_dataset
+from projector.model import engine
+from projector.model.cube import to_dataset
+from projector.model.summary import summarize
+from projector.studies import published
 
 from .conftest import SNAPSHOT_2022
 

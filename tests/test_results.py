@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from projector import engine, results
-from projector.data import load_dataset
 from projector.errors import InputError
-from projector.scenario import load_scenario
+from projector.inputs.scenario import load_scenario
+from projector.inputs.systems import load_dataset
+from projector.model import engine
+from projector.pipeline import results
 
 
 @pytest.fixture
@@ -94,7 +95,8 @@ def test_value_at_interpolates_and_rejects_outside(cube) -> None:  # type: ignor
 
 def test_store_round_trip(cube, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A streamed store holds what the in-memory cube holds (float32 where stored so)."""
-    from projector import api, store
+    from projector.pipeline import run as api
+    from projector.pipeline import store
 
     scen = load_scenario(cube.attrs["scenario_file"])
     p, lay = api.plan_run(scen, load_dataset(scen.data.dataset), tmp_path, chunk_paths=100)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from projector.errors import InputError
-from projector.scenario import PARAMS, load_scenario, scenario_dir
+from projector.inputs.scenario import PARAMS, load_scenario, scenario_dir
 
 SHIPPED = sorted(p.stem for p in scenario_dir().glob("*.toml"))
 

@@ -7,11 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from projector import engine, sensitivity
-from projector.cli import main
-from projector.data import load_dataset
+from projector.cli.app import main
 from projector.errors import InputError
-from projector.scenario import load_scenario
+from projector.inputs.scenario import load_scenario
+from projector.inputs.systems import load_dataset
+from projector.model import engine
+from projector.studies import sensitivity
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +100,7 @@ def test_bad_vary_is_one_line(
 
 
 def test_weights_keep_summing_to_one() -> None:
-    from projector.scenario import override
+    from projector.inputs.scenario import override
 
     scen = load_scenario("default")
     v = override(scen, {"reversion.bearish.weight": 0.45})

@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from projector import api, execute, store
-from projector.cli import main
-from projector.data import load_dataset
+from projector.cli.app import main
 from projector.errors import InputError
-from projector.scenario import load_scenario
+from projector.inputs.scenario import load_scenario
+from projector.inputs.systems import load_dataset
+from projector.pipeline import executors as execute
+from projector.pipeline import run as api
+from projector.pipeline import store
 
 
 def test_keep_paths_keeps_a_sample_and_every_yearly_value(
@@ -182,8 +184,8 @@ def test_summary_of_held_arrays_is_the_summary_of_the_store(
     make_scenario: Callable[..., Path], tmp_path: Path
 ) -> None:
     """A small run summarises the arrays it kept while streaming; they are the store's."""
-    from projector.report import summary_csv
-    from projector.summary import summarize
+    from projector.model.summary import summarize
+    from projector.render.report import summary_csv
 
     scen = api.resolve(make_scenario(paths=2500))
     systems = load_dataset(scen.data.dataset)

@@ -9,12 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from projector import engine
-from projector.cube import to_dataset
-from projector.data import load_dataset
-from projector.report import summary_csv, summary_markdown
-from projector.scenario import load_scenario, override
-from projector.summary import (
+from projector.inputs.scenario import load_scenario, override
+from projector.inputs.systems import load_dataset
+from projector.model import engine
+from projector.model.cube import to_dataset
+from projector.model.summary import (
     PRECISION,
     paths_needed,
     probability_mcse,
@@ -22,6 +21,7 @@ from projector.summary import (
     summarize,
     value_at,
 )
+from projector.render.report import summary_csv, summary_markdown
 
 
 @pytest.fixture(scope="module")

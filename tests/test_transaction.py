@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from projector import transaction
 from projector.errors import InputError, Interrupted, ResourceError
-from projector.transaction import result_transaction, temporaries_of
+from projector.pipeline import transaction
+from projector.pipeline.transaction import result_transaction, temporaries_of
 
 from .conftest import REPO
 
@@ -136,7 +136,7 @@ _CHILD = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from projector.errors import Interrupted
-    from projector.transaction import result_transaction
+    from projector.pipeline.transaction import result_transaction
 
     target = Path(sys.argv[1])
     try:
@@ -224,7 +224,7 @@ def test_the_lock_of_a_killed_run_is_released(tmp_path: Path) -> None:
 
 def test_signal_swallowed_before_the_transaction_still_aborts_it(tmp_path: Path) -> None:
     """E.g. Ctrl-C while the cube is encoded, swallowed by a library: no commit, no exit 0."""
-    from projector.transaction import signals_abort
+    from projector.pipeline.transaction import signals_abort
 
     target = tmp_path / "res"
     _old_result(target)

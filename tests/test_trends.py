@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from projector import engine, kernels, trends
-from projector.cli import main
-from projector.data import Systems, decimal_year, load_dataset
+from projector.cli.app import main
 from projector.errors import InputError
-from projector.scenario import load_scenario, with_overrides
+from projector.inputs.scenario import load_scenario, with_overrides
+from projector.inputs.systems import Systems, decimal_year, load_dataset
+from projector.model import engine, kernels
+from projector.studies import trends
 
 from .conftest import SNAPSHOT_2022, synthetic_rows, write_bundled_csv
 

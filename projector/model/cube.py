@@ -1,0 +1,522 @@
+"""The one Dataset builder: variable table, dimensions, units and provenance.
+
+Dependency direction: ``engine`` and ``trends`` -> ``cube`` -> ``summary``, ``store``,
+``report``, ``plots``. This is the one place that names dimensions and variables and
+sets units, long names and provenance attributes, for projections (in memory or in a
+streamed store) and for trends alike; everything downstream reads them from the
+Dataset.
+
+A projection has three kinds of per-path data:
+
+* per-path scalars (rates, reversion, crossing years, start offset, frontier origin),
+  stored for every path;
+* ``log10_compute_yearly`` (path, year): each path at the whole years of the projection
+  and at the report years, stored for every path; every summary reads this;
+* ``log10_compute`` (path, time): the full path on the time grid, stored for the first
+  ``paths_kept`` paths (all of them up to :data:`FULL_PATHS_LIMIT`, else
+  :data:`SAMPLE_PATHS`; ``--keep-paths``). Paths are independent and identically
+  distributed, so the first K are a random sample; later rows are NaN (not stored).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from projector import __version__
+from projector.inputs.scenario import Scenario
+from projector.model.engine import (
+    PATH_ARRAYS,
+    Chunk,
+    Eras,
+    Plan,
+    Projection,
+    Reduce,
+    start_date_label,
+)
+
+if TYPE_CHECKING:  # xarray and the trends (scipy.stats) load only where a Dataset is built,
+    import xarray as xr  # so Dask workers that run chunks start quickly
+
+    from projector.studies.trends import TrendAnalysis
+
+__all__ = [
+    "ANCHOR",
+    "COMPONENT",
+    "FULL_PATHS_LIMIT",
+    "PATH",
+    "PATH_VARIABLES",
+    "SAMPLE_PATHS",
+    "SCALAR_VARIABLES",
+    "TIME",
+    "TREND_COLUMNS",
+    "VARIABLES",
+    "VARIANT",
+    "YEAR",
+    "chunk_arrays",
+    "coords",
+    "default_keep",
+    "describe",
+    "provenance",
+    "reduction",
+    "static_arrays",
+    "system_names",
+    "to_dataset",
+    "trends_table",
+    "trends_to_dataset",
+    "yearly_grid",
+    "yearly_values",
+]
+
+PATH, TIME, ANCHOR, COMPONENT, YEAR = "path", "time", "anchor", "component", "year"
+VARIANT = "variant"  # the sweep dimension
+
+#: Full monthly paths are kept for every path up to this many paths ...
+FULL_PATHS_LIMIT = 10_000
+#: ... and for this many sample paths (the first ones) beyond it, unless --keep-paths.
+SAMPLE_PATHS = 1_000
+
+# name -> (dims, units, long name); declared once, applied by to_dataset and the store.
+VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "log10_compute": (
+        (PATH, TIME),
+        "log10 FLOP",
+        "log10 of training compute of the largest system",
+    ),
+    "log10_compute_yearly": (
+        (PATH, YEAR),
+        "log10 FLOP",
+        "log10 of training compute of the largest system at each year of the yearly grid "
+        "(linear between time-grid points)",
+    ),
+    "growth_dl": ((PATH,), "OOM/year", "bootstrapped Deep-Learning-era growth rate"),
+    "growth_pre_dl": ((PATH,), "OOM/year", "bootstrapped pre-Deep-Learning growth rate"),
+    "growth_moore": ((PATH,), "OOM/year", "long-run rate sqrt(growth_pre_dl * growth_ref)"),
+    "reversion_year": ((PATH,), "decimal year", "date of reversion to the long-run rate"),
+    "reversion_component": ((PATH,), "1", "index of the reversion mixture component drawn"),
+    "crossing_year": (
+        (PATH, ANCHOR),
+        "decimal year",
+        "first grid time with log10_compute >= threshold (NaN: never in horizon)",
+    ),
+    "start_offset": ((PATH,), "OOM", "error drawn on log10 C(s) (start.log10_sd; 0 when off)"),
+    "frontier_origin": (
+        (PATH,),
+        "decimal year",
+        "origin of the frontier deviation added to the path (NaN: none)",
+    ),
+    "anchor_log10_flop": ((ANCHOR,), "log10 FLOP", "anchor threshold"),
+    "anchor_weight": ((ANCHOR,), "1", "belief in the anchor's hypothesis (NaN: not given)"),
+    "system_year": (
+        ("system",),
+        "decimal year",
+        "publication date of a system the run was fitted on",
+    ),
+    "system_log10_compute": (("system",), "log10 FLOP", "training compute of that system"),
+    "component_weight": ((COMPONENT,), "1", "reversion mixture weight"),
+}
+#: The per-path variables (first dim ``path``), with their stored dtype.
+PATH_VARIABLES: dict[str, str] = {
+    "log10_compute": "float32",  # 7 significant digits are ample for log10 FLOP
+    "log10_compute_yearly": "float32",
+    "growth_dl": "float64",
+    "growth_pre_dl": "float64",
+    "growth_moore": "float64",
+    "reversion_year": "float64",
+    "reversion_component": "int16",
+    "crossing_year": "float64",  # grid times, compared exactly
+    "start_offset": "float64",
+    "frontier_origin": "float64",
+}
+#: Per-path variables without a time axis: stored for every path.
+SCALAR_VARIABLES = tuple(name for name in PATH_ARRAYS if name != "log10_compute")
+COORDS = {
+    TIME: ("decimal year", "time"),
+    PATH: ("1", "Monte Carlo path index"),
+    YEAR: ("decimal year", "yearly grid: the whole years of the projection and the report years"),
+    VARIANT: ("1", "sweep variant index"),
+    ANCHOR: ("", "biological anchor (compute threshold) name"),
+    "system": ("", "a system the run was fitted on (after cut-off, one per paper)"),
+    COMPONENT: ("", "reversion mixture component name"),
+}
+
+
+def describe(name: str) -> dict[str, str]:
+    """``units`` and ``long_name`` of a variable or coordinate."""
+    if name in VARIABLES:
+        _, units, long_name = VARIABLES[name]
+    else:
+        units, long_name = COORDS[name]
+    return {"units": units, "long_name": long_name}
+
+
+def default_keep(paths: int) -> int:
+    """How many full paths to keep when ``--keep-paths`` is not given."""
+    return paths if paths <= FULL_PATHS_LIMIT else SAMPLE_PATHS
+
+
+def yearly_grid(times: npt.NDArray[np.float64], report_years: tuple[float, ...]) -> np.ndarray:
+    """Whole years within the time grid, and the report years (sorted, unique) [year]."""
+    whole = np.arange(math.ceil(times[0] - 1e-9), math.floor(times[-1] + 1e-9) + 1, dtype=float)
+    years = np.union1d(whole, np.asarray(report_years, dtype=float))
+    return years[(years >= times[0] - 1e-9) & (years <= times[-1] + 1e-9)]
+
+
+def _interp_weights(
+    times: npt.NDArray[np.float64], years: npt.NDArray[np.float64]
+) -> tuple[np.ndarray, np.ndarray]:
+    i = np.clip(np.searchsorted(times, years), 1, len(times) - 1)
+    frac = (years - times[i - 1]) / (times[i] - times[i - 1])
+    return i, frac
+
+
+def yearly_values(
+    times: npt.NDArray[np.float64],
+    paths: npt.NDArray[np.float64],
+    years: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """Paths at ``years``, linear between grid times: (path, time) -> (path, year).
+
+    The same formula as :func:`projector.model.summary.value_at` (a grid time gives the grid
+    value exactly).
+    """
+    if len(times) == 1:
+        return np.repeat(paths[:, :1], len(years), axis=1)
+    i, frac = _interp_weights(times, years)
+    return paths[:, i - 1] * (1 - frac) + paths[:, i] * frac
+
+
+def chunk_arrays(
+    p: Plan, c: Chunk, years: npt.NDArray[np.float64], keep: int
+) -> dict[str, np.ndarray]:
+    """What the store keeps of a chunk: per-path variables, yearly grid, kept full paths.
+
+    ``log10_compute`` is present only for the rows below ``keep`` (path index). A chunk
+    computed with :func:`reduction` already holds just these (the same bits).
+    """
+    if c.log10_compute_yearly is not None:
+        yearly = c.log10_compute_yearly
+    else:
+        yearly = yearly_values(p.times, np.asarray(c.log10_compute, np.float64), years).astype(
+            np.float32
+        )
+    out: dict[str, np.ndarray] = {"log10_compute_yearly": yearly}
+    for name in SCALAR_VARIABLES:
+        out[name] = np.asarray(getattr(c, name), dtype=PATH_VARIABLES[name])
+    if c.first < keep:
+        out["log10_compute"] = np.asarray(
+            c.log10_compute[: min(keep, c.stop) - c.first], dtype=np.float32
+        )
+    return out
+
+
+def reduction(p: Plan, years: npt.NDArray[np.float64], keep: int) -> Reduce:
+    """The :class:`~projector.model.engine.Reduce` giving what :func:`chunk_arrays` keeps."""
+    i, frac = _interp_weights(p.times, years)
+    return Reduce(np.asarray(i, dtype=np.int64), np.asarray(frac, dtype=np.float64), keep)
+
+
+def provenance(
+    scen: Scenario,
+    eras: Eras,
+    growth_ref: float,
+    *,
+    clipped: int,
+    created_at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Provenance attributes of a projection (JSON-able: numbers, strings, lists)."""
+    created = created_at or dt.datetime.now(dt.UTC)
+    return dict(
+        title=f"projector result: {scen.name}",
+        projector_version=__version__,
+        scenario_name=scen.name,
+        scenario_description=scen.description,
+        scenario_file=scen.source,
+        scenario_file_sha256=scen.file_sha256,
+        scenario_sha256=scen.sha256,
+        scenario_resolved=json.dumps(scen.resolved(), sort_keys=True),
+        dataset=eras.systems.label,
+        dataset_sha256=eras.systems.sha256,
+        data_cutoff=str(scen.data.cutoff or "none"),
+        n_systems_pre_dl=len(eras.pre_dl),
+        n_systems_dl=len(eras.dl),
+        seed=scen.seed,
+        paths=int(scen.paths),
+        start_year=eras.start_year,
+        start_date=start_date_label(eras.start_year),
+        end_year=scen.end_year,
+        steps_per_year=scen.steps_per_year,
+        log10_start_compute=eras.log10_start,
+        start_compute_source=eras.start_source,
+        moore_units=scen.moore_units,
+        moore_doubling_months=scen.moore_doubling_months,
+        growth_ref=growth_ref,
+        growth_ref_units="OOM/year"
+        if scen.moore_units == "consistent"
+        else "ln-units/year mixed with OOM/year (published-notebook reading, method.md 3)",
+        weight_shape=scen.weight_shape,
+        logistic_width_years=scen.logistic_width_years,
+        reversion_before_start=scen.reversion_before_start,
+        growth_fit=scen.fit,
+        estimate_noise_factor=scen.estimate_noise_factor,
+        frontier_noise=scen.frontier_noise,
+        scenario_overrides=json.dumps(list(scen.overrides)),
+        nonpositive_rates=scen.nonpositive,
+        clipped_rate_draws=int(clipped),
+        report_years=[float(y) for y in scen.report_years],
+        report_quantiles=[float(q) for q in scen.quantiles],
+        created_at=created.isoformat(timespec="seconds"),
+        method="Besiroglu, Heim & Sevilla (2022), Projecting compute trends in Machine Learning; "
+        "see method.md",
+    )
+
+
+def _stamp(ds: xr.Dataset, scen: Scenario) -> None:
+    for name in ds.variables:
+        if name in VARIABLES or name in COORDS:
+            ds[name].attrs.update(describe(str(name)))
+    if "reversion_component" in ds:
+        ds["reversion_component"].attrs["flag_meanings"] = " ".join(c.name for c in scen.reversion)
+    if "crossing_year" in ds:
+        ds["crossing_year"].attrs["never"] = (
+            "NaN means the path does not reach the anchor by end_year"
+        )
+
+
+def to_dataset(
+    proj: Projection, scen: Scenario, *, created_at: dt.datetime | None = None
+) -> xr.Dataset:
+    """The result cube of an in-memory projection, with units, long names and provenance.
+
+    Dims: ``path`` (Monte Carlo sample), ``time`` [decimal year], ``year`` (yearly grid),
+    ``anchor``, ``component`` (reversion mixture components). Every full path is kept.
+    """
+    import xarray as xr
+
+    n = proj.log10_compute.shape[0]
+    years = yearly_grid(proj.times, scen.report_years)
+    data = {
+        "log10_compute": proj.log10_compute,
+        "log10_compute_yearly": yearly_values(proj.times, proj.log10_compute, years).astype(
+            np.float32
+        ),
+        "growth_dl": proj.growth_dl,
+        "growth_pre_dl": proj.growth_pre_dl,
+        "growth_moore": proj.growth_moore,
+        "reversion_year": proj.reversion_year,
+        "reversion_component": proj.reversion_component,
+        "crossing_year": proj.crossing_year,
+        "start_offset": proj.start_offset,
+        "frontier_origin": proj.frontier_origin,
+        **static_arrays(scen, proj.eras),
+    }
+    ds = xr.Dataset(
+        {name: (VARIABLES[name][0], values) for name, values in data.items()},
+        coords={**coords(scen, proj.times, years, n), "system": system_names(proj.eras)},
+    )
+    _stamp(ds, scen)
+    ds.attrs.update(
+        provenance(scen, proj.eras, proj.growth_ref, clipped=proj.clipped, created_at=created_at),
+        paths=n,
+        paths_kept=n,
+    )
+    return ds
+
+
+def static_arrays(scen: Scenario, eras: Eras | None = None) -> dict[str, np.ndarray]:
+    """The variables that do not depend on the draws: anchor thresholds and weights,
+    mixture weights and (given ``eras``) the systems the run was fitted on."""
+    out = {
+        "anchor_log10_flop": np.array([a.log10_flop for a in scen.anchors], dtype=np.float64),
+        "anchor_weight": np.array(
+            [np.nan if a.weight is None else a.weight for a in scen.anchors], dtype=np.float64
+        ),
+        "component_weight": np.array([c.weight for c in scen.reversion], dtype=np.float64),
+    }
+    if eras is not None:
+        out["system_year"] = np.asarray(eras.systems.year, dtype=np.float64)
+        out["system_log10_compute"] = np.asarray(eras.systems.log10_compute, dtype=np.float64)
+    return out
+
+
+def coords(
+    scen: Scenario, times: npt.NDArray[np.float64], years: npt.NDArray[np.float64], paths: int
+) -> dict[str, np.ndarray]:
+    """Coordinate values of a projection."""
+    return {
+        PATH: np.arange(paths, dtype=np.int64),
+        TIME: np.asarray(times, dtype=np.float64),
+        YEAR: np.asarray(years, dtype=np.float64),
+        ANCHOR: np.array([a.name for a in scen.anchors], dtype=str),
+        COMPONENT: np.array([c.name for c in scen.reversion], dtype=str),
+    }
+
+
+def system_names(eras: Eras) -> np.ndarray:
+    """The ``system`` coordinate: names of the systems the run was fitted on."""
+    return np.asarray(eras.systems.name).astype(str)
+
+
+# --- historical trends ------------------------------------------------------------------
+
+WINDOW, DRAW, SYSTEM = "window", "draw", "system"
+
+#: Columns of ``trends.csv``, in order.
+TREND_COLUMNS = (
+    "window",
+    "quantity",
+    "start",
+    "end",
+    "scale",
+    "domain",
+    "n",
+    "slope_oom_per_year",
+    "slope_lo",
+    "slope_median",
+    "slope_hi",
+    "doubling_months",
+    "doubling_months_lo",
+    "doubling_months_median",
+    "doubling_months_hi",
+    "r2",
+    "line_start",
+    "line_end",
+)
+
+
+def trends_table(analysis: TrendAnalysis) -> list[dict[str, Any]]:
+    """One row per window (see :data:`TREND_COLUMNS`); line values in FLOP or parameters."""
+    rows = []
+    for fit in analysis.fits:
+        w = fit.window
+        lo, med, hi = fit.slope_quantiles()
+        d_lo, d_hi = fit.doubling_interval()
+        end = w.end or analysis.cutoff or str(analysis.systems.date.max())
+        rows.append(
+            {
+                "window": w.name,
+                "quantity": w.quantity,
+                "start": str(w.start),
+                "end": str(end),
+                "scale": w.scale,
+                "domain": w.domain or "all",
+                "n": fit.n,
+                "slope_oom_per_year": fit.slope,
+                "slope_lo": lo,
+                "slope_median": med,
+                "slope_hi": hi,
+                "doubling_months": fit.doubling_months,
+                "doubling_months_lo": d_lo,
+                "doubling_months_median": _doubling_of(med),
+                "doubling_months_hi": d_hi,
+                "r2": fit.r2,
+                "line_start": fit.line_start,
+                "line_end": fit.line_end,
+            }
+        )
+    return rows
+
+
+def _doubling_of(slope: float) -> float:
+    if math.isnan(slope):
+        return math.nan
+    return 12.0 * math.log10(2.0) / slope if slope > 0 else math.inf
+
+
+def trends_to_dataset(
+    analysis: TrendAnalysis, *, created_at: dt.datetime | None = None
+) -> xr.Dataset:
+    """The trends as a Dataset: per-window fits and bootstrap draws, per-system classes.
+
+    Dims: ``window``, ``draw`` (bootstrap resample), ``system``.
+    """
+    import xarray as xr
+
+    from projector.studies.trends import SCALE_CLASSES
+
+    rows = trends_table(analysis)
+    s = analysis.systems
+    ds = xr.Dataset(
+        {
+            "n": ((WINDOW,), np.array([r["n"] for r in rows])),
+            **{
+                col: ((WINDOW,), np.array([r[col] for r in rows], dtype=np.float64))
+                for col in TREND_COLUMNS[7:]
+            },
+            "intercept": ((WINDOW,), np.array([f.intercept for f in analysis.fits])),
+            "fit_first_year": ((WINDOW,), np.array([f.first for f in analysis.fits])),
+            "fit_last_year": ((WINDOW,), np.array([f.last for f in analysis.fits])),
+            "boot_slope": ((WINDOW, DRAW), np.stack([f.boot_slope for f in analysis.fits])),
+            "boot_intercept": ((WINDOW, DRAW), np.stack([f.boot_intercept for f in analysis.fits])),
+            "quantity": ((WINDOW,), np.array([r["quantity"] for r in rows])),
+            "window_start": ((WINDOW,), np.array([r["start"] for r in rows])),
+            "window_end": ((WINDOW,), np.array([r["end"] for r in rows])),
+            "scale": ((WINDOW,), np.array([r["scale"] for r in rows])),
+            "domain": ((WINDOW,), np.array([r["domain"] for r in rows])),
+            "system_name": ((SYSTEM,), s.name.astype(str)),
+            "system_domain": ((SYSTEM,), s.domain.astype(str)),
+            "publication_year": ((SYSTEM,), s.year),
+            "log10_compute": ((SYSTEM,), s.log10_compute),
+            "log10_parameters": (
+                (SYSTEM,),
+                np.log10(np.where(s.parameters > 0, s.parameters, np.nan)),
+            ),
+            "z_score": ((SYSTEM,), analysis.z_score),
+            "scale_class": ((SYSTEM,), analysis.scale_class),
+        },
+        coords={WINDOW: [r["window"] for r in rows], SYSTEM: np.arange(len(s))},
+    )
+    units = {
+        "n": ("1", "systems in the window"),
+        "slope_oom_per_year": ("OOM/year", "OLS slope of log10 value on decimal year"),
+        "slope_lo": ("OOM/year", "2.5% bootstrap quantile of the slope"),
+        "slope_median": ("OOM/year", "50% bootstrap quantile of the slope"),
+        "slope_hi": ("OOM/year", "97.5% bootstrap quantile of the slope"),
+        "doubling_months_median": ("months", "doubling time at the median bootstrap slope"),
+        "doubling_months": ("months", "doubling time 12 log10(2) / slope"),
+        "doubling_months_lo": ("months", "doubling time at the 97.5% slope"),
+        "doubling_months_hi": ("months", "doubling time at the 2.5% slope"),
+        "r2": ("1", "coefficient of determination"),
+        "line_start": ("FLOP or parameters", "fitted line at the window's first system"),
+        "line_end": ("FLOP or parameters", "fitted line at the window's last system"),
+        "intercept": ("log10 value", "OLS intercept (at year 0)"),
+        "fit_first_year": ("decimal year", "first system in the window's fit"),
+        "fit_last_year": ("decimal year", "last system in the window's fit"),
+        "boot_slope": ("OOM/year", "slope of each bootstrap resample"),
+        "boot_intercept": ("log10 value", "intercept of each bootstrap resample"),
+        "publication_year": ("decimal year", "publication date"),
+        "log10_compute": ("log10 FLOP", "log10 of training compute"),
+        "log10_parameters": ("log10 parameters", "log10 of trainable parameters"),
+        "z_score": ("1", "Z-score of log10 compute among neighbours"),
+        "scale_class": ("1", "scale class code"),
+    }
+    for name, (u, long_name) in units.items():
+        ds[name].attrs.update(units=u, long_name=long_name)
+    ds["scale_class"].attrs["flag_meanings"] = " ".join(SCALE_CLASSES)
+    created = created_at or dt.datetime.now(dt.UTC)
+    rule = analysis.rule
+    ds.attrs.update(
+        title=f"projector trends: {s.label}",
+        projector_version=__version__,
+        dataset=s.label,
+        dataset_sha256=s.sha256,
+        data_cutoff=str(analysis.cutoff or "none"),
+        seed=analysis.seed,
+        resamples=analysis.resamples,
+        estimate_noise=int(analysis.noise),
+        z_half_width_years=rule.half_width_years,
+        z_low=rule.low,
+        z_high=rule.high,
+        large_scale_from=str(rule.large_from),
+        breaks=json.dumps([dataclasses.asdict(b) for b in analysis.breaks], default=str),
+        created_at=created.isoformat(timespec="seconds"),
+        method="Sevilla et al. (2022), Compute Trends Across Three Eras of Machine Learning, "
+        "arXiv:2202.05924; see method.md section 8",
+    )
+    return ds

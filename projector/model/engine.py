@@ -1,0 +1,669 @@
+"""The Monte Carlo projection: a pure plan, then any range of paths from it.
+
+Dependency direction: ``scenario`` and ``data`` -> ``engine`` -> ``kernels``;
+``results`` turns a :class:`Projection` into a Dataset. No I/O here.
+
+:func:`plan` does everything but the random draws (eras, grid, mixture, options);
+:func:`run_chunk` computes paths ``[first, stop)`` from a plan and is what every
+executor maps (serially in :func:`run`, or across threads and Dask workers).
+
+Reproducibility: random numbers come from one ``numpy.random.Generator`` per block of
+:data:`RNG_BLOCK` paths, seeded by ``SeedSequence(seed, spawn_key=(block,))`` (what
+``SeedSequence(seed).spawn`` would give), and each block always draws its full
+quota in a fixed order. Path j therefore depends only on the seed and j: not on the
+chunk size, the thread count or the total number of paths.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import datetime as dt
+import functools
+import math
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+from scipy import special
+
+from projector.errors import InputError
+from projector.inputs.frontier import frontier_at, record_setters
+from projector.inputs.scenario import Component, Scenario
+from projector.inputs.systems import Systems
+from projector.model import kernels
+
+__all__ = [
+    "PATH_ARRAYS",
+    "RNG_BLOCK",
+    "Chunk",
+    "Eras",
+    "Plan",
+    "Projection",
+    "Reduce",
+    "block_generator",
+    "chunk_bounds",
+    "moore_rate",
+    "plan",
+    "prepare_eras",
+    "reversion_mass_before_start",
+    "run",
+    "run_chunk",
+    "start_date_label",
+    "time_grid",
+]
+
+RNG_BLOCK = 1000  # paths per random stream; fixed, so results never depend on chunking
+MIN_ERA_SYSTEMS = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class Eras:
+    """The data a projection is fitted on, after cut-off and one-per-paper."""
+
+    systems: Systems  # all kept systems (both eras)
+    pre_dl: Systems
+    dl: Systems
+    start_year: float  # s [decimal year]
+    log10_start: float  # log10 C(s) [FLOP]
+    start_source: str  # how C(s) was chosen, for provenance
+    frontier_system: str  # the system that set C(s) when 'frontier', else ""
+    # Lower bounds (censored rows: "at least this much") are never fitted; they count
+    # for the frontier. How many are dated up to the start, and whether C(s) is one:
+    lower_bounds: int = 0
+    start_is_lower_bound: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Projection:
+    """Arrays of one projection run; dims (path,), (path, time), (path, anchor)."""
+
+    times: npt.NDArray[np.float64]
+    log10_compute: npt.NDArray[np.float64]
+    growth_dl: npt.NDArray[np.float64]
+    growth_pre_dl: npt.NDArray[np.float64]
+    growth_moore: npt.NDArray[np.float64]
+    reversion_year: npt.NDArray[np.float64]
+    reversion_component: npt.NDArray[np.int64]
+    crossing_year: npt.NDArray[np.float64]
+    start_offset: npt.NDArray[np.float64]  # error drawn on log10 C(s) [OOM], 0 when off
+    frontier_origin: npt.NDArray[np.float64]  # origin of the resampled deviation, NaN = none
+    growth_ref: float  # the reference (Moore) rate g_ref [OOM/year, or ln-units]
+    clipped: int  # how many rate draws were clipped (nonpositive='clip')
+    eras: Eras
+
+    def value_at(self, year: float, /) -> npt.NDArray[np.float64]:
+        """log10 compute of every path at ``year`` (path,), linear between grid times."""
+        t = self.times
+        i = int(np.clip(np.searchsorted(t, year, side="right") - 1, 0, t.size - 2))
+        frac = (year - t[i]) / (t[i + 1] - t[i])
+        c = self.log10_compute
+        return c[:, i] + frac * (c[:, i + 1] - c[:, i])
+
+
+#: Per-path arrays of a chunk and of a projection (path first; log10_compute adds time).
+PATH_ARRAYS = (
+    "log10_compute",
+    "growth_dl",
+    "growth_pre_dl",
+    "growth_moore",
+    "reversion_year",
+    "reversion_component",
+    "crossing_year",
+    "start_offset",
+    "frontier_origin",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Chunk:
+    """The arrays of paths ``[first, stop)``, as :func:`run_chunk` returns them."""
+
+    first: int
+    stop: int
+    log10_compute: npt.NDArray[np.floating]  # (n, time) [log10 FLOP]
+    growth_dl: npt.NDArray[np.float64]  # (n,) [OOM/year]
+    growth_pre_dl: npt.NDArray[np.float64]
+    growth_moore: npt.NDArray[np.float64]
+    reversion_year: npt.NDArray[np.float64]  # (n,) [decimal year]
+    reversion_component: npt.NDArray[np.int64]
+    crossing_year: npt.NDArray[np.float64]  # (n, anchor) [decimal year], NaN = never
+    start_offset: npt.NDArray[np.float64]  # (n,) [OOM]
+    frontier_origin: npt.NDArray[np.float64]  # (n,) [decimal year], NaN = none
+    clipped: int
+    # With a Reduce: the paths at its years, (n, year) float32 [log10 FLOP]; then
+    # log10_compute holds only the kept paths' rows, as float32.
+    log10_compute_yearly: npt.NDArray[np.float32] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Reduce:
+    """What a store keeps of each path, computed path by path (no (path, time) array):
+    the values at the years (grid interval ``[i - 1, i]`` and fraction), and the whole
+    path only for paths ``[0, keep)`` of the run."""
+
+    year_index: npt.NDArray[np.int64]
+    year_frac: npt.NDArray[np.float64]
+    keep: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """Everything a run needs besides the random draws; pure data, cheap to ship.
+
+    Built once by :func:`plan`; :func:`run_chunk` computes any range of paths from it,
+    so serial, threaded and distributed runs give the same bits.
+    """
+
+    scenario: Scenario
+    label: str  # the dataset's label, for messages
+    eras: Eras
+    times: npt.NDArray[np.float64]  # (time,) [decimal year], times[0] = s
+    growth_ref: float
+    t_dl: npt.NDArray[np.float64]  # the systems the Deep-Learning rate is fitted on
+    y_dl: npt.NDArray[np.float64]
+    t_pre: npt.NDArray[np.float64]
+    y_pre: npt.NDArray[np.float64]
+    cum_weights: npt.NDArray[np.float64]  # (k,) after conditioning (truncate policy)
+    family: npt.NDArray[np.int64]  # (k,)
+    params: npt.NDArray[np.float64]  # (k, 3) in calendar years (relative ones shifted)
+    below_start: npt.NDArray[np.float64]  # (k,) P_k(R <= s); used by 'truncate'
+    all_before_start: bool  # 'truncate' with no mass after s: every path reverts at s
+    shape: int
+    width: float
+    thresholds: npt.NDArray[np.float64]  # (anchor,) [log10 FLOP]
+    start_log10_sd: float  # [OOM]
+    deviation: npt.NDArray[np.float64]  # (origin, time) [OOM]; no rows when off
+    deviation_origin: npt.NDArray[np.float64]  # (origin,) [decimal year]
+
+    @property
+    def paths(self) -> int:
+        return self.scenario.paths
+
+
+def time_grid(start_year: float, end_year: float, steps_per_year: int) -> npt.NDArray[np.float64]:
+    """``start + k / steps_per_year`` for k = 0, 1, ... until the grid reaches ``end_year``.
+
+    The last time is the first step at or after ``end_year`` (less than one step past
+    it when the start is not on the step grid of the end, e.g. a start at the newest
+    data's date), so every report year up to ``end_year`` lies inside the grid. Built
+    from integer k so that a longer horizon leaves earlier steps bit-identical.
+    """
+    n = math.ceil((end_year - start_year) * steps_per_year - 1e-9)
+    return start_year + np.arange(n + 1, dtype=np.float64) / steps_per_year
+
+
+def moore_rate(doubling_months: float, units: str) -> float:
+    """Reference long-run rate g_ref [OOM/year, or ln-units for the notebook reading].
+
+    ``consistent``: ``log10(2) * 12 / months`` (0.181 for 20 months);
+    ``published-notebook``: ``ln(2) * 12 / months`` (0.416), see method.md section 3.
+    """
+    factor = math.log10(2.0) if units == "consistent" else math.log(2.0)
+    return factor * 12.0 / doubling_months
+
+
+def prepare_eras(scen: Scenario, systems: Systems) -> Eras:
+    """Cut off, keep one row per paper, split into eras and choose C(s).
+
+    Raises
+    ------
+    InputError
+        When an era has fewer than three systems, or the start compute cannot be set.
+    """
+    spec = scen.data
+    kept = systems.until(spec.cutoff).one_per_paper()
+    kept = kept.between(spec.pre_dl_start, None)
+    # Trend fits exclude lower bounds (censored rows): a floor is not a figure to fit.
+    points = kept.uncensored()
+    pre = points.between(spec.pre_dl_start, spec.dl_start)
+    dl = points.between(spec.dl_start, None)
+    for label, era, first, end in (
+        ("pre-Deep-Learning", pre, spec.pre_dl_start, spec.dl_start),
+        ("Deep-Learning", dl, spec.dl_start, spec.cutoff),
+    ):
+        if len(era) < MIN_ERA_SYSTEMS or np.ptp(era.year) == 0:
+            span = f"[{first}, {end or 'end'}{']' if end and end is spec.cutoff else ')'}"
+            raise InputError(
+                f"{systems.label}: only {len(era)} usable system(s) in the {label} era {span}; "
+                f"need at least {MIN_ERA_SYSTEMS} with distinct dates (check data.cutoff, "
+                "data.dl_start and data.pre_dl_start in the scenario)"
+            )
+    start_year = scen.start_year
+    if start_year is None:
+        start_year = float(kept.year.max())
+    where = scen.source
+    if scen.start_compute == "frontier":
+        before = kept.year <= start_year + 1e-12
+        if not before.any():
+            raise InputError(
+                f"{where}: start.compute = 'frontier' but no system is dated before "
+                f"the start year {start_year:g}"
+            )
+        i = int(np.argmax(np.where(before, kept.log10_compute, -np.inf)))
+        log10_start = float(kept.log10_compute[i])
+        source, frontier = f"frontier: {kept.name[i]} ({kept.date[i]})", str(kept.name[i])
+        if kept.censored[i]:
+            source += " - a lower bound: the frontier is at least this"
+    elif scen.start_compute == "trend":
+        slope, intercept = kernels.ols_fit(dl.year, dl.log10_compute)
+        log10_start = float(slope * start_year + intercept)
+        source, frontier = "trend: Deep-Learning-era OLS line at the start year", ""
+    else:
+        log10_start = float(scen.start_compute)
+        source, frontier = "explicit", ""
+    n_bounds = int(np.sum(kept.censored & (kept.year <= start_year + 1e-12)))
+    if n_bounds and scen.start_compute == "frontier":
+        source += (
+            f"; {n_bounds} system(s) up to the start have only a lower bound (no public "
+            "figure), so the frontier and C(s) are lower bounds where they may exceed it"
+        )
+    return Eras(
+        kept,
+        pre,
+        dl,
+        float(start_year),
+        log10_start,
+        source,
+        frontier,
+        lower_bounds=n_bounds,
+        start_is_lower_bound=bool(scen.start_compute == "frontier" and kept.censored[i]),
+    )
+
+
+def block_generator(seed: int, block: int) -> np.random.Generator:
+    """The random stream of path block ``block`` (paths ``block*RNG_BLOCK`` onwards)."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block,))))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Draws:
+    idx_dl: npt.NDArray[np.int64]
+    idx_pre: npt.NDArray[np.int64]
+    u_pick: npt.NDArray[np.float64]
+    z: npt.NDArray[np.float64]
+    u: npt.NDArray[np.float64]
+    z_start: npt.NDArray[np.float64]
+    u_origin: npt.NDArray[np.float64]
+    noise_dl: npt.NDArray[np.float64]  # (n, n_dl) uniforms, or (0, n_dl) when off
+    noise_pre: npt.NDArray[np.float64]
+
+
+def _draw_block(seed: int, block: int, n_dl: int, n_pre: int, noise: bool) -> _Draws:
+    rng = block_generator(seed, block)
+    # Fixed order and full block size: a path's draws never depend on how many are used.
+    # Draws added later come after the earlier ones, so older scenarios keep their bits.
+    idx_dl = rng.integers(0, n_dl, size=(RNG_BLOCK, n_dl))
+    idx_pre = rng.integers(0, n_pre, size=(RNG_BLOCK, n_pre))
+    u_pick = rng.random(RNG_BLOCK)
+    z = rng.standard_normal(RNG_BLOCK)
+    u = rng.random(RNG_BLOCK)
+    z_start = rng.standard_normal(RNG_BLOCK)
+    u_origin = rng.random(RNG_BLOCK)
+    if noise:
+        noise_dl, noise_pre = rng.random((RNG_BLOCK, n_dl)), rng.random((RNG_BLOCK, n_pre))
+    else:
+        noise_dl, noise_pre = np.empty((0, n_dl)), np.empty((0, n_pre))
+    return _Draws(idx_dl, idx_pre, u_pick, z, u, z_start, u_origin, noise_dl, noise_pre)
+
+
+@functools.cache
+def _draw_pool() -> concurrent.futures.ThreadPoolExecutor:
+    """Threads for the random draws, shared by every chunk of the process."""
+    return concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="draws")
+
+
+def _draws(seed: int, first: int, stop: int, n_dl: int, n_pre: int, noise: bool) -> _Draws:
+    blocks = range(first // RNG_BLOCK, (stop - 1) // RNG_BLOCK + 1)
+    # Each block has its own generator and NumPy draws without the GIL: two threads
+    # draw twice as fast, and the bits cannot depend on which thread drew a block.
+    if len(blocks) >= 4:
+        parts = list(_draw_pool().map(lambda b: _draw_block(seed, b, n_dl, n_pre, noise), blocks))
+    else:
+        parts = [_draw_block(seed, b, n_dl, n_pre, noise) for b in blocks]
+    lo = first - blocks[0] * RNG_BLOCK
+    sl = slice(lo, lo + stop - first)
+
+    def cat(name: str) -> np.ndarray:
+        arr = np.concatenate([getattr(p, name) for p in parts])
+        return arr[sl] if arr.shape[0] else arr
+
+    return _Draws(*(cat(f.name) for f in dataclasses.fields(_Draws)))
+
+
+def _below_start(comp: Component, params: npt.NDArray[np.float64], s: float) -> float:
+    """P(R <= s) under one component (params in calendar years)."""
+    a, b, c = params
+    if comp.distribution == "normal":
+        return float(special.ndtr((s - a) / b))
+    if comp.distribution == "lognormal":
+        return 0.0
+    if comp.distribution == "uniform":
+        return float(np.clip((s - a) / (b - a), 0.0, 1.0))
+    if comp.distribution == "triangular":
+        if s <= a:
+            return 0.0
+        if s >= c:
+            return 1.0
+        if s <= b:
+            return (s - a) ** 2 / ((c - a) * (b - a))
+        return 1.0 - (c - s) ** 2 / ((c - a) * (c - b))
+    return 1.0 if a <= s else 0.0
+
+
+def reversion_mass_before_start(scen: Scenario, start_year: float) -> list[tuple[str, float]]:
+    """Each reversion component's probability of a date at or before the start."""
+    return [
+        (comp.name, _below_start(comp, params, start_year))
+        for comp, params in zip(scen.reversion, _component_params(scen, start_year), strict=True)
+    ]
+
+
+def _component_params(scen: Scenario, s: float) -> npt.NDArray[np.float64]:
+    params = np.zeros((len(scen.reversion), 3))
+    for k, c in enumerate(scen.reversion):
+        params[k, : len(c.params)] = [v for _, v in c.params]
+        if c.relative_to == "start" and c.distribution != "lognormal":
+            # year-valued parameters move with the start; widths (sd) do not
+            shift = {"normal": (0,), "uniform": (0, 1), "triangular": (0, 1, 2), "point": (0,)}
+            for i in shift[c.distribution]:
+                params[k, i] += s
+    return params
+
+
+def _frontier_deviations(
+    eras: Eras, times: npt.NDArray[np.float64], spec: Scenario
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The frontier's own deviations from its trend, one row per past origin.
+
+    For origins tau = s - m * step (m = 1, 2, ... while tau >= data.dl_start) and lags
+    h = i * step, ``E[m, i] = F(tau + h') - F(tau) - g_F * h'`` with ``h' = min(h, s - tau)``
+    (frozen once the origin's history runs out), F the realised frontier (running
+    maximum) and g_F its OLS slope over the same span; each column is then centred
+    on its mean over origins, so a path's expected compute is the smooth path's.
+    A path adds the row of a uniformly drawn origin: the stall-and-jump shape of the
+    record series, resampled (a block bootstrap of its whole trajectory).
+    """
+    n_time = times.shape[0]
+    step = 1.0 / spec.steps_per_year
+    s = eras.start_year
+    dl0 = float(eras.dl.year.min()) if len(eras.dl) else s
+    if spec.frontier_noise_years > 0:
+        dl0 = max(dl0, s - spec.frontier_noise_years)
+    n_origin = math.floor((s - dl0) / step + 1e-9)
+    if n_origin < 2:
+        raise InputError(
+            f"{spec.source}: growth.frontier_noise = 'resampled' needs at least two time "
+            f"steps of Deep-Learning-era history before the start {s:.2f}"
+        )
+    grid = s - np.arange(n_origin, -1, -1, dtype=np.float64) * step  # oldest first, ends at s
+    f = frontier_at(eras.systems, grid)
+    g_f = kernels.ols_fit(grid, f)[0]
+    m = np.arange(1, n_origin + 1)  # origin index from the start backwards
+    origin_pos = n_origin - m  # position of tau in grid
+    # Every origin's history has run out after n_origin steps, so the columns from there
+    # on are all equal: keep n_origin + 1 of them (shift_paths repeats the last one).
+    n_col = min(n_time, n_origin + 1)
+    lag = np.minimum(np.arange(n_col)[None, :], m[:, None])  # steps, frozen at m
+    dev = f[origin_pos[:, None] + lag] - f[origin_pos][:, None] - g_f * lag * step
+    dev -= dev.mean(axis=0, keepdims=True)
+    dev *= spec.frontier_noise_scale
+    return np.ascontiguousarray(dev), grid[origin_pos]
+
+
+def plan(scen: Scenario, systems: Systems, /) -> Plan:
+    """Everything about a run but its random draws: data, eras, grid and mixture.
+
+    Raises
+    ------
+    InputError
+        Thin eras, a start compute that cannot be set, years outside the projection,
+        a truncated mixture with nothing left, or too little history for the options.
+    """
+    eras = prepare_eras(scen, systems)
+    s = eras.start_year
+    if scen.end_year <= s:
+        raise InputError(
+            f"{scen.source}: key 'end_year' ({scen.end_year:g}) must be after the start year {s:g}"
+        )
+    bad_years = [y for y in scen.report_years if y < s]
+    if bad_years:
+        raise InputError(
+            f"{scen.source}: key 'report.years' has {bad_years[0]:g}, before the start year {s:.2f}"
+        )
+    times = time_grid(s, scen.end_year, scen.steps_per_year)
+    comps = scen.reversion
+    params = _component_params(scen, s)
+    below = np.array([_below_start(c, params[k], s) for k, c in enumerate(comps)])
+    weight = np.array([c.weight for c in comps])
+    all_before = False
+    if scen.reversion_before_start == "truncate":
+        kept = weight * (1.0 - below)
+        if kept.sum() > 0:
+            weight = kept / kept.sum()
+        else:
+            all_before = True  # the limit of truncation: reversion at the start
+    cum = np.cumsum(weight)
+    cum[-1] = 1.0
+    dl = eras.dl
+    if scen.fit == "frontier":
+        in_dl = eras.systems.date >= np.datetime64(scen.data.dl_start, "D")
+        dl = eras.systems.take(record_setters(eras.systems) & in_dl)
+        if len(dl) < MIN_ERA_SYSTEMS or np.ptp(dl.year) == 0:
+            raise InputError(
+                f"{systems.label}: growth.fit = 'frontier' leaves {len(dl)} record-setting "
+                f"Deep-Learning-era system(s); need at least {MIN_ERA_SYSTEMS}"
+            )
+    sd = _start_sd(scen, eras)
+    if scen.frontier_noise == "resampled":
+        deviation, origin = _frontier_deviations(eras, times, scen)
+    else:
+        deviation, origin = np.empty((0, times.shape[0])), np.empty(0)
+    return Plan(
+        scenario=scen,
+        label=systems.label,
+        eras=eras,
+        times=times,
+        growth_ref=moore_rate(scen.moore_doubling_months, scen.moore_units),
+        t_dl=dl.year,
+        y_dl=dl.log10_compute,
+        t_pre=eras.pre_dl.year,
+        y_pre=eras.pre_dl.log10_compute,
+        cum_weights=cum,
+        family=np.array([kernels.FAMILY_CODES[c.distribution] for c in comps], dtype=np.int64),
+        params=params,
+        below_start=below,
+        all_before_start=all_before,
+        shape=kernels.SHAPE_CODES[scen.weight_shape],
+        width=scen.logistic_width_years,
+        thresholds=np.array([a.log10_flop for a in scen.anchors], dtype=np.float64),
+        start_log10_sd=sd,
+        deviation=deviation,
+        deviation_origin=origin,
+    )
+
+
+def _start_sd(scen: Scenario, eras: Eras) -> float:
+    """sd of the error on log10 C(s) [OOM]: the scenario's, or the start row's ('data')."""
+    if scen.start_log10_sd != "data":
+        return float(scen.start_log10_sd)
+    column = getattr(eras.systems, "log10_uncertainty_sd", None)
+    if column is None or not eras.frontier_system:
+        return 0.0
+    hit = np.flatnonzero(eras.systems.name == eras.frontier_system)
+    value = float(column[hit[0]]) if hit.size else math.nan
+    return value if math.isfinite(value) else 0.0
+
+
+def _truncate(p: Plan, d: _Draws) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The normal and uniform draws mapped into each chosen component's part after s.
+
+    Inverse-CDF truncation keeps one draw per path (no rejection loop): a normal
+    component's ``z`` becomes ``-ndtri(ndtr(-z) * P(R > s))`` in standard units above
+    ``(s - mean) / sd``; a uniform or triangular component's ``u`` becomes
+    ``P(R <= s) + u * P(R > s)``.
+    """
+    k = np.minimum(np.searchsorted(p.cum_weights, d.u_pick, side="right"), len(p.family) - 1)
+    below = p.below_start[k]
+    z = np.where(below > 0, -special.ndtri(special.ndtr(-d.z) * (1.0 - below)), d.z)
+    u = np.where(below > 0, below + d.u * (1.0 - below), d.u)
+    return z, u
+
+
+def run_chunk(p: Plan, first: int, stop: int, /, reduce: Reduce | None = None) -> Chunk:
+    """Paths ``[first, stop)`` of the plan's run; a pure function of its arguments.
+
+    Path j depends only on the seed and j (method: module docstring), so any split of
+    the paths into chunks, run in any order on any worker, gives the same bits. With
+    ``reduce``, only what a store keeps is made (the same bits, less memory and time).
+    """
+    if not 0 <= first < stop <= p.paths:
+        raise InputError(f"run_chunk: need 0 <= first < stop <= {p.paths}, got {first}, {stop}")
+    scen = p.scenario
+    n = stop - first
+    noise_on = scen.estimate_noise_factor > 1.0
+    d = _draws(scen.seed, first, stop, len(p.t_dl), len(p.t_pre), noise_on)
+    growth_dl, growth_pre = np.empty(n), np.empty(n)
+    half = math.log10(scen.estimate_noise_factor)
+    noise_dl = (2.0 * d.noise_dl - 1.0) * half if noise_on else d.noise_dl
+    noise_pre = (2.0 * d.noise_pre - 1.0) * half if noise_on else d.noise_pre
+    kernels.bootstrap_slopes(p.t_dl, p.y_dl, d.idx_dl, noise_dl, growth_dl)
+    kernels.bootstrap_slopes(p.t_pre, p.y_pre, d.idx_pre, noise_pre, growth_pre)
+    clipped = _check_rates(scen, p.label, growth_dl, growth_pre, first)
+    growth_moore = np.sqrt(growth_pre * p.growth_ref)
+    z, u = (d.z, d.u) if scen.reversion_before_start != "truncate" else _truncate(p, d)
+    reversion, component = np.empty(n), np.empty(n, dtype=np.int64)
+    s = p.eras.start_year
+    kernels.mixture_draws(
+        d.u_pick, z, u, p.cum_weights, p.family, p.params, s, reversion, component
+    )
+    if p.all_before_start or scen.reversion_before_start == "immediate":
+        np.maximum(reversion, s, out=reversion)  # w = 0 from the start
+    offset = p.start_log10_sd * d.z_start if p.start_log10_sd > 0 else np.zeros(n)
+    n_origin = p.deviation.shape[0]
+    if n_origin:
+        row = np.minimum((d.u_origin * n_origin).astype(np.int64), n_origin - 1)
+        origin = p.deviation_origin[row]
+    else:
+        row, origin = np.full(n, -1, dtype=np.int64), np.full(n, np.nan)
+    shift = bool(n_origin or p.start_log10_sd > 0)
+    crossing = np.empty((n, p.thresholds.shape[0]))
+    yearly = None
+    paths: npt.NDArray[np.floating]
+    if reduce is not None and p.times.shape[0] > 1:
+        paths = np.empty((max(0, min(reduce.keep, stop) - first), p.times.shape[0]), np.float32)
+        yearly = np.empty((n, reduce.year_index.shape[0]), np.float32)
+        kernels.project_paths(
+            p.times, s, p.eras.log10_start, growth_dl, growth_moore, reversion, p.shape,
+            p.width, shift, offset, p.deviation, row, p.thresholds, reduce.year_index,
+            reduce.year_frac, yearly, crossing, paths,
+        )  # fmt: skip
+    else:
+        paths = np.empty((n, p.times.shape[0]))
+        kernels.integrate_paths(
+            p.times, s, p.eras.log10_start, growth_dl, growth_moore, reversion, p.shape,
+            p.width, paths,
+        )  # fmt: skip
+        if shift:
+            kernels.shift_paths(paths, offset, p.deviation, row, paths)
+        kernels.first_crossing(p.times, paths, p.thresholds, crossing)
+    return Chunk(
+        first=first,
+        stop=stop,
+        log10_compute=paths,
+        growth_dl=growth_dl,
+        growth_pre_dl=growth_pre,
+        growth_moore=growth_moore,
+        reversion_year=reversion,
+        reversion_component=component,
+        crossing_year=crossing,
+        start_offset=offset,
+        frontier_origin=origin,
+        clipped=clipped,
+        log10_compute_yearly=yearly,
+    )
+
+
+def chunk_bounds(paths: int, chunk_paths: int) -> list[tuple[int, int]]:
+    """``[first, stop)`` of each chunk; chunks start on RNG block boundaries when
+    ``chunk_paths`` is a multiple of :data:`RNG_BLOCK` (no block is drawn twice)."""
+    return [(a, min(a + chunk_paths, paths)) for a in range(0, paths, chunk_paths)]
+
+
+def run(
+    scen: Scenario,
+    systems: Systems,
+    *,
+    chunk_paths: int = 2 * RNG_BLOCK,
+    progress: Callable[[int], None] | None = None,
+) -> Projection:
+    """Run the projection of ``scen`` on ``systems`` in memory, chunk by chunk.
+
+    Parameters
+    ----------
+    scen
+        A validated scenario (``paths``, ``seed``, grid, mixture, anchors).
+    systems
+        The full dataset; the scenario's cut-off and eras are applied here.
+    chunk_paths
+        Paths computed per kernel call (memory bound only; results do not depend on it).
+    progress
+        Called with the number of paths finished after each chunk.
+
+    Returns
+    -------
+    Projection
+        ``log10_compute`` (path, time) [log10 FLOP], per-path rates [OOM/year],
+        reversion draws and first-crossing years (path, anchor) [decimal year, NaN = never].
+    """
+    if chunk_paths < 1:
+        raise InputError(f"chunk_paths must be >= 1, got {chunk_paths}")
+    p = plan(scen, systems)
+    n = scen.paths
+    arrays: dict[str, np.ndarray] = {}
+    clipped = 0
+    for first, stop in chunk_bounds(n, chunk_paths):
+        c = run_chunk(p, first, stop)
+        for name in PATH_ARRAYS:
+            part = getattr(c, name)
+            if name not in arrays:
+                arrays[name] = np.empty((n, *part.shape[1:]), dtype=part.dtype)
+            arrays[name][first:stop] = part
+        clipped += c.clipped
+        if progress is not None:
+            progress(stop - first)
+    return Projection(
+        times=p.times, growth_ref=p.growth_ref, clipped=clipped, eras=p.eras, **arrays
+    )
+
+
+def _check_rates(
+    scen: Scenario,
+    label: str,
+    growth_dl: npt.NDArray[np.float64],
+    growth_pre: npt.NDArray[np.float64],
+    first: int,
+) -> int:
+    """Non-positive bootstrap rates: an error, or a documented clip (method.md 5)."""
+    clipped = 0
+    for name, arr in (("Deep-Learning", growth_dl), ("pre-DL", growth_pre)):
+        bad = ~(arr > 0)
+        if not bad.any():
+            continue
+        if scen.nonpositive == "error":
+            j = first + int(np.argmax(bad))
+            raise InputError(
+                f"{label}: the bootstrap {name} growth rate of path {j} is {arr[bad][0]:.3g} "
+                f"OOM/year (<= 0), so g(t) is undefined; set growth.nonpositive = 'clip' in "
+                f"{scen.source} to raise such draws to growth.clip_floor, or use more data"
+            )
+        clipped += int(bad.sum())
+        arr[bad] = scen.clip_floor
+    return clipped
+
+
+def start_date_label(start_year: float) -> str:
+    """A decimal year as an ISO date (for messages and summaries)."""
+    year = math.floor(start_year)
+    days = (dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days
+    return (dt.date(year, 1, 1) + dt.timedelta(days=round((start_year - year) * days))).isoformat()

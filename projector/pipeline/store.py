@@ -1,0 +1,465 @@
+"""Result stores: streamed Zarr (v3) stores, reading, NetCDF export, and fit checks.
+
+Dependency direction: ``cube`` -> ``store`` -> ``execute``, ``api``, ``cli``. The one
+module that reads and writes result files (the result folder's atomic swap is
+``transaction``'s).
+
+A result folder holds ``projection.zarr`` (this module), ``summary.csv`` and
+``summary.md`` (``report``) and optionally ``fan_chart.png``. The store is created
+empty with every variable's shape, then each chunk of paths is written as soon as it
+is computed, so memory is bounded by the chunk size, not by the number of paths.
+
+Layout: one Zarr chunk per chunk of paths (the chunk size is a multiple of the RNG
+block, independent of the executor, so serial, threaded and distributed runs write
+byte-identical stores). ``log10_compute_yearly`` is sharded: one file per chunk of
+paths, inner chunks of 8 years, so a summary reads a block of years at a time. Codec: Blosc
+(lz4, level 5, byte shuffle), multi-threaded: it writes a 100,000-path store in about
+half the time of zstd level 3 for a store about 15% larger (benchmarks/, 2026-11-26).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import errno
+import json
+import math
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import xarray as xr
+
+from projector.errors import InputError, ResourceError
+from projector.model.cube import (
+    ANCHOR,
+    COMPONENT,
+    PATH,
+    PATH_VARIABLES,
+    TIME,
+    VARIABLES,
+    VARIANT,
+    YEAR,
+    describe,
+)
+from projector.pipeline import checks
+from projector.pipeline.fileio import atomic_path
+
+if TYPE_CHECKING:
+    from projector.studies.trends import TrendAnalysis
+
+__all__ = [
+    "STORE_NAME",
+    "Layout",
+    "StoreWriter",
+    "check_fits",
+    "disk_free",
+    "export_netcdf",
+    "find_store",
+    "memory_available",
+    "open_result",
+    "read_identity",
+    "write_trends",
+]
+
+STORE_NAME = "projection.zarr"
+#: Years per inner chunk of ``log10_compute_yearly`` (the unit a summary reads).
+YEARS_PER_READ = 8
+LEGACY_NAME = "projection.nc"
+#: Resident memory of an interpreter with projector, numba, xarray and zarr loaded [bytes].
+BASE_MEMORY = 450e6
+#: A run whose yearly grid and crossing years take at most this much memory keeps them
+#: while its chunks stream, so that its summary does not read the store back.
+HOLD_BYTES = 200e6
+#: Provenance keys that identify the inputs of a result (a re-run must match all of them).
+IDENTITY = ("scenario_sha256", "dataset_sha256", "seed", "paths")
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """Shapes of a result store. ``variants`` is 0 for a single projection."""
+
+    paths: int
+    chunk: int  # paths per store chunk = per computed chunk
+    times: npt.NDArray[np.float64]  # (time,); empty when no full paths are kept
+    years: npt.NDArray[np.float64]  # (year,)
+    keep: int  # full paths kept: rows [0, keep) of log10_compute
+    anchors: tuple[str, ...]
+    components: tuple[str, ...]
+    variants: int = 0
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        dims = VARIABLES[name][0]
+        size = {
+            PATH: self.paths,
+            TIME: len(self.times),
+            YEAR: len(self.years),
+            ANCHOR: len(self.anchors),
+            COMPONENT: len(self.components),
+        }
+        lead = (self.variants,) if self.variants and dims[0] == PATH else ()
+        return lead + tuple(size[d] for d in dims)
+
+    def bytes_on_disk(self) -> float:
+        """Upper bound of the store's size (uncompressed) [bytes]."""
+        per_path = 4 * len(self.years) + 8 * len(self.anchors) + 7 * 8 + 2
+        total = self.paths * per_path + self.keep * 4 * len(self.times)
+        return float(total * max(self.variants, 1))
+
+    def bytes_in_memory(self, in_flight: int, n_systems: int) -> float:
+        """Peak resident memory of a run writing this store [bytes].
+
+        Per chunk in flight (computed path by path, no (path, time) array): the bootstrap
+        indices (twice while concatenated), the yearly grid and crossings, the kept full
+        rows (float32). Then the summary: a block of years of every path and two years'
+        working copies, and the arrays a small run holds (:data:`HOLD_BYTES`).
+        """
+        per_path = 16 * n_systems + 12 * len(self.years) + 8 * len(self.anchors) + 200
+        kept = min(self.keep, self.chunk) * 4 * len(self.times)
+        chunk = (self.chunk * per_path + kept) * in_flight
+        summary = min(4 * len(self.years) * self.paths, 400e6) + 24 * self.paths
+        return BASE_MEMORY + chunk + summary + self.bytes_held()
+
+    def bytes_held(self) -> float:
+        """The yearly grid and crossing years a run keeps in memory while it streams, so
+        that its summary need not read the store back: 0 for a sweep or a run whose
+        arrays would take more than :data:`HOLD_BYTES` [bytes]."""
+        size = self.paths * (4 * len(self.years) + 8 * len(self.anchors))
+        return 0.0 if self.variants or size > HOLD_BYTES else float(size)
+
+
+def _codec() -> Any:
+    from zarr.codecs import BloscCodec
+
+    return BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class StoreWriter:
+    """A Zarr store created with every variable's full shape; chunks written as they come."""
+
+    def __init__(
+        self,
+        path: Path,
+        layout: Layout,
+        attrs: dict[str, Any],
+        static: dict[str, np.ndarray],
+        variant_data: dict[str, np.ndarray] | None = None,
+        systems: np.ndarray | None = None,
+    ) -> None:
+        import zarr
+
+        self.path = Path(path)
+        self.layout = layout
+        self._threads: cf.ThreadPoolExecutor | None = None
+        self.group = zarr.open_group(str(self.path), mode="w-", zarr_format=3)
+        lay = layout
+        coords: dict[str, np.ndarray] = {
+            PATH: np.arange(lay.paths, dtype=np.int64),
+            YEAR: np.asarray(lay.years, dtype=np.float64),
+            ANCHOR: np.array(lay.anchors, dtype=str),
+            COMPONENT: np.array(lay.components, dtype=str),
+        }
+        if len(lay.times):
+            coords[TIME] = np.asarray(lay.times, dtype=np.float64)
+        if lay.variants:
+            coords[VARIANT] = np.arange(lay.variants, dtype=np.int64)
+        if systems is not None:
+            coords["system"] = np.asarray(systems).astype(str)
+        for name, values in coords.items():
+            self._array(name, values, (name,), describe(name))
+        for name, values in static.items():
+            self._array(name, values, VARIABLES[name][0], describe(name))
+        for name, values in (variant_data or {}).items():
+            self._array(name, values, (VARIANT,), {})
+        self.arrays: dict[str, Any] = {}
+        for name, dtype in PATH_VARIABLES.items():
+            if name == "log10_compute" and (lay.keep == 0 or not len(lay.times)):
+                continue
+            shape = lay.shape(name)
+            dims = ((VARIANT,) if lay.variants else ()) + VARIABLES[name][0]
+            lead = (1,) if lay.variants else ()
+            rest = shape[len(lead) + 1 :]
+            kwargs: dict[str, Any] = {}
+            if name == "log10_compute_yearly":
+                # one file per chunk of paths; inner chunks of YEARS_PER_READ years, so a
+                # summary reads a block of years of every path without the others
+                inner = min(YEARS_PER_READ, rest[0])
+                kwargs["shards"] = (*lead, lay.chunk, -(-rest[0] // inner) * inner)
+                kwargs["chunks"] = (*lead, lay.chunk, inner)
+            else:
+                kwargs["chunks"] = (*lead, lay.chunk, *rest)
+            fill = np.nan if dtype.startswith("float") else 0
+            arr = self.group.create_array(
+                name,
+                shape=shape,
+                dtype=dtype,
+                fill_value=fill,
+                compressors=[_codec()],
+                dimension_names=list(dims),
+                attributes=dict(describe(name)),
+                **kwargs,
+            )
+            self.arrays[name] = arr
+        self.group.attrs.update({k: _jsonable(v) for k, v in attrs.items()})
+        self.group.attrs["complete"] = False
+
+    def _array(
+        self, name: str, values: np.ndarray, dims: tuple[str, ...], attrs: dict[str, Any]
+    ) -> None:
+        values = np.asarray(values)
+        dtype: Any = str if values.dtype.kind in "US" else values.dtype
+        arr = self.group.create_array(
+            name,
+            shape=values.shape,
+            dtype=dtype,
+            dimension_names=list(dims),
+            attributes=attrs,
+            compressors=None if dtype is str else [_codec()],
+        )
+        if values.size:
+            arr[...] = values
+
+    def write(
+        self, first: int, stop: int, arrays: dict[str, np.ndarray], variant: int = -1
+    ) -> None:
+        """Write the arrays of paths ``[first, stop)`` (of ``variant`` in a sweep).
+
+        The arrays go to their files at once (one thread each): a write spends most of
+        its time waiting for Zarr's I/O loop and the codec, which release the GIL.
+        """
+
+        def put(item: tuple[str, np.ndarray]) -> None:
+            name, values = item
+            rows = slice(first, first + values.shape[0])
+            if self.layout.variants:
+                self.arrays[name][variant, rows] = values
+            else:
+                self.arrays[name][rows] = values
+
+        for _ in self._pool().map(put, arrays.items()):
+            pass
+
+    def _pool(self) -> cf.ThreadPoolExecutor:
+        if self._threads is None:
+            self._threads = cf.ThreadPoolExecutor(
+                max_workers=len(PATH_VARIABLES), thread_name_prefix="store"
+            )
+        return self._threads
+
+    def finish(self, attrs: dict[str, Any]) -> None:
+        """Record the final attributes (e.g. clipped draws) and mark the store complete."""
+        if self._threads is not None:
+            self._threads.shutdown()
+            self._threads = None
+        self.group.attrs.update({k: _jsonable(v) for k, v in attrs.items()})
+        self.group.attrs["complete"] = True
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def find_store(path: str | Path) -> Path:
+    """The store or cube behind ``path``: a result folder, a ``.zarr`` store or a ``.nc``."""
+    p = Path(path)
+    if p.is_dir():
+        if (p / "zarr.json").is_file():
+            return p
+        for name in (STORE_NAME, LEGACY_NAME):
+            if (p / name).exists():
+                return p / name
+        raise InputError(f"{p}: not a result folder (no {STORE_NAME} or {LEGACY_NAME} in it)")
+    if p.is_file():
+        return p
+    raise InputError(f"{p}: no such result file or folder")
+
+
+def open_result(path: str | Path) -> xr.Dataset:
+    """Open a result lazily (Zarr store) or load an older NetCDF cube.
+
+    Variables of a Zarr store are read on access, so ``ds.log10_compute_yearly[:, k]``
+    reads one year of every path and nothing else.
+    """
+    p = find_store(path)
+    if p.is_dir():
+        import zarr
+
+        try:
+            attrs = dict(zarr.open_group(str(p), mode="r").attrs)
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(f"{p}: not a readable Zarr store ({exc})") from None
+        if "scenario_name" not in attrs:
+            raise InputError(f"{p}: not a projector result store (no provenance attributes)")
+        if not attrs.get("complete", False):
+            raise InputError(f"{p}: an incomplete store (its run did not finish)")
+        try:
+            ds = xr.open_zarr(str(p), consolidated=False, chunks=None, zarr_format=3)
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise InputError(f"{p}: not a readable Zarr store ({exc})") from None
+        checks.check_cube(ds, p)
+        return ds
+    try:
+        with xr.open_dataset(p, engine="h5netcdf") as ds:
+            loaded = ds.load()
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
+        # h5py reports a truncated or corrupt file as any of these
+        text = " ".join(str(exc).split())[:200]
+        raise InputError(f"{p}: not a readable NetCDF file ({text})") from None
+    missing = [v for v in ("log10_compute", "crossing_year") if v not in loaded]
+    if missing or "scenario_name" not in loaded.attrs:
+        raise InputError(f"{p}: not a projector result cube (missing {missing or 'attrs'})")
+    checks.check_cube(loaded, p)
+    return loaded
+
+
+def read_identity(folder: Path) -> dict[str, Any] | None:
+    """The identifying provenance (:data:`IDENTITY`) of the result in ``folder``, if any.
+
+    ``None`` when ``folder`` holds no readable result (missing, empty, or other files).
+    """
+    try:
+        p = find_store(folder)
+    except InputError:
+        return None
+    try:
+        if p.is_dir():
+            import zarr
+
+            attrs = dict(zarr.open_group(str(p), mode="r").attrs)
+        else:
+            with xr.open_dataset(p, engine="h5netcdf") as ds:
+                attrs = dict(ds.attrs)
+    except (OSError, ValueError, KeyError):
+        return None
+    if "scenario_sha256" not in attrs:
+        return None
+    return {k: _jsonable(attrs.get(k)) for k in IDENTITY}
+
+
+def export_netcdf(source: str | Path, target: Path) -> Path:
+    """Write a result as one NetCDF file (h5netcdf, zlib), streaming chunk by chunk.
+
+    When only some full paths were kept, ``log10_compute`` is exported for those
+    (dimension ``sample``) rather than as a mostly-empty (path, time) array.
+    """
+    p = find_store(source)
+    if p.is_dir():
+        ds = xr.open_zarr(str(p), consolidated=False, chunks={}, zarr_format=3)
+    else:
+        ds = xr.open_dataset(p, engine="h5netcdf", chunks={})
+    keep = int(ds.attrs.get("paths_kept", ds.sizes.get(PATH, 0)))
+    if "log10_compute" in ds and keep < ds.sizes[PATH]:
+        kept = ds["log10_compute"].isel({PATH: slice(0, keep)}).rename({PATH: "sample"})
+        ds = ds.drop_vars("log10_compute").assign(log10_compute=kept)
+    ds.attrs = {k: (json.dumps(v) if isinstance(v, bool) else v) for k, v in ds.attrs.items()}
+    encoding = {
+        str(v): {"zlib": True, "complevel": 4, "shuffle": True}
+        for v in ds.data_vars
+        if ds[v].dtype.kind in "fi"
+    }
+    target = Path(target)
+    if target.is_dir():
+        raise InputError(f"{target}: is a folder; give a file name ending in .nc")
+    with atomic_path(target) as tmp:
+        ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
+    ds.close()
+    return target
+
+
+# --- trends -------------------------------------------------------------------------
+
+
+def write_trends(analysis: TrendAnalysis, out_dir: Path, figures: dict[str, Any]) -> list[Path]:
+    """Write trends.csv, trends.md, the figures (PNG) and trends.nc, as one transaction.
+
+    The folder is replaced as a whole (:func:`projector.pipeline.transaction.result_transaction`):
+    an older result stays intact until the new one is complete. The NetCDF file is
+    encoded in memory first, so a full disk fails in plain file I/O, not inside HDF5.
+    """
+    from projector.model.cube import trends_to_dataset
+    from projector.pipeline.fileio import write_bytes
+    from projector.pipeline.transaction import result_transaction
+    from projector.render.report import trends_csv, trends_markdown
+
+    out_dir = Path(out_dir)
+    texts = {"trends.csv": trends_csv(analysis), "trends.md": trends_markdown(analysis)}
+    ds = trends_to_dataset(analysis)
+    encoding = {
+        str(v): {"zlib": True, "complevel": 4} for v in ds.data_vars if ds[v].dtype.kind == "f"
+    }
+    cube = ds.to_netcdf(engine="h5netcdf", encoding=encoding)
+    with result_transaction(out_dir) as tmp:
+        for name, text in texts.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        for name, fig in figures.items():
+            fig.savefig(tmp / name, dpi=130, format="png")
+        write_bytes(tmp / "trends.nc", cube)
+    return [out_dir / name for name in (*texts, *figures, "trends.nc")]
+
+
+# --- will it fit? --------------------------------------------------------------------
+
+
+def disk_free(folder: Path) -> float:
+    """Free bytes on the file system that holds ``folder`` (or its nearest ancestor)."""
+    p = Path(os.path.abspath(folder))
+    while not p.exists() and p.parent != p:
+        p = p.parent
+    return float(shutil.disk_usage(p).free)
+
+
+def memory_available() -> float:
+    """Memory available to a new process [bytes] (``MemAvailable``), or +inf if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return math.inf
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1e9:.1f} GB"
+
+
+def check_fits(layout: Layout, folder: Path, *, in_flight: int, n_systems: int) -> None:
+    """Refuse a run whose store would not fit on disk or whose peak would not fit in memory.
+
+    Raises
+    ------
+    ResourceError
+        One line (exit status 3): what the run needs, what is there, and how many paths
+        would fit.
+    """
+    need_disk = layout.bytes_on_disk()
+    free = disk_free(folder)
+    if need_disk > free:
+        per_path = need_disk / layout.paths
+        fit = int(free // per_path)
+        raise ResourceError(
+            errno.ENOSPC,
+            f"{layout.paths:,} paths would need up to {_gb(need_disk)} on disk at {folder} "
+            f"but {_gb(free)} is free; at most {fit:,} paths fit (or keep fewer full paths "
+            f"with --keep-paths, now {layout.keep:,})",
+        )
+    need_mem = layout.bytes_in_memory(in_flight, n_systems)
+    avail = memory_available()
+    if need_mem > avail:
+        raise ResourceError(
+            errno.ENOMEM,
+            f"{layout.paths:,} paths in chunks of {layout.chunk:,} would need about "
+            f"{_gb(need_mem)} of memory but {_gb(avail)} is available; use a smaller "
+            "--chunk-paths or fewer --workers",
+        )

@@ -1,0 +1,546 @@
+"""Figures from result cubes. The only module that imports matplotlib.
+
+Dependency direction: ``results`` -> ``plots``; functions take a Dataset and an
+optional ``ax`` and return the Figure; they never call ``plt.show()``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display is assumed
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from projector.inputs.systems import decimal_year
+
+__all__ = [
+    "backtest_figure",
+    "close",
+    "compare_overlay",
+    "crossing_histograms",
+    "crossing_probability",
+    "fan_chart",
+    "rate_distributions",
+    "reversion_prior",
+    "sensitivity_figure",
+    "trends_figure",
+]
+
+
+def fan_chart(
+    ds: xr.Dataset,
+    *,
+    ax: Axes | None = None,
+    n_paths: int = 8,
+    seed: int = 0,
+    summary: xr.Dataset | None = None,
+    history: bool = True,
+    history_years: float = 15.0,
+) -> Figure:
+    """Median, 50% and 95% bands of log10 compute over time, sample paths and anchors,
+    with the historical systems and their frontier drawn before the start.
+
+    Anchor labels sit in the right margin, kept apart (see :func:`_anchor_lines`).
+
+    Parameters
+    ----------
+    ds
+        A result (``log10_compute`` (path, time) [log10 FLOP], ``anchor_log10_flop``):
+        an in-memory cube, a streamed store or an older NetCDF cube.
+    ax
+        Axes to draw on; a new figure is made when omitted.
+    n_paths
+        How many individual paths to draw (chosen at random with ``seed`` among the
+        kept full paths).
+    summary
+        The result's :func:`projector.model.summary.summarize`; when every full path is not
+        at hand (a store keeping a sample), the bands are drawn from it on the yearly
+        grid (computed when not given).
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
+    else:
+        fig = ax.get_figure()  # type: ignore[assignment]
+    n = int(ds.sizes["path"])
+    keep = int(ds.attrs.get("paths_kept", n)) if "log10_compute" in ds else 0
+    if keep == n:
+        t = ds["time"].values
+        c = ds["log10_compute"].values
+        q = np.quantile(c, [0.025, 0.25, 0.5, 0.75, 0.975], axis=0)
+        sample_t, sample = t, c
+    else:
+        if summary is None:
+            from projector.model.summary import summarize
+
+            summary = summarize(ds)
+        t = summary["year"].values
+        q = summary["compute_quantile"].sel(quantile=[0.025, 0.25, 0.5, 0.75, 0.975]).values.T
+        sample_t = ds["time"].values if keep else t
+        sample = ds["log10_compute"][:keep].values if keep else np.empty((0, len(t)))
+    ax.fill_between(t, q[0], q[4], color="tab:blue", alpha=0.18, lw=0, label="95% band")
+    ax.fill_between(t, q[1], q[3], color="tab:blue", alpha=0.35, lw=0, label="50% band")
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(sample.shape[0], size=min(n_paths, sample.shape[0]), replace=False)
+    for k, j in enumerate(picks):
+        ax.plot(sample_t, sample[j], color="0.35", lw=0.6, alpha=0.7,
+                label="sample paths" if k == 0 else None)  # fmt: skip
+    ax.plot(t, q[2], color="tab:blue", lw=2, label="median")
+    levels = ds["anchor_log10_flop"].values
+    t_first = t[0]
+    if history and "system_year" in ds:
+        t_first = _draw_history(ax, ds, float(t[0]), years=history_years)
+    names = [str(x) for x in ds["anchor"].values]
+    _anchor_lines(ax, names, levels, float(np.nanmin(q)), float(np.nanmax(q)))
+    a = ds.attrs
+    ax.set_title(
+        f"{a.get('scenario_name', '')}: training compute of the largest system "
+        f"({a.get('paths', n)} paths)",
+        fontsize=11,
+    )
+    ax.set_xlabel("year")
+    ax.set_ylabel("log10 training compute [FLOP]")
+    ax.set_xlim(t_first, t[-1])
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def _draw_history(ax: Axes, ds: xr.Dataset, start: float, *, years: float) -> float:
+    """The systems the run was fitted on and their frontier (a step line) before the start.
+
+    Returns the first year drawn.
+    """
+    year = np.asarray(ds["system_year"].values, dtype=np.float64)
+    logc = np.asarray(ds["system_log10_compute"].values, dtype=np.float64)
+    first = start - years
+    shown = year >= first
+    ax.scatter(year[shown], logc[shown], s=7, color="0.55", alpha=0.6, lw=0, zorder=1,
+               label="systems (the data)")  # fmt: skip
+    order = np.argsort(year)
+    best = np.maximum.accumulate(logc[order])
+    keep = year[order] >= first
+    xs = np.append(year[order][keep], start)
+    ys = np.append(best[keep], best[-1])
+    if xs.size:
+        ax.step(xs, ys, where="post", color="black", lw=1.2, zorder=2, label="frontier")
+    ax.axvline(start, color="0.3", lw=0.8, ls=":")
+    return first
+
+
+_CLASS_STYLE = {
+    0: ("low outlier", "#bbbbbb", "x"),
+    1: ("regular scale", "#1f77b4", "o"),
+    2: ("large scale", "#d62728", "D"),
+}
+_PRE_DL_COLOR = "#2ca02c"
+_FIG1_WINDOWS = {"compute": ("pre-dl", "dl-regular", "large-scale"),
+                 "parameters": ("params-pre-dl", "params-dl-all")}  # fmt: skip
+
+
+def close(fig: Figure) -> None:
+    """Release a figure's memory once it is saved."""
+    plt.close(fig)
+
+
+def trends_figure(
+    ds: xr.Dataset,
+    *,
+    quantity: str = "compute",
+    windows: tuple[str, ...] | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Systems against publication date on a log axis, with fitted lines and 95% bands.
+
+    The Three Eras paper's Figure 1 for a ``projector trends`` Dataset: points coloured
+    by era (pre-Deep-Learning in green) and scale class; for each window, the OLS line
+    and the 2.5-97.5% band of the bootstrap lines.
+
+    Parameters
+    ----------
+    ds
+        From :func:`projector.pipeline.results.trends_to_dataset`.
+    quantity
+        ``compute`` (log10 FLOP) or ``parameters``.
+    windows
+        Window names to draw; by default the paper's (pre-dl, dl-regular, large-scale).
+    """
+    if quantity not in _FIG1_WINDOWS:
+        raise ValueError(f"quantity must be compute or parameters, got {quantity!r}")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(10, 6), layout="constrained")
+    else:
+        fig = ax.get_figure()  # type: ignore[assignment]
+    year = ds["publication_year"].values
+    value = ds["log10_compute" if quantity == "compute" else "log10_parameters"].values
+    cls = ds["scale_class"].values
+    pre = year < 2010
+    ax.scatter(year[pre], value[pre], s=14, c=_PRE_DL_COLOR, marker="o", alpha=0.8,
+               label="pre-Deep-Learning era")  # fmt: skip
+    for code, (label, color, marker) in _CLASS_STYLE.items():
+        m = (~pre) & (cls == code)
+        if m.any():
+            ax.scatter(year[m], value[m], s=16, c=color, marker=marker, alpha=0.75,
+                       label=f"Deep-Learning era, {label}")  # fmt: skip
+    names = [str(w) for w in ds["window"].values]
+    palette = ("#2ca02c", "#1f77b4", "#d62728", "#9467bd", "#ff7f0e", "#8c564b")
+    for k, name in enumerate(windows or _FIG1_WINDOWS[quantity]):
+        if name not in names:
+            continue
+        w = ds.sel(window=name)
+        if not np.isfinite(float(w["slope_oom_per_year"])):
+            continue
+        t = np.linspace(float(w["fit_first_year"]), float(w["fit_last_year"]), 60)
+        lines = w["boot_intercept"].values[:, None] + w["boot_slope"].values[:, None] * t
+        lo, hi = np.nanquantile(lines, [0.025, 0.975], axis=0)
+        fitted = float(w["intercept"]) + float(w["slope_oom_per_year"]) * t
+        color = palette[k % len(palette)]
+        ax.fill_between(t, lo, hi, color=color, alpha=0.15, lw=0)
+        ax.plot(t, fitted, color=color, lw=2,
+                label=f"{name}: {float(w['doubling_months']):.1f}-month doubling "
+                f"(n={int(w['n'])})")  # fmt: skip
+    unit = "training compute [FLOP]" if quantity == "compute" else "trainable parameters"
+    ax.set_ylabel(f"log10 {unit}")
+    ax.set_xlabel("publication date")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    what = "Training compute" if quantity == "compute" else "Parameters"
+    label = str(ds.attrs.get("dataset", "")).split("/")[-1]
+    ax.set_title(f"{what} of milestone ML systems ({label})")
+    return fig
+
+
+def backtest_figure(bt: Any, *, method: str | None = None) -> Figure:
+    """The realised frontier with each cut-off's projected bands, and PIT histograms.
+
+    Left: the truth's frontier (step line) and, for ``method`` (default: the
+    scenario), the median, 50% and 95% bands projected from each cut-off at each
+    horizon. Right: histograms of the PIT values of every method (a calibrated
+    forecast is flat).
+    """
+    method = method or bt.scenario.name
+    fig, (ax, ax_pit) = plt.subplots(
+        1, 2, figsize=(12.5, 5.0), gridspec_kw={"width_ratios": [2.2, 1]}
+    )
+    ok = np.isfinite(bt.frontier_values)
+    ax.step(
+        bt.frontier_years[ok],
+        bt.frontier_values[ok],
+        where="post",
+        color="black",
+        lw=1.4,
+        label="realised frontier",
+    )
+    rows = [r for r in bt.rows if r["method"] == method]
+    cutoffs = sorted({r["cutoff"] for r in rows})
+    cmap = plt.get_cmap("viridis")
+    for k, c in enumerate(cutoffs):
+        mine = sorted((r for r in rows if r["cutoff"] == c), key=lambda r: r["horizon"])
+        year0 = decimal_year(dt.date.fromisoformat(c))
+        x = np.array([year0] + [year0 + r["horizon"] for r in mine])
+        start = mine[0]["frontier_at_cutoff"]
+        color = cmap(k / max(1, len(cutoffs) - 1))
+        lo95 = [start] + [r["q025"] for r in mine]
+        hi95 = [start] + [r["q975"] for r in mine]
+        lo50 = [start] + [r["q25"] for r in mine]
+        hi50 = [start] + [r["q75"] for r in mine]
+        ax.fill_between(x, lo95, hi95, color=color, alpha=0.12, lw=0)
+        ax.fill_between(x, lo50, hi50, color=color, alpha=0.25, lw=0)
+        ax.plot(x, [start] + [r["median"] for r in mine], color=color, lw=1.0)
+    ax.set_xlabel("year")
+    ax.set_ylabel("log10 training compute of the largest system [FLOP]")
+    ax.set_title(f"{method}: projected bands (50%, 95%) from each cut-off")
+    ax.legend(loc="upper left", frameon=False)
+    ax.grid(alpha=0.3)
+    bins = np.linspace(0, 1, 11)
+    for m in bt.methods:
+        pit = [r["pit"] for r in bt.rows if r["method"] == m]
+        ax_pit.hist(pit, bins=bins, histtype="step", lw=1.6 if m == method else 1.0, label=m)
+    n = len([r for r in bt.rows if r["method"] == method])
+    ax_pit.axhline(n / 10, color="grey", ls=":", lw=1, label="uniform: what calibration looks like")
+    ax_pit.set_xlabel("PIT (fraction of the ensemble below reality)")
+    ax_pit.set_ylabel("cases")
+    ax_pit.set_title("PIT histogram")
+    ax_pit.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def sensitivity_figure(sens: Any, *, outputs: list[str] | None = None) -> Figure:
+    """Ranked bars of each key's index (Sobol ST with S1 inside, or Morris mu*), per output.
+
+    ``outputs`` defaults to log10 compute at the first and last report years and the
+    median crossing of the anchors with weights (or all anchors), at most six panels.
+    """
+    names = list(sens.results)
+    if outputs is None:
+        years = [n for n in names if n.startswith("log10_compute@")]
+        crossings = [n for n in names if n.startswith("crossing_median:")]
+        outputs = [*years[:1], *years[-1:], *crossings][:6]
+    n = len(outputs)
+    cols = min(3, n)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4.4 * cols, 0.9 + 0.45 * len(sens.factors) * rows + 1.2 * rows),
+        squeeze=False, layout="constrained",
+    )  # fmt: skip
+    for ax, output in zip(axes.ravel(), outputs, strict=False):
+        mine = [r for r in sens.rows if r["output"] == output]
+        if sens.method == "sobol":
+            mine.sort(key=lambda r: r["ST"])
+            y = np.arange(len(mine))
+            ax.barh(y, [r["ST"] for r in mine], xerr=[r["ST_conf"] for r in mine],
+                    color="tab:blue", alpha=0.45, label="ST (total)")  # fmt: skip
+            ax.barh(y, [r["S1"] for r in mine], height=0.45, color="tab:blue", label="S1 (alone)")
+            ax.set_xlim(0, 1.05)
+        else:
+            mine.sort(key=lambda r: r["mu_star"])
+            y = np.arange(len(mine))
+            ax.barh(y, [r["mu_star"] for r in mine], xerr=[r["mu_star_conf"] for r in mine],
+                    color="tab:blue", label="mu*")  # fmt: skip
+        ax.set_yticks(y, [r["key"] for r in mine], fontsize=8)
+        ax.set_title(output, fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    axes.ravel()[0].legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"{sens.scenario.name}: which keys drive the outputs ({sens.method})", fontsize=11)
+    return fig
+
+
+def _crossing_cdf(ds: xr.Dataset, years: np.ndarray) -> np.ndarray:
+    """P(crossed by year) per anchor: (anchor, year), from ``crossing_year`` (NaN = never)."""
+    cross = np.asarray(ds["crossing_year"].values, dtype=np.float64)
+    cross = np.where(np.isnan(cross), np.inf, cross)
+    return np.stack([np.mean(cross[:, a][:, None] <= years[None, :], axis=0)
+                     for a in range(cross.shape[1])])  # fmt: skip
+
+
+def _anchor_colors(n: int) -> list[Any]:
+    cmap = plt.get_cmap("plasma")
+    return [cmap(0.08 + 0.8 * k / max(1, n - 1)) for k in range(n)]
+
+
+def crossing_probability(ds: xr.Dataset, *, ax: Axes | None = None) -> Figure:
+    """P(the largest system has crossed each anchor by year t), one curve per anchor.
+
+    When the anchors carry weights (``anchor_weight``), the weight-combined curve
+    ``sum_a w_a P_a(t)`` is drawn too: the probability, under those beliefs in the
+    hypotheses, that the threshold of the right one has been crossed.
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(9, 5.2), layout="constrained")
+    else:
+        fig = ax.get_figure()  # type: ignore[assignment]
+    t0, t1 = float(ds.attrs.get("start_year", 2020)), float(ds.attrs.get("end_year", 2100))
+    years = np.linspace(t0, t1, 400)
+    p = _crossing_cdf(ds, years)
+    names = [str(a) for a in ds["anchor"].values]
+    levels = ds["anchor_log10_flop"].values
+    for k, (name, level, color) in enumerate(zip(names, levels, _anchor_colors(len(names)),
+                                                 strict=True)):  # fmt: skip
+        ax.plot(years, p[k], color=color, lw=1.4, label=f"{name} ($10^{{{level:g}}}$)")
+    if "anchor_weight" in ds and np.all(np.isfinite(ds["anchor_weight"].values)):
+        w = ds["anchor_weight"].values
+        ax.plot(
+            years, w @ p, color="black", lw=2.4, ls="--", label="weighted by the anchors' weights"
+        )
+    ax.set_ylim(0, 1.01)
+    ax.set_xlim(t0, t1)
+    ax.set_xlabel("year")
+    ax.set_ylabel("P(crossed by year)")
+    ax.set_title(f"{ds.attrs.get('scenario_name', '')}: probability of having crossed each anchor",
+                 fontsize=11)  # fmt: skip
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def crossing_histograms(ds: xr.Dataset) -> Figure:
+    """Histogram of the first-crossing year of each anchor; the share never crossing noted."""
+    names = [str(a) for a in ds["anchor"].values]
+    cols = min(4, len(names))
+    rows = (len(names) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.6 * rows), squeeze=False,
+                             layout="constrained", sharex=True)  # fmt: skip
+    cross = np.asarray(ds["crossing_year"].values, dtype=np.float64)
+    t0, t1 = float(ds.attrs.get("start_year", 2020)), float(ds.attrs.get("end_year", 2100))
+    bins = np.linspace(t0, t1, 60)
+    for k, (ax, name, color) in enumerate(zip(axes.ravel(), names, _anchor_colors(len(names)),
+                                               strict=False)):  # fmt: skip
+        x = cross[:, k]
+        never = np.isnan(x)
+        ax.hist(x[~never], bins=bins, color=color, alpha=0.85)
+        ax.set_title(name, fontsize=9)
+        if never.any():
+            ax.text(0.98, 0.95, f"never by {t1:g}: {never.mean():.0%}", ha="right", va="top",
+                    transform=ax.transAxes, fontsize=8)  # fmt: skip
+        if (~never).any():
+            ax.axvline(np.median(np.where(never, np.inf, x)) if never.mean() < 0.5 else t1,
+                       color="black", lw=1, ls=":")  # fmt: skip
+        ax.tick_params(labelsize=8)
+    for ax in axes.ravel()[len(names) :]:
+        ax.axis("off")
+    fig.supxlabel("first-crossing year (dotted: median)", fontsize=9)
+    fig.suptitle(f"{ds.attrs.get('scenario_name', '')}: when each anchor is first crossed",
+                 fontsize=11)  # fmt: skip
+    return fig
+
+
+def reversion_prior(ds: xr.Dataset) -> Figure:
+    """The reversion-date prior (each component's density, weighted) and the dates drawn;
+    and the weight on the Deep-Learning rate, w(t), for the 10%, 50% and 90% dates."""
+    import json
+
+    from scipy import stats
+
+    from projector.model import twins
+    from projector.model.kernels import SHAPE_CODES
+
+    scen = json.loads(ds.attrs["scenario_resolved"])
+    s = float(ds.attrs["start_year"])
+    t1 = float(ds.attrs.get("end_year", s + 80))
+    fig, (ax, ax_w) = plt.subplots(1, 2, figsize=(12, 4.6), layout="constrained")
+    x = np.linspace(s - 15, min(t1, s + 60), 600)
+    drawn = np.asarray(ds["reversion_year"].values, dtype=np.float64)
+    comp = np.asarray(ds["reversion_component"].values)
+    names = [c["name"] for c in scen["reversion"]]
+    colors = plt.get_cmap("tab10")(np.arange(len(names)))
+    bins = np.linspace(x[0], x[-1], 80)
+    ax.hist([drawn[comp == k] for k in range(len(names))], bins=bins, stacked=True,
+            density=False, color=colors, alpha=0.35,
+            weights=[np.full((comp == k).sum(), 1.0 / (drawn.size * (bins[1] - bins[0])))
+                     for k in range(len(names))],
+            label=[f"{n}: drawn" for n in names])  # fmt: skip
+    for k, c in enumerate(scen["reversion"]):
+        p = dict(c["params"])  # [[key, value], ...] in the resolved scenario
+        shift = s if c.get("relative_to") == "start" and c["distribution"] != "lognormal" else 0.0
+        w = c["weight"]
+        if c["distribution"] == "normal":
+            dens = stats.norm.pdf(x, p["mean"] + shift, p["sd"])
+        elif c["distribution"] == "lognormal":
+            after = np.clip(x - s, 1e-9, None)
+            median = p["median_years_after_start"]
+            dens = np.where(x > s, stats.lognorm.pdf(after, p["sigma"], scale=median), 0)
+        elif c["distribution"] == "uniform":
+            dens = stats.uniform.pdf(x, p["low"] + shift, p["high"] - p["low"])
+        elif c["distribution"] == "triangular":
+            lo, mode, hi = p["low"] + shift, p["mode"] + shift, p["high"] + shift
+            dens = stats.triang.pdf(x, (mode - lo) / (hi - lo), lo, hi - lo)
+        else:
+            ax.axvline(p["year"] + shift, color=colors[k], lw=2, label=f"{c['name']}: point")
+            continue
+        ax.plot(x, w * dens, color=colors[k], lw=1.6, label=f"{c['name']}: prior x {w:g}")
+    ax.axvline(s, color="black", lw=1, ls="--", label="start")
+    policy = ds.attrs.get("reversion_before_start", "mirror")
+    ax.set_title(f"reversion date R: prior and draws (before the start: {policy})", fontsize=10)
+    ax.set_xlabel("year")
+    ax.set_ylabel("density [1/year]")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    shape = str(ds.attrs.get("weight_shape", "gaussian"))
+    width = float(ds.attrs.get("logistic_width_years", 2.0))
+    t = np.linspace(s, min(t1, s + 60), 400)
+    dates = np.quantile(drawn, [0.1, 0.5, 0.9])
+    out = np.empty((3, t.size))
+    twins.weights(t, s, dates, SHAPE_CODES[shape], width, out)
+    for d, row, q in zip(dates, out, ("10%", "50%", "90%"), strict=True):
+        ax_w.plot(t, row, lw=1.6, label=f"R = {d:.1f} ({q} of draws)")
+    ax_w.set_ylim(-0.02, 1.02)
+    ax_w.set_title(f"w(t), the weight on the Deep-Learning rate ({shape})", fontsize=10)
+    ax_w.set_xlabel("year")
+    ax_w.legend(fontsize=8)
+    ax_w.grid(alpha=0.3)
+    return fig
+
+
+def rate_distributions(ds: xr.Dataset) -> Figure:
+    """Bootstrap distributions of the growth rates [OOM/year], with doubling times."""
+    names = [n for n in ("growth_dl", "growth_pre_dl", "growth_moore") if n in ds]
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.6), squeeze=False,
+                             layout="constrained")  # fmt: skip
+    for ax, name in zip(axes.ravel(), names, strict=True):
+        v = np.asarray(ds[name].values, dtype=np.float64)
+        ax.hist(v, bins=60, color="tab:blue", alpha=0.8)
+        q = np.quantile(v, [0.025, 0.5, 0.975])
+        for x, ls in zip(q, (":", "-", ":"), strict=True):
+            ax.axvline(x, color="black", lw=1, ls=ls)
+        months = 12 * np.log10(2) / q[1] if q[1] > 0 else np.inf
+        ax.set_title(f"{ds[name].attrs.get('long_name', name)}", fontsize=8)
+        ax.set_xlabel(f"{name} [OOM/year]; median {q[1]:.3f} (doubling {months:.1f} months)",
+                      fontsize=8)  # fmt: skip
+        ax.tick_params(labelsize=8)
+    return fig
+
+
+def compare_overlay(
+    summaries: list[xr.Dataset], names: list[str], *, ax: Axes | None = None
+) -> Figure:
+    """Medians and 95% bands of several results on one axis; the anchors drawn once.
+
+    ``summaries`` are outputs of :func:`projector.model.summary.summarize` (their yearly grid);
+    ``names`` label them in the one legend.
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(9.5, 5.5), layout="constrained")
+    else:
+        fig = ax.get_figure()  # type: ignore[assignment]
+    colors = plt.get_cmap("tab10")(np.arange(len(summaries)) % 10)
+    lo_all, hi_all, t_min, t_max = np.inf, -np.inf, np.inf, -np.inf
+    for s, name, color in zip(summaries, names, colors, strict=True):
+        t = s["year"].values
+        q = s["compute_quantile"].sel(quantile=[0.025, 0.5, 0.975]).values
+        ax.fill_between(t, q[:, 0], q[:, 2], color=color, alpha=0.13, lw=0)
+        ax.plot(t, q[:, 0], color=color, lw=0.8, ls="--")
+        ax.plot(t, q[:, 2], color=color, lw=0.8, ls="--")
+        ax.plot(t, q[:, 1], color=color, lw=2.2, label=f"{name}: median, 95% band")
+        lo_all, hi_all = min(lo_all, np.nanmin(q)), max(hi_all, np.nanmax(q))
+        t_min, t_max = min(t_min, t[0]), max(t_max, t[-1])
+    levels = summaries[0]["anchor_log10_flop"].values
+    anchors = [str(a) for a in summaries[0]["anchor"].values]
+    _anchor_lines(ax, anchors, levels, lo_all, hi_all)
+    ax.set_xlim(t_min, t_max)
+    ax.set_xlabel("year")
+    ax.set_ylabel("log10 training compute of the largest system [FLOP]")
+    ax.set_title("comparison: " + " vs ".join(names), fontsize=11)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def _anchor_lines(ax: Axes, names: list[str], levels: np.ndarray, lo: float, hi: float) -> None:
+    """Dashed anchor lines, labelled in the right margin with labels kept apart.
+
+    Labels sit outside the axes (no collision with the bands or the median); when two
+    anchors are closer than a label's height the later label moves up, with a thin
+    leader to its line.
+    """
+    order = np.argsort(levels)
+    span = float(max(hi, levels.max()) - min(lo, levels.min())) or 1.0
+    gap = 0.045 * span
+    placed = -np.inf
+    for k in order:
+        level = float(levels[k])
+        ax.axhline(level, color="tab:red", lw=0.8, ls="--", alpha=0.7)
+        y = max(level, placed + gap)
+        placed = y
+        ax.annotate(
+            f"{names[k]} ($10^{{{level:g}}}$)",
+            xy=(1.0, level),
+            xycoords=("axes fraction", "data"),
+            xytext=(1.015, y),
+            textcoords=("axes fraction", "data"),
+            va="center",
+            ha="left",
+            fontsize=8,
+            color="tab:red",
+            annotation_clip=False,
+            arrowprops={"arrowstyle": "-", "color": "tab:red", "lw": 0.5} if y != level else None,
+        )

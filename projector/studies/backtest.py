@@ -1,0 +1,433 @@
+"""Backtests: hindcasts from past cut-offs scored against the realised frontier.
+
+Dependency direction: ``scenario``, ``data``, ``frontier`` and ``engine`` -> ``backtest``
+-> ``plots`` / ``cli``. No I/O here; the CLI writes what :func:`run_backtest` returns.
+
+Method (method.md section 10): for each cut-off T the scenario is re-run with
+``data.cutoff = T`` and the start at T (``start_year = "cutoff"``, C(s) the frontier at
+T), and for each horizon h [years] the projected distribution of log10 C(T + h) is
+scored against the realised frontier at T + h in the truth data: the PIT, whether
+reality lies in the central 50% and 95% bands, the median's error and the CRPS
+(``scoringrules``). Baselines are scored on the same cases:
+
+- ``flat``: the frontier stays where it is, C(T + h) = C(T) (a point forecast);
+- ``climatology``: C(T) plus every h-year change of the frontier seen before T
+  (origins monthly from ``data.dl_start`` to T - h);
+- ``trend-from-frontier``: C(T) plus the hindcast's bootstrap Deep-Learning slope x h.
+
+Cases whose T + h lies after the truth data's newest system are skipped and counted,
+never scored against a guess.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from projector.errors import InputError
+from projector.inputs.frontier import frontier_at
+from projector.inputs.scenario import Scenario, override
+from projector.inputs.systems import Systems, decimal_year
+from projector.model import engine
+
+__all__ = [
+    "BASELINES",
+    "COLUMNS",
+    "Backtest",
+    "parse_cutoffs",
+    "parse_horizons",
+    "run_backtest",
+    "score",
+    "summarise",
+]
+
+BASELINES = ("flat", "climatology", "trend-from-frontier")
+#: Columns of backtest.csv, in order (the first 13 are the issue's contract).
+COLUMNS = (
+    "method",
+    "cutoff",
+    "horizon",
+    "realised",
+    "median",
+    "q025",
+    "q25",
+    "q75",
+    "q975",
+    "pit",
+    "in_50",
+    "in_95",
+    "crps",
+    "frontier_at_cutoff",
+    "members",
+)
+_MAX_CUTOFFS = 2000
+_STEP = re.compile(r"^(\d+)([DWMY])$")
+
+
+def parse_cutoffs(text: str, /) -> list[dt.date]:
+    """Cut-off dates: ``2016-01-01,2018-01-01`` or a range ``START:END:STEP``.
+
+    STEP is a count and a unit: ``D`` days, ``W`` weeks, ``M`` months, ``Y`` years
+    (``3M`` = quarterly); the range includes END when a step lands on it. Forms may be
+    mixed, separated by commas. Returns sorted, unique dates.
+    """
+    out: set[dt.date] = set()
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if ":" in part:
+            pieces = part.split(":")
+            if len(pieces) != 3:
+                raise InputError(
+                    f"--cutoffs {part!r}: a range is START:END:STEP, e.g. 2015-01-01:2024-07-01:3M"
+                )
+            first, last = _date(pieces[0]), _date(pieces[1])
+            m = _STEP.match(pieces[2].strip().upper())
+            if not m or int(m.group(1)) == 0:
+                raise InputError(
+                    f"--cutoffs {part!r}: STEP must be a whole number > 0 and a unit D, W, M "
+                    f"or Y (e.g. 3M), got {pieces[2]!r}"
+                )
+            if last < first:
+                raise InputError(f"--cutoffs {part!r}: END is before START")
+            k, n, unit = 0, int(m.group(1)), m.group(2)
+            while True:
+                date = _step(first, k * n, unit)
+                if date > last:
+                    break
+                out.add(date)
+                k += 1
+                if len(out) > _MAX_CUTOFFS:
+                    raise InputError(f"--cutoffs {part!r}: more than {_MAX_CUTOFFS} cut-offs")
+        else:
+            out.add(_date(part))
+    if not out:
+        raise InputError("--cutoffs: give at least one date (YYYY-MM-DD) or range")
+    return sorted(out)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"--cutoffs: expected a date YYYY-MM-DD, got {text.strip()!r}") from None
+
+
+def _step(first: dt.date, k: int, unit: str) -> dt.date:
+    if unit == "D":
+        return first + dt.timedelta(days=k)
+    if unit == "W":
+        return first + dt.timedelta(weeks=k)
+    months = k if unit == "M" else 12 * k
+    y, m = divmod(first.month - 1 + months, 12)
+    year, month = first.year + y, m + 1
+    last_day = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(first.day, last_day))
+
+
+def parse_horizons(text: str, /) -> list[float]:
+    """Horizons in years, comma-separated (``1,2,3`` or ``0.5,1``); each in (0, 100]."""
+    out = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            value = float(part)
+        except ValueError:
+            raise InputError(f"--horizons: expected numbers of years, got {part!r}") from None
+        if not 0 < value <= 100 or not math.isfinite(value):
+            raise InputError(f"--horizons: each horizon must be in (0, 100] years, got {part}")
+        out.append(value)
+    if not out:
+        raise InputError("--horizons: give at least one horizon in years, e.g. 1,2,3")
+    return sorted(set(out))
+
+
+def score(members: npt.ArrayLike, realised: float, /) -> dict[str, float]:
+    """Scores of one ensemble forecast against the realised value (all in log10 FLOP).
+
+    ``pit`` is the fraction of members below reality, ties counted half (so a point
+    forecast that is exactly right has PIT 0.5); ``in_50``/``in_95`` are 1 when reality
+    lies inside the central 50% / 95% band (bounds included); ``crps`` is the ensemble
+    CRPS from ``scoringrules`` (its quantile-decomposition estimator, which equals the
+    empirical-distribution CRPS E|X - y| - E|X - X'| / 2; the absolute error for a
+    point forecast).
+    """
+    import scoringrules
+
+    x = np.sort(np.asarray(members, dtype=np.float64).ravel())
+    if x.size == 0 or not np.all(np.isfinite(x)):
+        raise InputError("backtest: an ensemble is empty or has non-finite members")
+    q025, q25, median, q75, q975 = np.quantile(x, [0.025, 0.25, 0.5, 0.75, 0.975])
+    below = np.searchsorted(x, realised, side="left")
+    equal = np.searchsorted(x, realised, side="right") - below
+    crps = float(scoringrules.crps_ensemble(realised, x, estimator="qd", sorted_ensemble=True))
+    return {
+        "realised": float(realised),
+        "median": float(median),
+        "q025": float(q025),
+        "q25": float(q25),
+        "q75": float(q75),
+        "q975": float(q975),
+        "pit": float((below + 0.5 * equal) / x.size),
+        "in_50": int(q25 <= realised <= q75),
+        "in_95": int(q025 <= realised <= q975),
+        "crps": crps,
+        "members": int(x.size),
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class Backtest:
+    """Scored cases (one dict per method, cut-off and horizon, keys :data:`COLUMNS`)."""
+
+    scenario: Scenario  # as given (before the per-cut-off overrides)
+    rows: list[dict[str, Any]]
+    skipped: list[tuple[str, float]]  # (cut-off, horizon) beyond the truth data
+    truth_label: str
+    truth_sha256: str
+    truth_end: str  # newest publication date in the truth data
+    dataset_label: str
+    dataset_sha256: str
+    frontier_years: npt.NDArray[np.float64]  # the truth's frontier, for the figure
+    frontier_values: npt.NDArray[np.float64]
+    paths: int
+    seed: int
+    methods: tuple[str, ...]
+
+
+def _hindcast_scenario(
+    scen: Scenario, cutoff: dt.date, end: float, years: Sequence[float], paths: int, seed: int
+) -> Scenario:
+    changes: dict[str, Any] = {
+        "data.cutoff": cutoff,
+        "start_year": "cutoff",
+        "end_year": end,
+        "report.years": list(years),
+        "paths": paths,
+        "seed": seed,
+    }
+    if not isinstance(scen.start_compute, str):
+        changes["start.compute"] = "frontier"  # an explicit C(s) cannot move with T
+    return override(scen, changes)
+
+
+def _climatology(
+    systems: Systems, cutoff_year: float, dl_start: float, h: float
+) -> npt.NDArray[np.float64]:
+    """Every h-year change of the frontier seen before the cut-off (monthly origins)."""
+    origins = np.arange(dl_start, cutoff_year - h + 1e-9, 1.0 / 12.0)
+    if origins.size == 0:
+        return np.empty(0)
+    start = frontier_at(systems, origins)
+    change = frontier_at(systems, origins + h) - start
+    return change[np.isfinite(change)]
+
+
+def run_backtest(
+    scen: Scenario,
+    systems: Systems,
+    truth: Systems,
+    cutoffs: Sequence[dt.date],
+    horizons: Sequence[float],
+    *,
+    paths: int = 10_000,
+    seed: int | None = None,
+    baselines: Sequence[str] = BASELINES,
+    progress: Callable[[int], None] | None = None,
+) -> Backtest:
+    """Hindcast ``scen`` from each cut-off and score it and the baselines.
+
+    Parameters
+    ----------
+    scen
+        The scenario; ``data.cutoff``, ``start_year``, ``end_year``, ``report.years``,
+        ``paths`` and ``seed`` are overridden per cut-off.
+    systems
+        The data the hindcasts see (cut off at each T).
+    truth
+        The data reality is read from (the realised frontier).
+    cutoffs, horizons
+        Cut-off dates and horizons [years].
+    paths, seed
+        Paths per hindcast, and the seed (default: the scenario's).
+    baselines
+        Names from :data:`BASELINES`.
+    progress
+        Called with 1 after each cut-off.
+
+    Raises
+    ------
+    InputError
+        An unknown baseline, a cut-off whose eras are too thin, or no case to score.
+    """
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown:
+        raise InputError(
+            f"--baselines: unknown baseline {unknown[0]!r} (valid: {', '.join(BASELINES)})"
+        )
+    seed = scen.seed if seed is None else seed
+    truth_end_year = float(truth.year.max())
+    truth_end = str(truth.date[int(np.argmax(truth.year))])
+    dl_start = decimal_year(scen.data.dl_start)
+    rows: list[dict[str, Any]] = []
+    skipped: list[tuple[str, float]] = []
+    for cutoff in cutoffs:
+        t = decimal_year(cutoff)
+        kept = [h for h in horizons if t + h <= truth_end_year + 1e-9]
+        skipped += [(cutoff.isoformat(), h) for h in horizons if h not in kept]
+        if not kept:
+            if progress is not None:
+                progress(1)
+            continue
+        hs = _hindcast_scenario(scen, cutoff, t + max(kept), [t + h for h in kept], paths, seed)
+        try:
+            proj = engine.run(hs, systems)
+        except InputError as exc:
+            raise InputError(f"cut-off {cutoff.isoformat()}: {exc}") from None
+        known = systems.until(cutoff)
+        c_t = proj.eras.log10_start
+        for h in kept:
+            realised = float(frontier_at(truth, [t + h])[0])
+            if not math.isfinite(realised):
+                skipped.append((cutoff.isoformat(), h))
+                continue
+            ensembles: dict[str, npt.NDArray[np.float64]] = {scen.name: proj.value_at(t + h)}
+            if "flat" in baselines:
+                ensembles["flat"] = np.array([c_t])
+            if "climatology" in baselines:
+                change = _climatology(known, t, dl_start, h)
+                if change.size:
+                    ensembles["climatology"] = c_t + change
+            if "trend-from-frontier" in baselines:
+                ensembles["trend-from-frontier"] = c_t + proj.growth_dl * h
+            for method, members in ensembles.items():
+                row = {"method": method, "cutoff": cutoff.isoformat(), "horizon": h}
+                row.update(score(members, realised))
+                row["frontier_at_cutoff"] = c_t
+                rows.append(row)
+        if progress is not None:
+            progress(1)
+    if not rows:
+        raise InputError(
+            f"backtest: no case to score: every cut-off + horizon lies after the truth "
+            f"data's newest system ({truth_end}) or before its first"
+        )
+    grid = np.linspace(min(decimal_year(c) for c in cutoffs) - 3.0, truth_end_year, 2000)
+    methods = (scen.name, *[b for b in BASELINES if b in baselines])
+    return Backtest(
+        scenario=scen,
+        rows=[{k: r[k] for k in COLUMNS} for r in rows],
+        skipped=skipped,
+        truth_label=truth.label,
+        truth_sha256=truth.sha256,
+        truth_end=truth_end,
+        dataset_label=systems.label,
+        dataset_sha256=systems.sha256,
+        frontier_years=grid,
+        frontier_values=frontier_at(truth, grid),
+        paths=paths,
+        seed=seed,
+        methods=methods,
+    )
+
+
+def summarise(bt: Backtest, /) -> list[dict[str, Any]]:
+    """Per method and horizon (and ``all``): cases, mean CRPS, coverage, median error.
+
+    ``bias`` is the mean of median - realised [OOM]; ``rmse`` its root mean square.
+    """
+    out = []
+    horizons = sorted({r["horizon"] for r in bt.rows})
+    for method in bt.methods:
+        mine = [r for r in bt.rows if r["method"] == method]
+        for h in [*horizons, None]:
+            sel = [r for r in mine if h is None or r["horizon"] == h]
+            if not sel:
+                continue
+            err = np.array([r["median"] - r["realised"] for r in sel])
+            out.append(
+                {
+                    "method": method,
+                    "horizon": "all" if h is None else h,
+                    "cases": len(sel),
+                    "crps": float(np.mean([r["crps"] for r in sel])),
+                    "cover_50": float(np.mean([r["in_50"] for r in sel])),
+                    "cover_95": float(np.mean([r["in_95"] for r in sel])),
+                    "bias": float(err.mean()),
+                    "rmse": float(np.sqrt(np.mean(err**2))),
+                    "width_95": float(np.mean([r["q975"] - r["q025"] for r in sel])),
+                }
+            )
+    return out
+
+
+def to_csv(bt: Backtest, /) -> str:
+    """backtest.csv: one row per (method, cut-off, horizon), columns :data:`COLUMNS`."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for r in bt.rows:
+        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    return buf.getvalue()
+
+
+def to_markdown(bt: Backtest, /) -> str:
+    """backtest.md: what was run, the summary per method and horizon, every case."""
+    scen = bt.scenario
+    cutoffs = sorted({r["cutoff"] for r in bt.rows})
+    lines = [
+        f"# Backtest of `{scen.name}`",
+        "",
+        f"- scenario: `{scen.source}` (sha256 {scen.sha256[:12]})",
+        f"- hindcast data: `{bt.dataset_label}` (sha256 {bt.dataset_sha256[:12]})",
+        f"- truth: `{bt.truth_label}` (sha256 {bt.truth_sha256[:12]}), newest system "
+        f"{bt.truth_end}; reality = the realised frontier (running maximum)",
+        f"- {len(cutoffs)} cut-offs from {cutoffs[0]} to {cutoffs[-1]}; {bt.paths} paths per "
+        f"hindcast, seed {bt.seed}",
+        f"- {len(bt.skipped)} case(s) skipped: cut-off + horizon after the truth's newest system",
+        "",
+        "Cases overlap (one jump of the frontier is seen from several cut-offs), so small "
+        "differences in CRPS are not significant. A calibrated forecast covers about 50% and "
+        "95% of cases with its 50% and 95% bands, and its PIT values are uniform on [0, 1].",
+        "",
+        "## Summary",
+        "",
+        "| method | horizon [y] | cases | mean CRPS [OOM] | in 50% band | in 95% band "
+        "| mean error [OOM] | RMS error [OOM] | mean 95% width [OOM] |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in summarise(bt):
+        h = s["horizon"] if s["horizon"] == "all" else f"{s['horizon']:g}"
+        lines.append(
+            f"| {s['method']} | {h} | {s['cases']} | {s['crps']:.3f} | {s['cover_50']:.0%} "
+            f"| {s['cover_95']:.0%} | {s['bias']:+.2f} | {s['rmse']:.2f} | {s['width_95']:.2f} |"
+        )
+    lines += [
+        "",
+        "## Cases",
+        "",
+        "Values in log10 FLOP. `pit`: fraction of the ensemble below reality.",
+        "",
+        "| method | cut-off | h | realised | median | 2.5% | 25% | 75% | 97.5% | pit | in 50 "
+        "| in 95 | CRPS |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in bt.rows:
+        lines.append(
+            f"| {r['method']} | {r['cutoff']} | {r['horizon']:g} | {r['realised']:.2f} "
+            f"| {r['median']:.2f} | {r['q025']:.2f} | {r['q25']:.2f} | {r['q75']:.2f} "
+            f"| {r['q975']:.2f} | {r['pit']:.2f} | {r['in_50']} | {r['in_95']} "
+            f"| {r['crps']:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
