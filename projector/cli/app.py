@@ -228,24 +228,6 @@ def _keep_paths(text: str) -> int:
     return value
 
 
-def _set_threads(n: int | None) -> None:
-    if n:
-        import numba
-
-        limit = int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))
-        numba.set_num_threads(min(n, limit))
-
-
-def _client(args: argparse.Namespace) -> Any:
-    import contextlib
-
-    if args.workers is None and args.scheduler is None:
-        return contextlib.nullcontext(None)
-    from projector.pipeline.executors import connect
-
-    return connect(workers=args.workers, scheduler=args.scheduler, timeout=args.timeout)
-
-
 def _bar(total: int, quiet: bool) -> Any:
     from tqdm import tqdm
 
@@ -253,51 +235,35 @@ def _bar(total: int, quiet: bool) -> Any:
 
 
 def _cmd_project(args: argparse.Namespace) -> list[str]:
-    from projector.inputs.systems import load_dataset
-    from projector.pipeline import checks
-    from projector.pipeline import run as api
-    from projector.pipeline.transaction import result_transaction
+    from projector.pipeline.run import Run
 
-    scen = api.resolve(
-        args.scenario, paths=args.paths, seed=args.seed, dataset=args.dataset, changes=args.set
-    )
-    systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
-    _set_threads(args.threads)
-    target = checks.check_output_folder(  # writable, before any compute
-        args.out if args.out is not None else api.result_folder(scen, root=RESULTS_DIR)
-    )
-    same = api.check_target(target, api.identity(scen, systems), force=args.force)
-    if same and args.reuse:
-        lines = [f"{target}: up to date (same scenario, dataset, seed and paths)"]
-        if args.plot:
-            lines.append(f"wrote {_write_plot(target, target / 'fan_chart.png')}")
-        return [] if args.quiet else lines
-    checks.check_plan_memory(scen, systems)  # the plan itself, before it is built
-    slots = args.workers or 1
-    p, lay = api.plan_run(
-        scen, systems, target.parent, keep_paths=args.keep_paths,
-        chunk_paths=args.chunk_paths, slots=slots,
+    run = Run(
+        args.scenario, paths=args.paths, seed=args.seed, dataset=args.dataset,
+        changes=args.set, store=True if args.out is None else args.out,
+        keep_paths=args.keep_paths, chunk_paths=args.chunk_paths, workers=args.workers,
+        scheduler=args.scheduler, timeout=args.timeout, threads=args.threads,
+        force=args.force, reuse=args.reuse, plot=args.plot,
     )  # fmt: skip
-    with _client(args) as client, _bar(scen.paths, args.quiet) as bar:
-        with result_transaction(target) as tmp:
-            held = api.Held(lay)
-            api.run_projection(p, lay, tmp, client=client, progress=bar.update, held=held)
-            summary, written = api.write_reports(tmp, plot=args.plot, held=held)
+    with _bar(run.resolve().paths, args.quiet) as bar:
+        run.progress = bar.update
+        run.execute()
     if args.quiet:
         return []
+    if run.up_to_date:
+        lines = [f"{run.target}: up to date (same scenario, dataset, seed and paths)"]
+        return lines + [f"wrote {w}" for w in run.written]
     from projector.render.report import summary_markdown
 
-    return [summary_markdown(summary), *(f"wrote {target / w.name}" for w in written)]
+    return [summary_markdown(run.summary()), *(f"wrote {w}" for w in run.written)]
 
 
 def _cmd_sweep(args: argparse.Namespace) -> list[str]:
     import hashlib
 
     from projector.pipeline import checks
-    from projector.pipeline import run as api
+    from projector.pipeline.sweep import sweep, sweep_variants
 
-    variants = api.sweep_variants(args.scenario, args.set, paths=args.paths, seed=args.seed)
-    _set_threads(args.threads)
+    variants = sweep_variants(args.scenario, args.set, paths=args.paths, seed=args.seed)
     digest = hashlib.sha256("".join(s.sha256 for _, s in variants).encode()).hexdigest()
     first = variants[0][1]
     target = checks.check_output_folder(
@@ -305,10 +271,15 @@ def _cmd_sweep(args: argparse.Namespace) -> list[str]:
     )
     if target.exists() and not args.force:
         raise InputError(f"{target}: exists; pass --force to replace it or --out elsewhere")
-    with _client(args) as client, _bar(first.paths * len(variants), args.quiet) as bar:
-        summary, written = api.run_sweep(
-            variants, target, client=client, keep_paths=args.keep_paths,
-            chunk_paths=args.chunk_paths, progress=bar.update,
+    if args.threads:
+        from projector.pipeline.executors import set_threads
+
+        set_threads(args.threads)
+    with _bar(first.paths * len(variants), args.quiet) as bar:
+        summary, written = sweep(
+            variants, target, workers=args.workers, scheduler=args.scheduler,
+            timeout=args.timeout, keep_paths=args.keep_paths, chunk_paths=args.chunk_paths,
+            progress=bar.update,
         )  # fmt: skip
     if args.quiet:
         return []
@@ -406,15 +377,10 @@ def _cmd_summary(args: argparse.Namespace) -> list[str]:
 
 
 def _write_plot(result: Path, target: Path) -> Path:
-    from projector.pipeline.fileio import atomic_path
+    from projector.pipeline.folders import write_fan_chart
     from projector.pipeline.store import open_result
-    from projector.render import plots
 
-    fig = plots.fan_chart(open_result(result))
-    with atomic_path(target) as tmp:
-        fig.savefig(tmp, dpi=130, format="png")
-    plots.close(fig)
-    return target
+    return write_fan_chart(open_result(result), target)
 
 
 #: plot --kind -> (function in projector.render.plots, default file name)
@@ -837,8 +803,11 @@ def _add_trends(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_trends(args: argparse.Namespace) -> list[str]:
     from projector.inputs.systems import BUNDLED, load_dataset
-    from projector.pipeline import checks, results
+    from projector.model.cube import trends_to_dataset
+    from projector.pipeline import checks
+    from projector.pipeline.store import write_trends
     from projector.render import plots
+    from projector.render.report import trends_markdown
     from projector.studies import trends
 
     dataset, cutoff, windows = BUNDLED, None, trends.standard_windows(args.quantity)
@@ -866,10 +835,13 @@ def _cmd_trends(args: argparse.Namespace) -> list[str]:
     out_dir = checks.check_output_folder(args.out if args.out is not None else RESULTS_DIR / label)
     systems = load_dataset(dataset)
     # Bootstrap draws: an index and (with --noise) a shift per resample and system.
-    checks.check_memory_bytes(
-        3 * 8 * args.resamples * len(systems),
+    from projector.pipeline import budget
+
+    room = budget.available_memory() - budget.BASE_MEMORY
+    budget.check_memory(
+        budget.BASE_MEMORY + 3 * 8 * args.resamples * len(systems),
         f"--resamples {args.resamples} over {len(systems)} systems",
-        f"use at most about {max(checks.available_memory() or 0, 1) // (24 * len(systems) or 1):,}",
+        f"use at most about {budget.round_down(room / (24 * len(systems) or 1)):,}",
     )
     analysis = trends.analyse(
         systems,
@@ -885,7 +857,7 @@ def _cmd_trends(args: argparse.Namespace) -> list[str]:
         noise=args.noise,
         seed=args.seed,
     )
-    ds = results.trends_to_dataset(analysis)
+    ds = trends_to_dataset(analysis)
     figures = {}
     if args.quantity in ("compute", "both"):
         figures["trends_compute.png"] = plots.trends_figure(ds, quantity="compute")
@@ -894,9 +866,9 @@ def _cmd_trends(args: argparse.Namespace) -> list[str]:
             ds, quantity="parameters", windows=("params-pre-dl", "params-dl-all",
                                                 "params-2018-present-language")
         )  # fmt: skip
-    written = results.write_trends(analysis, out_dir, figures)
+    written = write_trends(analysis, out_dir, figures)
     n_lower = int(systems.until(cutoff).censored.sum())
-    lines = [] if args.quiet else [results.trends_markdown(analysis)]
+    lines = [] if args.quiet else [trends_markdown(analysis)]
     if n_lower:
         lines.append(
             f"left out of every fit: {n_lower} system(s) whose figure is a lower bound "
@@ -1029,6 +1001,12 @@ def _add_sensitivity(sub: argparse._SubParsersAction) -> None:
     where.add_argument("--workers", type=_positive_int, help="run on a local Dask cluster")
     where.add_argument("--scheduler", help="address of a running Dask scheduler")
     p.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=10.0,
+        help="seconds to wait for --scheduler and its workers (default 10)",
+    )
+    p.add_argument(
         "--out", type=_path_arg, help="output folder (default results/sensitivity-<name>/)"
     )
     p.add_argument("--quiet", action="store_true", help="print only the files written")
@@ -1053,10 +1031,16 @@ def _cmd_sensitivity(args: argparse.Namespace) -> list[str]:
     from tqdm import tqdm
 
     total = sensitivity.count_runs(args.method, args.samples, len(factors))
-    with _mapper(args) as mapper, tqdm(
-        total=total, unit="run", disable=args.quiet or mapper is not None, delay=1.0,
+    from projector.pipeline.executors import mapper as mapper_of
+    from projector.pipeline.run import executor
+
+    with executor(
+        workers=args.workers, scheduler=args.scheduler, timeout=args.timeout,
+    ) as client, tqdm(
+        total=total, unit="run", disable=args.quiet or client is not None, delay=1.0,
         file=sys.stderr, leave=False,
     ) as bar:  # fmt: skip
+        mapper = mapper_of(client)
         sens = sensitivity.run_sensitivity(
             scen,
             systems,
@@ -1089,41 +1073,6 @@ def _cmd_sensitivity(args: argparse.Namespace) -> list[str]:
             ranked = ", ".join(f"{k} {v:.2f}" for k, v, _ in sensitivity.ranking(sens, output))
             lines.append(f"{output}: {ranked}")
     return lines + [f"wrote {p}" for p in written]
-
-
-@contextlib.contextmanager
-def _mapper(args: argparse.Namespace) -> Iterator[Any]:
-    """None (serial), or a map over a Dask cluster: local (--workers) or remote (--scheduler)."""
-    if not getattr(args, "workers", None) and not getattr(args, "scheduler", None):
-        yield None
-        return
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError:
-        raise InputError(
-            "--workers/--scheduler need dask.distributed (pip install distributed)"
-        ) from None
-    cluster = None
-    try:
-        if args.scheduler:
-            try:
-                client = Client(args.scheduler, timeout="10s")
-            except (OSError, TimeoutError) as exc:
-                raise InputError(
-                    f"--scheduler {args.scheduler}: cannot connect within 10 s ({exc})"
-                ) from None
-        else:
-            cluster = LocalCluster(
-                n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
-            )
-            client = Client(cluster)
-        try:
-            yield lambda f, xs: client.gather(client.map(f, xs, pure=False))
-        finally:
-            client.close()
-    finally:
-        if cluster is not None:
-            cluster.close()
 
 
 def _add_compare(sub: argparse._SubParsersAction) -> None:

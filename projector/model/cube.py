@@ -24,6 +24,7 @@ import dataclasses
 import datetime as dt
 import json
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,7 +37,6 @@ from projector.model.engine import (
     Chunk,
     Eras,
     Plan,
-    Projection,
     Reduce,
     start_date_label,
 )
@@ -290,39 +290,39 @@ def _stamp(ds: xr.Dataset, scen: Scenario) -> None:
 
 
 def to_dataset(
-    proj: Projection, scen: Scenario, *, created_at: dt.datetime | None = None
+    p: Plan,
+    arrays: Mapping[str, np.ndarray],
+    /,
+    *,
+    clipped: int = 0,
+    created_at: dt.datetime | None = None,
 ) -> xr.Dataset:
-    """The result cube of an in-memory projection, with units, long names and provenance.
+    """The result cube of a run computed in memory, with units, long names and provenance.
 
-    Dims: ``path`` (Monte Carlo sample), ``time`` [decimal year], ``year`` (yearly grid),
-    ``anchor``, ``component`` (reversion mixture components). Every full path is kept.
+    ``arrays``: every :data:`~projector.model.engine.PATH_ARRAYS` entry for all paths,
+    ``log10_compute`` (path, time) included. Dims: ``path`` (Monte Carlo sample),
+    ``time`` [decimal year], ``year`` (yearly grid), ``anchor``, ``component`` (reversion
+    mixture components). Every full path is kept.
     """
     import xarray as xr
 
-    n = proj.log10_compute.shape[0]
-    years = yearly_grid(proj.times, scen.report_years)
+    scen = p.scenario
+    paths = arrays["log10_compute"]
+    n = paths.shape[0]
+    years = yearly_grid(p.times, scen.report_years)
     data = {
-        "log10_compute": proj.log10_compute,
-        "log10_compute_yearly": yearly_values(proj.times, proj.log10_compute, years).astype(
-            np.float32
-        ),
-        "growth_dl": proj.growth_dl,
-        "growth_pre_dl": proj.growth_pre_dl,
-        "growth_moore": proj.growth_moore,
-        "reversion_year": proj.reversion_year,
-        "reversion_component": proj.reversion_component,
-        "crossing_year": proj.crossing_year,
-        "start_offset": proj.start_offset,
-        "frontier_origin": proj.frontier_origin,
-        **static_arrays(scen, proj.eras),
+        "log10_compute": paths,
+        "log10_compute_yearly": yearly_values(p.times, paths, years).astype(np.float32),
+        **{name: arrays[name] for name in PATH_ARRAYS if name != "log10_compute"},
+        **static_arrays(scen, p.eras),
     }
     ds = xr.Dataset(
         {name: (VARIABLES[name][0], values) for name, values in data.items()},
-        coords={**coords(scen, proj.times, years, n), "system": system_names(proj.eras)},
+        coords={**coords(scen, p.times, years, n), "system": system_names(p.eras)},
     )
     _stamp(ds, scen)
     ds.attrs.update(
-        provenance(scen, proj.eras, proj.growth_ref, clipped=proj.clipped, created_at=created_at),
+        provenance(scen, p.eras, p.growth_ref, clipped=clipped, created_at=created_at),
         paths=n,
         paths_kept=n,
     )

@@ -1,11 +1,11 @@
 """The Monte Carlo projection: a pure plan, then any range of paths from it.
 
-Dependency direction: ``scenario`` and ``data`` -> ``engine`` -> ``kernels``;
-``results`` turns a :class:`Projection` into a Dataset. No I/O here.
+Dependency direction: ``inputs`` -> ``engine`` -> ``kernels``; ``cube`` turns chunks into
+a Dataset and :class:`projector.pipeline.run.Run` drives everything. No I/O here.
 
 :func:`plan` does everything but the random draws (eras, grid, mixture, options);
 :func:`run_chunk` computes paths ``[first, stop)`` from a plan and is what every
-executor maps (serially in :func:`run`, or across threads and Dask workers).
+executor maps (serially, across threads or on Dask workers: ``pipeline.executors``).
 
 Reproducibility: random numbers come from one ``numpy.random.Generator`` per block of
 :data:`RNG_BLOCK` paths, seeded by ``SeedSequence(seed, spawn_key=(block,))`` (what
@@ -21,7 +21,6 @@ import dataclasses
 import datetime as dt
 import functools
 import math
-from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -39,7 +38,6 @@ __all__ = [
     "Chunk",
     "Eras",
     "Plan",
-    "Projection",
     "Reduce",
     "block_generator",
     "chunk_bounds",
@@ -47,7 +45,6 @@ __all__ = [
     "plan",
     "prepare_eras",
     "reversion_mass_before_start",
-    "run",
     "run_chunk",
     "start_date_label",
     "time_grid",
@@ -72,33 +69,6 @@ class Eras:
     # for the frontier. How many are dated up to the start, and whether C(s) is one:
     lower_bounds: int = 0
     start_is_lower_bound: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
-class Projection:
-    """Arrays of one projection run; dims (path,), (path, time), (path, anchor)."""
-
-    times: npt.NDArray[np.float64]
-    log10_compute: npt.NDArray[np.float64]
-    growth_dl: npt.NDArray[np.float64]
-    growth_pre_dl: npt.NDArray[np.float64]
-    growth_moore: npt.NDArray[np.float64]
-    reversion_year: npt.NDArray[np.float64]
-    reversion_component: npt.NDArray[np.int64]
-    crossing_year: npt.NDArray[np.float64]
-    start_offset: npt.NDArray[np.float64]  # error drawn on log10 C(s) [OOM], 0 when off
-    frontier_origin: npt.NDArray[np.float64]  # origin of the resampled deviation, NaN = none
-    growth_ref: float  # the reference (Moore) rate g_ref [OOM/year, or ln-units]
-    clipped: int  # how many rate draws were clipped (nonpositive='clip')
-    eras: Eras
-
-    def value_at(self, year: float, /) -> npt.NDArray[np.float64]:
-        """log10 compute of every path at ``year`` (path,), linear between grid times."""
-        t = self.times
-        i = int(np.clip(np.searchsorted(t, year, side="right") - 1, 0, t.size - 2))
-        frac = (year - t[i]) / (t[i + 1] - t[i])
-        c = self.log10_compute
-        return c[:, i] + frac * (c[:, i + 1] - c[:, i])
 
 
 #: Per-path arrays of a chunk and of a projection (path first; log10_compute adds time).
@@ -588,53 +558,6 @@ def chunk_bounds(paths: int, chunk_paths: int) -> list[tuple[int, int]]:
     """``[first, stop)`` of each chunk; chunks start on RNG block boundaries when
     ``chunk_paths`` is a multiple of :data:`RNG_BLOCK` (no block is drawn twice)."""
     return [(a, min(a + chunk_paths, paths)) for a in range(0, paths, chunk_paths)]
-
-
-def run(
-    scen: Scenario,
-    systems: Systems,
-    *,
-    chunk_paths: int = 2 * RNG_BLOCK,
-    progress: Callable[[int], None] | None = None,
-) -> Projection:
-    """Run the projection of ``scen`` on ``systems`` in memory, chunk by chunk.
-
-    Parameters
-    ----------
-    scen
-        A validated scenario (``paths``, ``seed``, grid, mixture, anchors).
-    systems
-        The full dataset; the scenario's cut-off and eras are applied here.
-    chunk_paths
-        Paths computed per kernel call (memory bound only; results do not depend on it).
-    progress
-        Called with the number of paths finished after each chunk.
-
-    Returns
-    -------
-    Projection
-        ``log10_compute`` (path, time) [log10 FLOP], per-path rates [OOM/year],
-        reversion draws and first-crossing years (path, anchor) [decimal year, NaN = never].
-    """
-    if chunk_paths < 1:
-        raise InputError(f"chunk_paths must be >= 1, got {chunk_paths}")
-    p = plan(scen, systems)
-    n = scen.paths
-    arrays: dict[str, np.ndarray] = {}
-    clipped = 0
-    for first, stop in chunk_bounds(n, chunk_paths):
-        c = run_chunk(p, first, stop)
-        for name in PATH_ARRAYS:
-            part = getattr(c, name)
-            if name not in arrays:
-                arrays[name] = np.empty((n, *part.shape[1:]), dtype=part.dtype)
-            arrays[name][first:stop] = part
-        clipped += c.clipped
-        if progress is not None:
-            progress(stop - first)
-    return Projection(
-        times=p.times, growth_ref=p.growth_ref, clipped=clipped, eras=p.eras, **arrays
-    )
 
 
 def _check_rates(

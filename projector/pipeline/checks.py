@@ -1,16 +1,14 @@
-"""Checks made before any compute: output paths writable, names usable, memory enough.
+"""Checks made before any compute: output paths writable, names usable; cubes well formed.
 
-Dependency direction: imports ``errors`` and ``fileio`` only; ``cli`` calls these before
-loading data or running a projection, so a run that cannot finish fails in a second
-with one line, not after an hour of compute.
+Dependency direction: imports ``errors`` and ``fileio`` only; the pipeline calls these
+before loading data or running a projection (memory and disk: ``budget``), so a run that
+cannot finish fails in a second with one line, not after an hour of compute.
 """
 
 from __future__ import annotations
 
 import errno
-import math
 import os
-import resource
 import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,21 +18,13 @@ from projector.pipeline.fileio import check_replaceable_file
 from projector.pipeline.transaction import check_replaceable_folder
 
 if TYPE_CHECKING:
-    from projector.inputs.scenario import Scenario
-    from projector.inputs.systems import Systems
+    pass
 
 __all__ = [
-    "available_memory",
     "check_cube",
-    "check_memory",
-    "check_memory_bytes",
     "check_output_file",
     "check_output_folder",
     "check_path_text",
-    "check_plan_memory",
-    "check_projection_memory",
-    "format_bytes",
-    "projection_bytes",
 ]
 
 # Virtual file systems: nothing we write there is a file.
@@ -172,176 +162,6 @@ def check_output_file(text: str | os.PathLike[str], what: str = "--out") -> Path
     existing = _check_ancestors(path, what, shown)
     _probe_writable(existing, what, shown)
     return shown
-
-
-# --- memory --------------------------------------------------------------------------------
-
-
-def available_memory() -> int | None:
-    """Bytes this process may still allocate: the least of the system's available memory,
-    the cgroup's limit and the address-space limit; None when none can be read."""
-    limits = []
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    limits.append(int(line.split()[1]) * 1024)
-    except (OSError, ValueError, IndexError):
-        pass
-    for max_file, cur_file in (
-        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-        (
-            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
-            "/sys/fs/cgroup/memory/memory.usage_in_bytes",
-        ),
-    ):
-        try:
-            limit = Path(max_file).read_text().strip()
-            used = int(Path(cur_file).read_text().strip())
-        except (OSError, ValueError):
-            continue
-        if limit.isdigit() and int(limit) < 2**60:
-            limits.append(max(int(limit) - used, 0))
-        break
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    if soft != resource.RLIM_INFINITY:
-        try:
-            with open("/proc/self/statm", encoding="ascii") as fh:
-                vm = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, ValueError, IndexError):
-            vm = 0
-        limits.append(max(soft - vm, 0))
-    return min(limits) if limits else None
-
-
-#: Bytes held per path and grid time by an in-memory run and its write: the float64
-#: cube, its float32 encoding and the compressed file held in memory before writing.
-BYTES_PER_CELL = 8 + 4 + 4
-#: Bytes per path besides the grid: per-path variables and crossing years.
-BYTES_PER_PATH = 128
-#: Fixed overhead: interpreter, numba, xarray, matplotlib [bytes].
-BASE_BYTES = 400 * 2**20
-
-
-def projection_bytes(paths: int, n_times: int, n_anchors: int, chunk_paths: int) -> int:
-    """Estimated peak memory of an in-memory projection and its write [bytes]."""
-    per_path = BYTES_PER_CELL * n_times + BYTES_PER_PATH + 16 * n_anchors
-    chunk = 4 * 8 * min(chunk_paths, paths) * n_times  # a chunk's kernel temporaries
-    return paths * per_path + chunk + BASE_BYTES
-
-
-def check_memory(
-    paths: int,
-    start_year: float,
-    end_year: float,
-    steps_per_year: int,
-    *,
-    n_anchors: int = 0,
-    chunk_paths: int = 2000,
-    available: int | None = None,
-) -> None:
-    """Refuse a run whose cube cannot fit in memory, naming the largest run that fits.
-
-    Raises
-    ------
-    ResourceError
-        With errno ENOMEM; the message gives the estimate, what is available and the
-        largest number of paths that fits at this grid.
-    """
-    avail = available_memory() if available is None else available
-    if avail is None:
-        return
-    n_times = math.ceil((end_year - start_year) * steps_per_year - 1e-9) + 1
-    need = projection_bytes(paths, n_times, n_anchors, chunk_paths)
-    if need <= avail:
-        return
-    per_path = BYTES_PER_CELL * n_times + BYTES_PER_PATH + 16 * n_anchors
-    room = avail - BASE_BYTES - 4 * 8 * min(chunk_paths, paths) * n_times
-    fits = max(room // per_path, 0)
-    largest = (
-        f"the largest run that fits is about {_round_down(fits):,} paths at "
-        f"steps_per_year = {steps_per_year}"
-        if fits >= 1
-        else "not even one path fits at this grid"
-    )
-    raise ResourceError(
-        errno.ENOMEM,
-        f"{paths:,} paths x {n_times:,} grid times ({start_year:.4g} to {end_year:g} at "
-        f"steps_per_year = {steps_per_year}) need about {format_bytes(need)} of memory, "
-        f"{format_bytes(avail)} available; {largest}: use --paths or a coarser grid",
-    )
-
-
-def check_memory_bytes(need: int, what: str, advice: str) -> None:
-    """Refuse ``what`` when its estimated ``need`` [bytes] exceeds the available memory."""
-    avail = available_memory()
-    if avail is not None and need + BASE_BYTES > avail:
-        raise ResourceError(
-            errno.ENOMEM,
-            f"{what} needs about {format_bytes(need + BASE_BYTES)} of memory, "
-            f"{format_bytes(avail)} available; {advice}",
-        )
-
-
-def check_projection_memory(scen: Scenario, systems: Systems, *, chunk_paths: int) -> None:
-    """:func:`check_memory` for a scenario (start at the newest data when not given)."""
-    start = scen.start_year
-    if start is None:
-        kept = systems.until(scen.data.cutoff)
-        start = float(kept.year.max()) if len(kept) else scen.end_year - 1
-    check_memory(
-        scen.paths,
-        start,
-        scen.end_year,
-        scen.steps_per_year,
-        n_anchors=len(scen.anchors),
-        chunk_paths=chunk_paths,
-    )
-
-
-def check_plan_memory(scen: Scenario, systems: Systems) -> None:
-    """Refuse a grid whose plan cannot fit: with ``frontier_noise = 'resampled'`` the plan
-    holds deviations for every past origin x lag up to the oldest origin (before any path
-    is drawn), so a very fine grid over a long Deep-Learning era needs much memory."""
-    if getattr(scen, "frontier_noise", "none") != "resampled":
-        return
-    start = scen.start_year
-    kept = systems.until(scen.data.cutoff)
-    if start is None:
-        start = float(kept.year.max()) if len(kept) else scen.end_year - 1
-    from projector.inputs.systems import decimal_year
-
-    first = decimal_year(scen.data.dl_start)
-    dl0 = float(min((y for y in kept.year if y >= first), default=start))
-    window = getattr(scen, "frontier_noise_years", 0) or 0
-    if window > 0:
-        dl0 = max(dl0, start - window)
-    n_origin = max(int((start - dl0) * scen.steps_per_year), 0)
-    n_times = math.ceil((scen.end_year - start) * scen.steps_per_year - 1e-9) + 1
-    n_cols = min(n_times, n_origin + 1)  # columns after every origin's history are equal
-    need = 4 * 8 * n_origin * n_cols  # deviations, lags and two temporaries
-    check_memory_bytes(
-        need,
-        f"{scen.source}: growth.frontier_noise = 'resampled' on a grid of {n_times:,} times "
-        f"(steps_per_year = {scen.steps_per_year}, to {scen.end_year:g})",
-        "use a coarser steps_per_year or an earlier end_year",
-    )
-
-
-def _round_down(n: int) -> int:
-    """Two significant figures, rounded down (a suggestion that surely fits)."""
-    if n < 100:
-        return int(n)
-    scale = 10 ** (len(str(n)) - 2)
-    return int(n // scale * scale)
-
-
-def format_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024 or unit == "PiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} PiB"  # pragma: no cover
 
 
 # --- result cubes ---------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """Executors: serial, threaded and Dask-distributed runs of the same chunk function.
 
-Dependency direction: ``engine``, ``cube`` and ``store`` -> ``execute`` -> ``api``,
-``cli``. Every executor maps :func:`compute_chunk` (``engine.run_chunk`` followed by
-``cube.chunk_arrays``) over the chunks of a run and hands each result, in path order,
-to the store writer; so a serial run, a threaded run and a run on any Dask cluster
-give the same bits.
+Dependency direction: ``engine`` and ``cube`` -> ``executors`` -> ``run``. Every
+executor maps a chunk function (:func:`compute_chunk`, what a store keeps, or
+:func:`compute_full_chunk`, every full path for a run in memory) over the chunks of a
+run and hands each result, in path order, to a sink; so a serial run, a threaded run
+and a run on any Dask cluster give the same bits. :func:`connect` is the one way to a
+Dask cluster (``--workers``, ``--scheduler``, ``--timeout``), for runs, sweeps,
+backtests and sensitivity analyses alike.
 
 Memory: at most ``2 x slots`` chunks are in flight (submitted and not yet written),
 so peak memory is set by the chunk size and the number of workers, not by the number
@@ -17,6 +19,7 @@ import collections
 import concurrent.futures as cf
 import contextlib
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -33,8 +36,11 @@ __all__ = [
     "SerialExecutor",
     "chunk_size",
     "compute_chunk",
+    "compute_full_chunk",
     "connect",
     "map_chunks",
+    "mapper",
+    "set_threads",
 ]
 
 #: Paths per chunk when not given: large enough that per-chunk overheads vanish, small
@@ -82,6 +88,11 @@ def compute_chunk(
     return first, stop, chunk_arrays(p, c, years, keep), c.clipped
 
 
+def compute_full_chunk(p: engine.Plan, first: int, stop: int) -> engine.Chunk:
+    """The task of a run in memory: paths ``[first, stop)`` with every full path."""
+    return engine.run_chunk(p, first, stop)
+
+
 def map_chunks(
     executor: Any,
     tasks: Sequence[tuple[Any, ...]],
@@ -115,11 +126,61 @@ def threads(n: int) -> Iterator[cf.ThreadPoolExecutor]:
         yield ex
 
 
-def _set_numba_threads(n: int) -> int:
+def set_threads(n: int | None) -> int:
+    """Threads numba's parallel kernels may use (``--threads``): at most its own limit."""
     import numba
 
-    numba.set_num_threads(max(1, min(n, int(getattr(numba.config, "NUMBA_NUM_THREADS", 1)))))
-    return numba.get_num_threads()
+    if n:
+        numba.set_num_threads(max(1, min(n, int(getattr(numba.config, "NUMBA_NUM_THREADS", 1)))))
+    return int(numba.get_num_threads())
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise InputError(
+            "--workers/--scheduler need the 'dask' extra: pip install 'projector[dask]'"
+        ) from None
+    return distributed
+
+
+@contextlib.contextmanager
+def _main_not_reimported() -> Iterator[None]:
+    """Start worker processes without re-running the caller's script in them.
+
+    Dask starts workers with multiprocessing's 'spawn', which imports the parent's
+    ``__main__`` file again in each child: a script that calls ``projector.run(...,
+    workers=2)`` at top level would start clusters recursively. Our tasks are projector
+    functions and plans, never objects of ``__main__``, so the children need not import
+    it: while the workers start, ``__main__`` shows no file and no spec.
+    """
+    main = sys.modules.get("__main__")
+    saved: dict[str, Any] = {
+        k: main.__dict__[k] for k in ("__file__", "__spec__") if main and k in main.__dict__
+    }
+    try:
+        if main is not None and "__file__" in saved:
+            del main.__file__
+            main.__spec__ = None
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
+
+
+def _refuse_in_worker() -> None:
+    """A cluster asked for from inside a worker process: the caller's script was imported
+    there (it was not started through :func:`connect`); say how to guard it."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None and getattr(
+        sys.modules.get("__main__"), "__spec__", None
+    ) is None and multiprocessing.current_process().name != "MainProcess":
+        raise InputError(
+            "projector.run(..., workers=N) was called while Python imported your script in "
+            "a worker process: put the call under `if __name__ == \"__main__\":`"
+        )
 
 
 @contextlib.contextmanager
@@ -136,8 +197,8 @@ def connect(
     """
     import logging
 
-    from distributed import Client, LocalCluster
-
+    distributed = _distributed()
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
     # distributed logs connection retries at WARNING; the one-line error says it all
     logging.getLogger("distributed").setLevel(logging.ERROR)
     if scheduler is not None:
@@ -161,20 +222,24 @@ def connect(
         finally:
             client.close()
         return
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers {workers}: expected a number of worker processes >= 1")
+    _refuse_in_worker()
     n = workers or 1
     cores = os.cpu_count() or 1
-    cluster = LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        memory_limit=0,
-        silence_logs=logging.ERROR,
-    )
+    with _main_not_reimported():
+        cluster = LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            memory_limit=0,
+            silence_logs=logging.ERROR,
+        )
     try:
         client = Client(cluster, set_as_default=False)
         try:
-            client.run(_set_numba_threads, max(1, cores // n))
+            client.run(set_threads, max(1, cores // n))
             yield client
         finally:
             client.close()
@@ -211,3 +276,13 @@ def executor_for(client: Any, plans: Sequence[engine.Plan]) -> Any:
     if isinstance(client, SerialExecutor | cf.ThreadPoolExecutor):
         return client
     return _Distributed(client, plans)
+
+
+def mapper(client: Any) -> Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]] | None:
+    """``map(f, items)`` over a Dask client, in order (whole runs as tasks: a
+    sensitivity analysis's samples); None for a serial run."""
+    if client is None or isinstance(client, SerialExecutor):
+        return None
+    if isinstance(client, cf.ThreadPoolExecutor):
+        return lambda f, xs: list(client.map(f, xs))
+    return lambda f, xs: list(client.gather(client.map(f, list(xs), pure=False)))

@@ -1,68 +1,59 @@
-"""Running projections and sweeps into result folders; the Python facade.
+"""The one pipeline: :class:`Run` resolves, loads, plans, checks, computes, builds.
 
-Dependency direction: ``engine``, ``cube``, ``summary``, ``report``, ``store``,
-``execute`` and ``transaction`` -> ``api`` -> ``cli`` (and ``projector.project``).
+Dependency direction: ``inputs`` and ``model`` -> ``executors``, ``store``, ``budget``,
+``folders`` -> ``run`` -> ``sweep``, ``studies``, ``cli`` and the facade
+(``projector.run``). Every way of running a projection (the command line, the Python
+API, sweeps, backtests, sensitivity analyses) goes through :class:`Run`, so each gets
+the same executors, the same memory and disk checks and the same Dataset.
 
-A result folder is written inside :func:`projector.pipeline.transaction.result_transaction`:
-the store, the summaries and the figure go into a fresh temporary folder that replaces
-the old result in one step when everything is written, so nothing complete-looking
-exists before the run is complete.
+Stages, as pvlib's ``ModelChain`` names them, each a method that runs the ones before it
+when they have not run yet::
 
-Which folder (README, "Results you don't lose"): ``results/<name>/`` for a scenario as
-written; ``results/<name>-<hash>/`` when anything was changed on the command line
-(``--paths``, ``--seed``, ``--dataset``, ``--set``), ``<hash>`` being the first 8 hex
-digits of the resolved scenario's sha256. A folder that holds a result made from other
-inputs (scenario hash, dataset hash, seed, paths) is never replaced without ``force``.
+    run = Run("default", paths=100_000, store="results/mine")
+    run.resolve()   # the scenario with its changes (--paths, --seed, --dataset, --set)
+    run.load()      # the systems table
+    run.plan()      # engine.plan: eras, grid, mixture; the store's layout
+    run.check()     # the output folder, the memory and disk budget
+    run.compute()   # every chunk through an executor, into memory or the store
+    run.result()    # the xarray Dataset (opened lazily from the store)
+    run.summary()   # exact summaries with Monte Carlo errors
+
+:meth:`Run.execute` runs them all; :func:`run` is the one-liner.
 """
 
 from __future__ import annotations
 
-import itertools
-import json
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 from projector.errors import InputError
 from projector.inputs.scenario import Scenario, load_scenario, override, parse_set, with_overrides
 from projector.inputs.systems import Systems, load_dataset
 from projector.model import engine
-from projector.model.cube import (
-    default_keep,
-    provenance,
-    static_arrays,
-    system_names,
-    to_dataset,
-    yearly_grid,
+from projector.pipeline import budget, executors
+from projector.pipeline.folders import (
+    RESULTS_DIR,
+    Held,
+    check_target,
+    identity,
+    result_folder,
+    write_fan_chart,
+    write_reports,
 )
-from projector.pipeline.executors import chunk_size, executor_for, map_chunks, slots_of, threads
-from projector.pipeline.store import (
-    IDENTITY,
-    STORE_NAME,
-    Layout,
-    StoreWriter,
-    check_fits,
-    open_result,
-    read_identity,
-)
+from projector.pipeline.store import STORE_NAME, Layout, StoreWriter, open_result
 
-__all__ = [
-    "Held",
-    "check_target",
-    "identity",
-    "parse_grid",
-    "project",
-    "resolve",
-    "result_folder",
-    "run_projection",
-    "run_sweep",
-    "write_reports",
-]
+if TYPE_CHECKING:
+    import xarray as xr
 
-RESULTS_DIR = Path("results")
+__all__ = ["Run", "project", "resolve", "run", "stream_chunks"]
+
+#: ``store=True``: the default result folder, ``results/<name>[-<hash8>]/``.
+DEFAULT_STORE = True
 
 
 def resolve(
@@ -70,15 +61,17 @@ def resolve(
     *,
     paths: int | None = None,
     seed: int | None = None,
-    dataset: str | None = None,
+    dataset: str | Path | None = None,
     changes: Mapping[str, Any] | Sequence[str] | None = None,
 ) -> Scenario:
     """A scenario with the command line's changes: ``--paths/--seed/--dataset`` and
     ``--set`` (``KEY=VALUE`` strings or a mapping), all through ``scenario.override``."""
-    scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    scen = scenario if isinstance(scenario, Scenario) else load_scenario(str(scenario))
     if dataset is not None and not Path(dataset).is_file():
         raise InputError(f"--dataset {dataset}: no such file")
-    scen = with_overrides(scen, paths=paths, seed=seed, dataset=dataset)
+    scen = with_overrides(
+        scen, paths=paths, seed=seed, dataset=None if dataset is None else str(dataset)
+    )
     if changes:
         if isinstance(changes, Mapping):
             scen = override(scen, changes)
@@ -87,187 +80,316 @@ def resolve(
     return scen
 
 
-def identity(scen: Scenario, systems: Systems) -> dict[str, Any]:
-    """What identifies a result's inputs (``store.IDENTITY``)."""
-    return dict(zip(IDENTITY, (scen.sha256, systems.sha256, scen.seed, scen.paths), strict=True))
-
-
-def result_folder(scen: Scenario, *, root: Path = RESULTS_DIR) -> Path:
-    """``root/<name>/`` for a scenario as written, ``root/<name>-<hash8>/`` otherwise."""
-    return root / (scen.name if not scen.overrides else f"{scen.name}-{scen.sha256[:8]}")
-
-
-def check_target(target: Path, wanted: dict[str, Any], *, force: bool) -> bool:
-    """May ``target`` be (re)written with a result of inputs ``wanted``?
-
-    Returns True when it already holds a result of exactly these inputs.
-
-    Raises
-    ------
-    InputError
-        ``target`` holds a result from other inputs, or other files, and not ``force``.
-    """
-    if not target.exists():
-        return False
-    if not target.is_dir():
-        raise InputError(f"--out {target}: exists and is not a folder")
-    have = read_identity(target)
-    if have is None:
-        if any(target.iterdir()) and not force:
-            raise InputError(
-                f"{target}: exists and holds no projector result; choose another --out "
-                "or pass --force to replace it"
-            )
-        return False
-    differ = [k for k in IDENTITY if have.get(k) != wanted[k]]
-    if differ and not force:
-        what = ", ".join(f"{k} {have.get(k)!s:.12} -> {wanted[k]!s:.12}" for k in differ)
-        raise InputError(
-            f"{target}: holds a result from other inputs ({what}); pass --force to "
-            "replace it or --out to write elsewhere"
-        )
-    return not differ
-
-
-def _layout(p: engine.Plan, *, keep_paths: int | None, chunk_paths: int | None) -> Layout:
-    scen = p.scenario
-    keep = default_keep(scen.paths) if keep_paths is None else min(keep_paths, scen.paths)
-    return Layout(
-        paths=scen.paths,
-        chunk=chunk_size(scen.paths, chunk_paths),
-        times=p.times,
-        years=yearly_grid(p.times, scen.report_years),
-        keep=keep,
-        anchors=tuple(a.name for a in scen.anchors),
-        components=tuple(c.name for c in scen.reversion),
-    )
-
-
-def plan_run(
-    scen: Scenario,
-    systems: Systems,
-    folder: Path,
+@contextlib.contextmanager
+def executor(
+    client: Any = None,
     *,
-    keep_paths: int | None = None,
-    chunk_paths: int | None = None,
-    slots: int = 1,
-) -> tuple[engine.Plan, Layout]:
-    """Plan a run and check that it fits on disk at ``folder`` and in memory."""
-    p = engine.plan(scen, systems)
-    lay = _layout(p, keep_paths=keep_paths, chunk_paths=chunk_paths)
-    check_fits(lay, folder, in_flight=2 * slots, n_systems=len(p.t_dl) + len(p.t_pre))
-    return p, lay
+    workers: int | None = None,
+    scheduler: str | None = None,
+    timeout: float = 10.0,
+) -> Iterator[Any]:
+    """A Dask client to run chunks on (``executors.connect``), the given ``client``, or
+    None for a run in this process."""
+    if client is not None or (workers is None and scheduler is None):
+        yield client
+        return
+    with executors.connect(workers=workers, scheduler=scheduler, timeout=timeout) as c:
+        yield c
 
 
-class Held:
-    """What a summary reads of a run, kept as the chunks stream (``Layout.bytes_held``).
-
-    The arrays are those written to the store, so a summary made from them is the
-    summary of the store (a test compares them).
-    """
-
-    NAMES = ("log10_compute_yearly", "crossing_year")
-
-    def __init__(self, lay: Layout) -> None:
-        self.on = lay.bytes_held() > 0
-        self.parts: dict[str, list[np.ndarray]] = {name: [] for name in self.NAMES}
-
-    def add(self, arrays: Mapping[str, np.ndarray]) -> None:
-        if self.on:
-            for name in self.NAMES:
-                self.parts[name].append(arrays[name])
-
-    def apply(self, ds: xr.Dataset) -> xr.Dataset:
-        """``ds`` (a store opened lazily) with the held arrays in place of its own."""
-        if not self.on or not self.parts[self.NAMES[0]]:
-            return ds
-        held = {n: (ds[n].dims, np.concatenate(self.parts[n])) for n in self.NAMES}
-        return ds.assign(held)
-
-
-def run_projection(
-    p: engine.Plan,
+def stream_chunks(
+    plans: Sequence[engine.Plan],
     lay: Layout,
-    folder: Path,
+    sink: Callable[[int, int, int, dict[str, np.ndarray], int], None],
     *,
     client: Any = None,
-    progress: Callable[[int], None] | None = None,
-    held: Held | None = None,
-) -> Path:
-    """Compute every chunk of ``p`` and stream it into ``folder/projection.zarr`` (and
-    into ``held``, when given)."""
-    scen = p.scenario
-    attrs = provenance(scen, p.eras, p.growth_ref, clipped=0)
-    attrs.update(paths_kept=lay.keep, chunk_paths=lay.chunk)
-    writer = StoreWriter(
-        folder / STORE_NAME,
-        lay,
-        attrs,
-        static_arrays(scen, p.eras),
-        systems=system_names(p.eras),
-    )
-    tasks = [(p, a, b, lay.years, lay.keep) for a, b in engine.chunk_bounds(lay.paths, lay.chunk)]
-    clipped = 0
+) -> None:
+    """Compute every chunk of every plan, reduced to what a store of layout ``lay`` keeps,
+    and hand ``sink(variant, first, stop, arrays, clipped)`` each in order."""
+    bounds = engine.chunk_bounds(lay.paths, lay.chunk)
+    tasks = [(p, a, b, lay.years, lay.keep) for p in plans for a, b in bounds]
 
-    def sink(_: int, res: tuple[int, int, dict[str, np.ndarray], int]) -> None:
-        nonlocal clipped
-        first, stop, arrays, n_clipped = res
-        writer.write(first, stop, arrays)
-        if held is not None:
-            held.add(arrays)
-        clipped += n_clipped
-        if progress is not None:
-            progress(stop - first)
+    def each(i: int, res: tuple[int, int, dict[str, np.ndarray], int]) -> None:
+        first, stop, arrays, clipped = res
+        sink(i // len(bounds), first, stop, arrays, clipped)
 
     if client is None:
         # compute in a worker thread while this one compresses and writes the last chunk
-        with threads(1) as pool:
-            map_chunks(pool, tasks, sink, slots=1)
+        with executors.threads(1) as pool:
+            executors.map_chunks(pool, tasks, each, slots=1)
     else:
-        map_chunks(executor_for(client, [p]), tasks, sink, slots=slots_of(client))
-    writer.finish({"clipped_rate_draws": clipped})
-    return folder / STORE_NAME
+        ex = executors.executor_for(client, plans)
+        executors.map_chunks(ex, tasks, each, slots=executors.slots_of(client))
 
 
-def write_reports(
-    folder: Path, *, plot: bool = False, held: Held | None = None
-) -> tuple[xr.Dataset, list[Path]]:
-    """Summarise the store in ``folder`` and write summary.csv, summary.md (and the chart);
-    ``held``: the run's arrays kept in memory, read instead of the store's copy."""
-    from projector.model.summary import summarize
-    from projector.pipeline.fileio import atomic_path
-    from projector.render.report import summary_csv, summary_markdown
+class Run:
+    """One projection, stage by stage (module docstring).
 
-    ds = open_result(folder / STORE_NAME)
-    if held is not None:
-        ds = held.apply(ds)
-    s = summarize(ds)
-    written = []
-    for name, text in (("summary.csv", summary_csv(s)), ("summary.md", summary_markdown(s))):
-        with atomic_path(folder / name) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-        written.append(folder / name)
-    if plot and "variant" not in ds.dims:
-        from projector.render import plots
+    Parameters
+    ----------
+    scenario
+        A name in ``scenarios/``, a path to a TOML file, or a loaded :class:`Scenario`.
+    paths, seed, dataset, changes
+        Changes to the scenario (``changes``: ``{"growth.moore_doubling_months": 18}``
+        or ``["growth.moore_doubling_months=18"]``), recorded in provenance.
+    systems
+        The systems table, when the caller has it loaded already (backtests, sweeps);
+        otherwise the scenario's dataset is loaded.
+    store
+        A result folder to stream the run into (store, summaries); ``True`` for the
+        default folder ``results/<name>/`` (``results/<name>-<hash8>/`` when anything was
+        changed). Without it the run is computed in memory with every full path kept.
+    keep_paths, chunk_paths
+        Full paths a store keeps (default: all up to 10,000 paths, else 1,000) and paths
+        per chunk (memory only: results never depend on it).
+    workers, scheduler, timeout, client
+        Run the chunks on a local Dask cluster of ``workers`` processes, on the cluster
+        whose scheduler is at ``scheduler``, or on a connected ``client``; bit-identical
+        to a run in this process.
+    threads
+        Threads numba's parallel kernels may use.
+    force, reuse, plot
+        Replace a result made from other inputs; keep a result made from the same inputs
+        instead of recomputing it; write the fan chart beside the summaries.
+    progress
+        Called with the number of paths finished after each chunk.
+    """
 
-        fig = plots.fan_chart(ds, summary=s)
-        with atomic_path(folder / "fan_chart.png") as tmp:
-            fig.savefig(tmp, dpi=130, format="png")
-        plots.close(fig)
-        written.append(folder / "fan_chart.png")
-    written.append(folder / STORE_NAME)
-    return s, written
+    def __init__(
+        self,
+        scenario: str | Path | Scenario,
+        /,
+        *,
+        paths: int | None = None,
+        seed: int | None = None,
+        dataset: str | Path | None = None,
+        changes: Mapping[str, Any] | Sequence[str] | None = None,
+        systems: Systems | None = None,
+        store: str | Path | bool | None = None,
+        keep_paths: int | None = None,
+        chunk_paths: int | None = None,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        timeout: float = 10.0,
+        client: Any = None,
+        threads: int | None = None,
+        force: bool = False,
+        reuse: bool = False,
+        plot: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self._request = dict(paths=paths, seed=seed, dataset=dataset, changes=changes)
+        self._scenario_in = scenario
+        self._store = store
+        self.keep_paths, self.chunk_paths = keep_paths, chunk_paths
+        self.workers, self.scheduler, self.timeout = workers, scheduler, timeout
+        self.client, self.threads = client, threads
+        self.force, self.reuse, self.plot = force, reuse, plot
+        self.progress = progress
+        self._systems = systems
+        self._scenario: Scenario | None = None
+        self._plan: engine.Plan | None = None
+        self._layout: Layout | None = None
+        self._target: Path | None = None
+        self._checked = False
+        self._dataset: xr.Dataset | None = None
+        self._summary: xr.Dataset | None = None
+        self.up_to_date = False  # reuse found a result of the same inputs
+        self.written: list[Path] = []
+
+    # --- stages -----------------------------------------------------------------------
+
+    def resolve(self) -> Scenario:
+        """The scenario with every change applied (validated like the file)."""
+        if self._scenario is None:
+            self._scenario = resolve(self._scenario_in, **self._request)  # type: ignore[arg-type]
+        return self._scenario
+
+    def load(self) -> Systems:
+        """The systems table the scenario names (or the one given)."""
+        if self._systems is None:
+            scen = self.resolve()
+            self._systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
+        return self._systems
+
+    @property
+    def target(self) -> Path | None:
+        """The result folder, or None for a run in memory."""
+        if self._target is None and self._store is not None and self._store is not False:
+            from projector.pipeline.checks import check_output_folder
+
+            want = (
+                result_folder(self.resolve(), root=RESULTS_DIR)
+                if self._store is True
+                else self._store
+            )
+            self._target = check_output_folder(want)  # writable, before any compute
+        return self._target
+
+    def plan(self) -> engine.Plan:
+        """The plan (``engine.plan``), after checking that it fits in memory."""
+        if self._plan is None:
+            scen, systems = self.resolve(), self.load()
+            budget.check_plan(scen, systems)  # the plan itself, before it is built
+            self._plan = engine.plan(scen, systems)
+        return self._plan
+
+    @property
+    def layout(self) -> Layout:
+        """What the run's store holds (also the shapes of a run in memory)."""
+        if self._layout is None:
+            from projector.model.cube import default_keep, yearly_grid
+
+            p = self.plan()
+            scen = p.scenario
+            keep = scen.paths
+            if self.target is not None:
+                keep = default_keep(scen.paths) if self.keep_paths is None else self.keep_paths
+            self._layout = Layout(
+                paths=scen.paths,
+                chunk=executors.chunk_size(scen.paths, self.chunk_paths),
+                times=p.times,
+                years=yearly_grid(p.times, scen.report_years),
+                keep=min(keep, scen.paths),
+                anchors=tuple(a.name for a in scen.anchors),
+                components=tuple(c.name for c in scen.reversion),
+            )
+        return self._layout
+
+    def check(self) -> None:
+        """The output folder may be written (or holds this result already: ``reuse``), and
+        the run fits in memory and, with a store, on disk; refused before any compute."""
+        if self._checked:
+            return
+        scen, systems = self.resolve(), self.load()
+        target = self.target
+        if target is not None:
+            same = check_target(target, identity(scen, systems), force=self.force)
+            if same and self.reuse:
+                self.up_to_date = True
+                self._checked = True
+                return
+        p, lay = self.plan(), self.layout
+        if target is None:
+            budget.check_in_memory(scen.paths, len(p.times), len(lay.years), len(lay.anchors))
+        else:
+            slots = self.workers or 1
+            budget.check_fits(
+                lay, target.parent, in_flight=2 * slots, n_systems=len(p.t_dl) + len(p.t_pre)
+            )
+        self._checked = True
+
+    def compute(self) -> None:
+        """Every chunk through the executor: into memory, or streamed into the store inside
+        one result transaction (the old result stays until the new one is whole)."""
+        self.check()
+        if self.up_to_date or self._dataset is not None:
+            return
+        if self.threads:
+            executors.set_threads(self.threads)
+        with executor(
+            self.client, workers=self.workers, scheduler=self.scheduler, timeout=self.timeout
+        ) as client:
+            if self.target is None:
+                self._dataset = self._compute_in_memory(client)
+            else:
+                self._compute_into_store(client)
+
+    def result(self) -> xr.Dataset:
+        """The run as an ``xarray.Dataset`` (dims ``path``, ``time``, ``year``, ``anchor``,
+        ``component``; ``projector.model.cube``): opened lazily from a store."""
+        if self._dataset is None:
+            self.compute()
+            if self._dataset is None:
+                assert self.target is not None
+                self._dataset = open_result(self.target)
+        return self._dataset
+
+    def summary(self) -> xr.Dataset:
+        """Summaries with Monte Carlo errors (``projector.model.summary.summarize``)."""
+        if self._summary is None:
+            from projector.model.summary import summarize
+
+            self._summary = summarize(self.result())
+        return self._summary
+
+    def execute(self) -> Run:
+        """Every stage, in order; with a store and ``plot``, the fan chart too."""
+        self.compute()
+        if self.up_to_date and self.plot and self.target is not None:
+            self.written = [write_fan_chart(self.result(), self.target / "fan_chart.png")]
+        return self
+
+    # --- the two ways to compute ------------------------------------------------------
+
+    def _compute_in_memory(self, client: Any) -> xr.Dataset:
+        from projector.model.cube import to_dataset
+
+        p, lay = self.plan(), self.layout
+        n = p.paths
+        arrays: dict[str, np.ndarray] = {}
+        clipped = 0
+
+        def sink(_: int, c: engine.Chunk) -> None:
+            nonlocal clipped
+            for name in engine.PATH_ARRAYS:
+                part = getattr(c, name)
+                if name not in arrays:
+                    arrays[name] = np.empty((n, *part.shape[1:]), dtype=part.dtype)
+                arrays[name][c.first : c.stop] = part
+            clipped += c.clipped
+            if self.progress is not None:
+                self.progress(c.stop - c.first)
+
+        tasks = [(p, a, b) for a, b in engine.chunk_bounds(n, lay.chunk)]
+        ex = executors.executor_for(client, [p])
+        executors.map_chunks(
+            ex, tasks, sink, slots=executors.slots_of(client), fn=executors.compute_full_chunk
+        )
+        return to_dataset(p, arrays, clipped=clipped)
+
+    def _compute_into_store(self, client: Any) -> None:
+        from projector.model.cube import provenance, static_arrays, system_names
+        from projector.pipeline.transaction import result_transaction
+
+        p, lay, target = self.plan(), self.layout, self.target
+        assert target is not None
+        attrs = provenance(p.scenario, p.eras, p.growth_ref, clipped=0)
+        attrs.update(paths_kept=lay.keep, chunk_paths=lay.chunk)
+        with result_transaction(target) as tmp:
+            writer = StoreWriter(
+                tmp / STORE_NAME,
+                lay,
+                attrs,
+                static_arrays(p.scenario, p.eras),
+                systems=system_names(p.eras),
+            )
+            held = Held(lay)
+            clipped = 0
+
+            def sink(_: int, first: int, stop: int, arrays: dict[str, Any], n: int) -> None:
+                nonlocal clipped
+                writer.write(first, stop, arrays)
+                held.add(arrays)
+                clipped += n
+                if self.progress is not None:
+                    self.progress(stop - first)
+
+            stream_chunks([p], lay, sink, client=client)
+            writer.finish({"clipped_rate_draws": clipped})
+            self._summary, written = write_reports(tmp, plot=self.plot, held=held)
+        self.written = [target / w.name for w in written]
 
 
-def project(
+def run(
     scenario: str | Path | Scenario,
     /,
     *,
     paths: int | None = None,
     seed: int | None = None,
-    dataset: str | None = None,
+    dataset: str | Path | None = None,
     changes: Mapping[str, Any] | Sequence[str] | None = None,
-    store: str | Path | None = None,
+    store: str | Path | bool | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
     keep_paths: int | None = None,
@@ -281,205 +403,45 @@ def project(
     scenario
         A name in ``scenarios/``, a path to a TOML file, or a loaded :class:`Scenario`.
     paths, seed, dataset, changes
-        Changes to the scenario (``changes``: ``{"growth.moore_doubling_months": 18}``
-        or ``["growth.moore_doubling_months=18"]``), recorded in provenance.
+        Changes to the scenario, recorded in provenance (:class:`Run`).
     store
-        A result folder to stream the run into (store, summaries); the Dataset returned
-        is then opened lazily from it. Without it the run is computed in memory (every
-        full path kept) and must fit there.
+        A result folder to stream the run into (store, summaries; ``True``: the default
+        ``results/<name>/``); the Dataset returned is then opened lazily from it. Without
+        it the run is computed in memory (every full path kept) and must fit there.
     workers, scheduler
-        Run the chunks on a local Dask cluster of ``workers`` processes, or on the
-        cluster whose scheduler is at ``scheduler``; bit-identical to a serial run.
-    keep_paths, chunk_paths
-        Full monthly paths to keep (store only; default: all up to 10,000 paths, else
-        1,000) and paths per chunk (memory only).
+        Run the chunks on a local Dask cluster of ``workers`` processes (in a script,
+        under ``if __name__ == "__main__":``), or on the cluster at ``scheduler``;
+        bit-identical to a run in this process.
+    keep_paths, chunk_paths, force
+        As for :class:`Run`.
 
     Returns
     -------
     xarray.Dataset
-        Dims ``path``, ``time``, ``year``, ``anchor``, ``component`` (see
-        ``projector.model.cube``); :func:`projector.model.summary.summarize` summarises it.
+        Dims ``path``, ``time``, ``year``, ``anchor``, ``component`` (``projector.model.
+        cube``); :func:`projector.summarize` summarises it.
     """
-    from projector.pipeline.executors import connect
-    from projector.pipeline.transaction import result_transaction
-
-    scen = resolve(scenario, paths=paths, seed=seed, dataset=dataset, changes=changes)
-    systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
-    if store is None:
-        p = engine.plan(scen, systems)
-        need = 8.0 * scen.paths * (len(p.times) + len(scen.anchors) + 10) * 1.5
-        from projector.pipeline.store import memory_available
-
-        if need > memory_available():
-            raise InputError(
-                f"{scen.paths:,} paths in memory would need about {need / 1e9:.1f} GB; "
-                "pass store=PATH to stream them to disk instead"
-            )
-        return to_dataset(
-            engine.run(scen, systems, chunk_paths=chunk_size(scen.paths, chunk_paths)), scen
-        )
-    target = Path(store)
-    check_target(target, identity(scen, systems), force=force)
-    p, lay = plan_run(scen, systems, target.parent, keep_paths=keep_paths, chunk_paths=chunk_paths)
-    if workers is None and scheduler is None:
-        with result_transaction(target) as tmp:
-            run_projection(p, lay, tmp)
-            write_reports(tmp)
-    else:
-        with connect(workers=workers, scheduler=scheduler) as client:
-            with result_transaction(target) as tmp:
-                run_projection(p, lay, tmp, client=client)
-                write_reports(tmp)
-    return open_result(target)
-
-
-# --- sweeps ----------------------------------------------------------------------------
-
-
-def _split_values(text: str) -> list[str]:
-    """``V1,V2,[a,b]`` -> ``["V1", "V2", "[a,b]"]``: commas inside brackets stay."""
-    out, depth, cur = [], 0, ""
-    for ch in text:
-        if ch in "[{":
-            depth += 1
-        elif ch in "]}":
-            depth -= 1
-        if ch == "," and depth == 0:
-            out.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    out.append(cur)
-    return [v.strip() for v in out if v.strip()]
-
-
-def parse_grid(sets: Sequence[str]) -> list[list[tuple[str, Any]]]:
-    """``--set KEY=V1,V2 --set K2=W1,W2`` -> every combination, as (key, value) lists."""
-    axes = []
-    for text in sets:
-        key, sep, values = text.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"--set {text!r}: expected KEY=V1,V2,..., e.g. seed=1,2,3")
-        parsed = [parse_set(f"{key.strip()}={v}") for v in _split_values(values)]
-        if not parsed:
-            raise InputError(f"--set {text!r}: no values after '='")
-        axes.append(parsed)
-    return [list(combo) for combo in itertools.product(*axes)] if axes else [[]]
-
-
-def run_sweep(
-    variants: Sequence[tuple[str, Scenario]],
-    target: Path,
-    *,
-    client: Any = None,
-    keep_paths: int | None = 0,
-    chunk_paths: int | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> tuple[xr.Dataset, list[Path]]:
-    """Run every variant's chunks as tasks and write one store with a ``variant`` dim.
-
-    Variants must share their number of paths and their anchors; the yearly grid is the
-    union of theirs (NaN where a variant does not reach a year). Full paths are kept
-    only when every variant has the same time grid.
-    """
-    from projector.pipeline.transaction import result_transaction
-
-    scens = [s for _, s in variants]
-    first = scens[0]
-    for label, s in variants:
-        if s.paths != first.paths:
-            raise InputError(f"sweep: variant {label} has {s.paths} paths, not {first.paths}")
-        if [a.name for a in s.anchors] != [a.name for a in first.anchors]:
-            raise InputError(f"sweep: variant {label} has other anchors than the first")
-    cache: dict[tuple[str, bool], Systems] = {}
-    plans = []
-    for s in scens:
-        key = (s.data.dataset, s.data.notable_only)
-        if key not in cache:
-            cache[key] = load_dataset(s.data.dataset, notable_only=s.data.notable_only)
-        plans.append(engine.plan(s, cache[key]))
-    years = np.unique(
-        np.concatenate([yearly_grid(p.times, p.scenario.report_years) for p in plans])
+    r = Run(
+        scenario,
+        paths=paths,
+        seed=seed,
+        dataset=dataset,
+        changes=changes,
+        store=store,
+        workers=workers,
+        scheduler=scheduler,
+        keep_paths=keep_paths,
+        chunk_paths=chunk_paths,
+        force=force,
     )
-    same_grid = all(
-        p.times.shape == plans[0].times.shape and np.array_equal(p.times, plans[0].times)
-        for p in plans
+    return r.result()
+
+
+def project(scenario: str | Path | Scenario, /, **kwargs: Any) -> xr.Dataset:
+    """Deprecated alias of :func:`run` (same arguments, same result)."""
+    warnings.warn(
+        "projector.project is deprecated; use projector.run (same arguments)",
+        DeprecationWarning,
+        stacklevel=2,
     )
-    keep = 0 if not same_grid else min(keep_paths or 0, first.paths)
-    lay = Layout(
-        paths=first.paths,
-        chunk=chunk_size(first.paths, chunk_paths),
-        times=plans[0].times if keep else np.empty(0),
-        years=years,
-        keep=keep,
-        anchors=tuple(a.name for a in first.anchors),
-        components=tuple(c.name for c in first.reversion),
-        variants=len(plans),
-    )
-    n_sys = max(len(p.t_dl) + len(p.t_pre) for p in plans)
-    check_fits(lay, target.parent, in_flight=2 * slots_of(client), n_systems=n_sys)
-    prov = [provenance(p.scenario, p.eras, p.growth_ref, clipped=0) for p in plans]
-    attrs = dict(prov[0])
-    attrs.update(
-        title=f"projector sweep: {first.name} ({len(plans)} variants)",
-        paths_kept=keep,
-        chunk_paths=lay.chunk,
-        sweep=True,
-    )
-    bounds = engine.chunk_bounds(lay.paths, lay.chunk)
-    tasks = [(p, a, b, years, keep) for p in plans for a, b in bounds]
-    clipped = [0] * len(plans)
-    with result_transaction(target) as tmp:
-        writer = StoreWriter(
-            tmp / STORE_NAME,
-            lay,
-            attrs,
-            static_arrays(first),
-            variant_data={
-                "variant_label": np.array([label for label, _ in variants], dtype=str),
-                "variant_scenario": np.array(
-                    [json.dumps(s.resolved(), sort_keys=True) for s in scens], dtype=str
-                ),
-            },
-        )
-
-        def sink(i: int, res: tuple[int, int, dict[str, np.ndarray], int]) -> None:
-            a, b, arrays, n_clipped = res
-            v = i // len(bounds)
-            writer.write(a, b, arrays, variant=v)
-            clipped[v] += n_clipped
-            if progress is not None:
-                progress(b - a)
-
-        map_chunks(executor_for(client, plans), tasks, sink, slots=slots_of(client))
-        for v, pr in enumerate(prov):
-            pr["clipped_rate_draws"] = clipped[v]
-        writer.finish(
-            {
-                "clipped_rate_draws": sum(clipped),
-                "variant_provenance": json.dumps(prov, default=str),
-            }
-        )
-        summary, written = write_reports(tmp)
-    return summary, [target / w.name for w in written]
-
-
-def sweep_variants(
-    scenarios: Sequence[str],
-    sets: Sequence[str],
-    *,
-    paths: int | None = None,
-    seed: int | None = None,
-) -> list[tuple[str, Scenario]]:
-    """The variants of a sweep: each scenario file x each combination of ``--set`` values."""
-    grid = parse_grid(sets)
-    out = []
-    for name in scenarios:
-        base = resolve(name, paths=paths, seed=seed)
-        for combo in grid:
-            scen = override(base, dict(combo)) if combo else base
-            label = ", ".join(f"{k}={v}" for k, v in combo)
-            if len(scenarios) > 1:
-                label = f"{base.name}" + (f": {label}" if label else "")
-            out.append((label or base.name, scen))
-    return out
+    return run(scenario, **kwargs)

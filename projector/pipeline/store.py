@@ -1,6 +1,6 @@
-"""Result stores: streamed Zarr (v3) stores, reading, NetCDF export, and fit checks.
+"""Result stores: streamed Zarr (v3) stores, reading, NetCDF export, and their size.
 
-Dependency direction: ``cube`` -> ``store`` -> ``execute``, ``api``, ``cli``. The one
+Dependency direction: ``cube`` -> ``store`` -> ``folders``, ``run``, ``sweep``. The one
 module that reads and writes result files (the result folder's atomic swap is
 ``transaction``'s).
 
@@ -21,11 +21,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
-import errno
 import json
-import math
-import os
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import xarray as xr
 
-from projector.errors import InputError, ResourceError
+from projector.errors import InputError
 from projector.model.cube import (
     ANCHOR,
     COMPONENT,
@@ -46,6 +42,7 @@ from projector.model.cube import (
     describe,
 )
 from projector.pipeline import checks
+from projector.pipeline.budget import BASE_MEMORY
 from projector.pipeline.fileio import atomic_path
 
 if TYPE_CHECKING:
@@ -55,11 +52,8 @@ __all__ = [
     "STORE_NAME",
     "Layout",
     "StoreWriter",
-    "check_fits",
-    "disk_free",
     "export_netcdf",
     "find_store",
-    "memory_available",
     "open_result",
     "read_identity",
     "write_trends",
@@ -69,8 +63,6 @@ STORE_NAME = "projection.zarr"
 #: Years per inner chunk of ``log10_compute_yearly`` (the unit a summary reads).
 YEARS_PER_READ = 8
 LEGACY_NAME = "projection.nc"
-#: Resident memory of an interpreter with projector, numba, xarray and zarr loaded [bytes].
-BASE_MEMORY = 450e6
 #: A run whose yearly grid and crossing years take at most this much memory keeps them
 #: while its chunks stream, so that its summary does not read the store back.
 HOLD_BYTES = 200e6
@@ -405,61 +397,3 @@ def write_trends(analysis: TrendAnalysis, out_dir: Path, figures: dict[str, Any]
             fig.savefig(tmp / name, dpi=130, format="png")
         write_bytes(tmp / "trends.nc", cube)
     return [out_dir / name for name in (*texts, *figures, "trends.nc")]
-
-
-# --- will it fit? --------------------------------------------------------------------
-
-
-def disk_free(folder: Path) -> float:
-    """Free bytes on the file system that holds ``folder`` (or its nearest ancestor)."""
-    p = Path(os.path.abspath(folder))
-    while not p.exists() and p.parent != p:
-        p = p.parent
-    return float(shutil.disk_usage(p).free)
-
-
-def memory_available() -> float:
-    """Memory available to a new process [bytes] (``MemAvailable``), or +inf if unknown."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return float(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return math.inf
-
-
-def _gb(n: float) -> str:
-    return f"{n / 1e9:.1f} GB"
-
-
-def check_fits(layout: Layout, folder: Path, *, in_flight: int, n_systems: int) -> None:
-    """Refuse a run whose store would not fit on disk or whose peak would not fit in memory.
-
-    Raises
-    ------
-    ResourceError
-        One line (exit status 3): what the run needs, what is there, and how many paths
-        would fit.
-    """
-    need_disk = layout.bytes_on_disk()
-    free = disk_free(folder)
-    if need_disk > free:
-        per_path = need_disk / layout.paths
-        fit = int(free // per_path)
-        raise ResourceError(
-            errno.ENOSPC,
-            f"{layout.paths:,} paths would need up to {_gb(need_disk)} on disk at {folder} "
-            f"but {_gb(free)} is free; at most {fit:,} paths fit (or keep fewer full paths "
-            f"with --keep-paths, now {layout.keep:,})",
-        )
-    need_mem = layout.bytes_in_memory(in_flight, n_systems)
-    avail = memory_available()
-    if need_mem > avail:
-        raise ResourceError(
-            errno.ENOMEM,
-            f"{layout.paths:,} paths in chunks of {layout.chunk:,} would need about "
-            f"{_gb(need_mem)} of memory but {_gb(avail)} is available; use a smaller "
-            "--chunk-paths or fewer --workers",
-        )

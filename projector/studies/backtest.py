@@ -35,7 +35,6 @@ from projector.errors import InputError
 from projector.inputs.frontier import frontier_at
 from projector.inputs.scenario import Scenario, override
 from projector.inputs.systems import Systems, decimal_year
-from projector.model import engine
 
 __all__ = [
     "BASELINES",
@@ -242,6 +241,7 @@ def run_backtest(
     seed: int | None = None,
     baselines: Sequence[str] = BASELINES,
     progress: Callable[[int], None] | None = None,
+    client: Any = None,
 ) -> Backtest:
     """Hindcast ``scen`` from each cut-off and score it and the baselines.
 
@@ -267,6 +267,8 @@ def run_backtest(
     ------
     InputError
         An unknown baseline, a cut-off whose eras are too thin, or no case to score.
+    client
+        A Dask client (``pipeline.executors.connect``) to run each hindcast's chunks on.
     """
     unknown = [b for b in baselines if b not in BASELINES]
     if unknown:
@@ -277,6 +279,9 @@ def run_backtest(
     truth_end_year = float(truth.year.max())
     truth_end = str(truth.date[int(np.argmax(truth.year))])
     dl_start = decimal_year(scen.data.dl_start)
+    from projector.model.summary import value_at
+    from projector.pipeline.run import Run
+
     rows: list[dict[str, Any]] = []
     skipped: list[tuple[str, float]] = []
     for cutoff in cutoffs:
@@ -289,17 +294,17 @@ def run_backtest(
             continue
         hs = _hindcast_scenario(scen, cutoff, t + max(kept), [t + h for h in kept], paths, seed)
         try:
-            proj = engine.run(hs, systems)
+            ds = Run(hs, systems=systems, client=client).result()
         except InputError as exc:
             raise InputError(f"cut-off {cutoff.isoformat()}: {exc}") from None
         known = systems.until(cutoff)
-        c_t = proj.eras.log10_start
+        c_t = float(ds.attrs["log10_start_compute"])
         for h in kept:
             realised = float(frontier_at(truth, [t + h])[0])
             if not math.isfinite(realised):
                 skipped.append((cutoff.isoformat(), h))
                 continue
-            ensembles: dict[str, npt.NDArray[np.float64]] = {scen.name: proj.value_at(t + h)}
+            ensembles: dict[str, npt.NDArray[np.float64]] = {scen.name: value_at(ds, t + h)}
             if "flat" in baselines:
                 ensembles["flat"] = np.array([c_t])
             if "climatology" in baselines:
@@ -307,7 +312,7 @@ def run_backtest(
                 if change.size:
                     ensembles["climatology"] = c_t + change
             if "trend-from-frontier" in baselines:
-                ensembles["trend-from-frontier"] = c_t + proj.growth_dl * h
+                ensembles["trend-from-frontier"] = c_t + ds["growth_dl"].values * h
             for method, members in ensembles.items():
                 row = {"method": method, "cutoff": cutoff.isoformat(), "horizon": h}
                 row.update(score(members, realised))

@@ -29,7 +29,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -37,7 +37,9 @@ import numpy.typing as npt
 from projector.errors import InputError
 from projector.inputs.scenario import PARAMS, Scenario, override, settable_keys, table_keys
 from projector.inputs.systems import Systems, decimal_year
-from projector.model import engine
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = [
     "DRAWS",
@@ -134,20 +136,24 @@ def _numeric(key: str) -> bool:
     return p.kind in ("int", "float")
 
 
-def outputs(proj: engine.Projection, scen: Scenario, /) -> dict[str, float]:
-    """The summary numbers sensitivity is measured on (see the module docstring)."""
+def outputs(ds: xr.Dataset, scen: Scenario, /) -> dict[str, float]:
+    """The summary numbers sensitivity is measured on (see the module docstring), from a
+    run in memory (``Run(...).result()``)."""
+    from projector.model.summary import value_at
+
     out: dict[str, float] = {}
     for year in scen.report_years:
-        values = proj.value_at(year)
+        values = value_at(ds, year)
         out[f"log10_compute@{year:g}"] = float(np.median(values))
-    end = float(proj.times[-1])
+    end = float(ds["time"].values[-1])
+    crossing = ds["crossing_year"].values
     for a, anchor in enumerate(scen.anchors):
-        years = np.where(np.isnan(proj.crossing_year[:, a]), end, proj.crossing_year[:, a])
+        years = np.where(np.isnan(crossing[:, a]), end, crossing[:, a])
         q025, q50, q975 = np.quantile(years, [0.025, 0.5, 0.975])
         out[f"crossing_median:{anchor.name}"] = float(q50)
         out[f"crossing_q025:{anchor.name}"] = float(q025)
         out[f"crossing_q975:{anchor.name}"] = float(q975)
-        crossed = proj.crossing_year[:, a]
+        crossed = crossing[:, a]
         for y in P_YEARS:
             out[f"p_by_{y:g}:{anchor.name}"] = float(np.mean(crossed <= y))
     return out
@@ -238,9 +244,11 @@ def run_sensitivity(
         design = morris_sample.sample(problem, n, seed=seed % 2**32)
     base = override(scen, {"paths": paths, "seed": seed})
 
+    from projector.pipeline.run import Run
+
     def one(x: npt.NDArray[np.float64]) -> dict[str, float]:
         variant = override(base, {f.key: f.value(v) for f, v in zip(factors, x, strict=True)})
-        result = outputs(engine.run(variant, systems), variant)
+        result = outputs(Run(variant, systems=systems).result(), variant)
         if progress is not None:
             progress(1)
         return result
