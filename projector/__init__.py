@@ -1,17 +1,25 @@
 """projector: Monte Carlo projections of frontier ML training compute.
 
-Modules, in dependency order: ``scenario`` (TOML -> frozen dataclasses), ``data``
-(milestone systems), ``kernels`` (numba) and ``twins`` (their NumPy references),
-``engine`` (plan and chunks), ``cube`` (the one Dataset builder), ``summary`` (exact
-statistics with Monte Carlo errors), ``report`` (Markdown/CSV), ``store`` (Zarr result
-stores), ``execute`` (serial, threaded, Dask), ``api`` (runs into result folders), and
-at the edges ``plots`` and ``cli``.
+The package, by kind of code (dependencies point down this list):
 
-The facade for Python users (heavy modules load on first use)::
+- ``inputs/``: scenario keys and tables, scenario files, the systems table and its
+  formats, the frontier; the bundled data.
+- ``model/``: numba kernels and their NumPy twins, the engine (``plan``, ``run_chunk``),
+  the one variable table and Dataset builder (``cube``), summaries.
+- ``pipeline/``: :class:`~projector.pipeline.run.Run` (resolve, load, plan, check,
+  compute, result, summary), executors (serial, threads, Dask), stores, the memory and
+  disk budget, result folders.
+- ``studies/``: trends, backtests, sensitivity, comparisons, published figures.
+- ``render/``: tables, text, plots, the HTML report.
+- ``curation/``: estimating training compute, accelerators, measuring.
+- ``cli/``: parsing and printing; the one error boundary and the signal handlers.
 
-    import projector
-    ds = projector.project("default", paths=100_000, store="results/mine")
-    s = projector.summarize(ds)
+The facade for Python users (modules load on first use; importing ``projector`` changes
+no signal handler, backend or global seed)::
+
+    import projector as pj
+    ds = pj.run("default", paths=100_000, store="results/mine")
+    s = pj.summarize(ds)
 """
 
 from __future__ import annotations
@@ -20,13 +28,35 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "load_scenario", "open_result", "project", "summarize"]
+__all__ = [
+    "Run",
+    "__version__",
+    "backtest",
+    "compare",
+    "load_scenario",
+    "open_result",
+    "override",
+    "project",
+    "run",
+    "sensitivity",
+    "summarize",
+    "sweep",
+    "trends",
+]
 
 _LAZY = {
+    "Run": ("projector.pipeline.run", "Run"),
+    "backtest": ("projector.facade", "backtest"),
+    "compare": ("projector.facade", "compare"),
     "load_scenario": ("projector.inputs.scenario", "load_scenario"),
     "open_result": ("projector.pipeline.store", "open_result"),
+    "override": ("projector.inputs.scenario", "override"),
     "project": ("projector.pipeline.run", "project"),
+    "run": ("projector.pipeline.run", "run"),
+    "sensitivity": ("projector.facade", "sensitivity"),
     "summarize": ("projector.model.summary", "summarize"),
+    "sweep": ("projector.facade", "sweep"),
+    "trends": ("projector.facade", "trends"),
 }
 
 

@@ -49,13 +49,15 @@ BASE_MEMORY = 450e6
 _CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
-def _cgroup_dirs(root: Path = _CGROUP_ROOT) -> list[tuple[Path, str, str]]:
-    """The memory-controller folders of this process's cgroup and its ancestors, as
-    (folder, limit file, usage file), innermost first."""
-    try:
-        lines = Path("/proc/self/cgroup").read_text(encoding="ascii").splitlines()
-    except OSError:
-        lines = []
+def _cgroup_dirs(root: Path, lines: list[str] | None = None) -> list[tuple[Path, str, str]]:
+    """The memory-controller folders of this process's cgroup (``lines``: the text of
+    ``/proc/self/cgroup``) and its ancestors, as (folder, limit file, usage file),
+    innermost first."""
+    if lines is None:
+        try:
+            lines = Path("/proc/self/cgroup").read_text(encoding="ascii").splitlines()
+        except OSError:
+            lines = []
     found: list[tuple[Path, str, str]] = []
     for line in lines:
         parts = line.split(":", 2)
@@ -77,11 +79,11 @@ def _cgroup_dirs(root: Path = _CGROUP_ROOT) -> list[tuple[Path, str, str]]:
     return found
 
 
-def cgroup_room(root: Path = _CGROUP_ROOT) -> float | None:
+def cgroup_room(root: Path = _CGROUP_ROOT, lines: list[str] | None = None) -> float | None:
     """Bytes left under the tightest memory limit of this process's cgroup and its
     ancestors, or None when no limit is set or none can be read."""
     rooms = []
-    for folder, limit_file, usage_file in _cgroup_dirs(root):
+    for folder, limit_file, usage_file in _cgroup_dirs(root, lines):
         try:
             limit = (folder / limit_file).read_text(encoding="ascii").strip()
             used = int((folder / usage_file).read_text(encoding="ascii").strip())
