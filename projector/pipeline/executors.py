@@ -174,12 +174,14 @@ def _refuse_in_worker() -> None:
     there (it was not started through :func:`connect`); say how to guard it."""
     import multiprocessing
 
-    if multiprocessing.parent_process() is not None and getattr(
-        sys.modules.get("__main__"), "__spec__", None
-    ) is None and multiprocessing.current_process().name != "MainProcess":
+    if (
+        multiprocessing.parent_process() is not None
+        and getattr(sys.modules.get("__main__"), "__spec__", None) is None
+        and multiprocessing.current_process().name != "MainProcess"
+    ):
         raise InputError(
             "projector.run(..., workers=N) was called while Python imported your script in "
-            "a worker process: put the call under `if __name__ == \"__main__\":`"
+            'a worker process: put the call under `if __name__ == "__main__":`'
         )
 
 
