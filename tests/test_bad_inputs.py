@@ -1001,12 +1001,12 @@ def test_internal_errors_say_so_and_exit_70(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A real bug is not dressed up as bad input: exit 70, 'please report', one line."""
-    from projector.cli import app as cli
+    from projector.cli import data as cli_data
 
     def broken(args: object) -> list[str]:
         raise ZeroDivisionError("float division by zero")
 
-    monkeypatch.setattr(cli, "_cmd_data_list", broken)
+    monkeypatch.setattr(cli_data, "_cmd_data_list", broken)
     assert main(["data", "list"]) == 70
     err = capsys.readouterr().err
     assert (
@@ -1042,12 +1042,12 @@ def test_every_failure_maps_to_one_line_and_a_status(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from projector.cli import app as cli
+    from projector.cli import data as cli_data
 
     def failing(args: object) -> list[str]:
         raise exc
 
-    monkeypatch.setattr(cli, "_cmd_data_list", failing)
+    monkeypatch.setattr(cli_data, "_cmd_data_list", failing)
     assert main(["data", "list"]) == code
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and fragment in err, err
@@ -1058,13 +1058,13 @@ def test_interrupted_signal_maps_to_128_plus_signal(
 ) -> None:
     import signal
 
-    from projector.cli import app as cli
+    from projector.cli import data as cli_data
 
     def killed(args: object) -> list[str]:
         os.kill(os.getpid(), signal.SIGTERM)
         return ["not reached"]
 
-    monkeypatch.setattr(cli, "_cmd_data_list", killed)
+    monkeypatch.setattr(cli_data, "_cmd_data_list", killed)
     assert main(["data", "list"]) == 143
     assert capsys.readouterr().err == (
         "projector: interrupted (SIGTERM); the previous result is unchanged\n"

@@ -1,0 +1,107 @@
+"""``projector backtest``: parsing and printing (the hindcasts: ``studies.backtest``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from projector.cli.args import RESULTS_DIR, SET_HELP, overridden, path_arg, positive_int, seed
+from projector.errors import InputError
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    from projector.studies.backtest import BASELINES
+
+    p = sub.add_parser(
+        "backtest",
+        help="hindcast a scenario from past cut-offs and score it against the realised frontier",
+        description="For each cut-off T the scenario is re-run with data.cutoff = T and the "
+        "start at T (frontier at T); the projected log10 C(T+h) is scored against the "
+        "realised frontier at T+h (PIT, 50%%/95%% coverage, median error, CRPS), with the "
+        "baselines on the same cases (method.md section 10). Writes backtest.csv, "
+        "backtest.md and backtest.png.",
+    )
+    p.add_argument("scenario", help="a name in scenarios/ or a path to a .toml file")
+    p.add_argument(
+        "--cutoffs",
+        required=True,
+        help="ISO dates, comma-separated, or a range START:END:STEP (STEP e.g. 3M, 1Y, 2W)",
+    )
+    p.add_argument("--horizons", default="1,2,3", help="years after each cut-off (default 1,2,3)")
+    p.add_argument("--dataset", help="data the hindcasts see (default: the scenario's)")
+    p.add_argument("--truth", help="data reality is read from (default: the same as --dataset)")
+    p.add_argument("--paths", type=positive_int, default=10_000, help="paths per hindcast")
+    p.add_argument("--seed", type=seed, help="seed (default: the scenario's)")
+    p.add_argument(
+        "--baselines",
+        default=",".join(BASELINES),
+        help=f"comma-separated, from {', '.join(BASELINES)}; 'none' for no baseline",
+    )
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=SET_HELP)
+    p.add_argument("--out", type=path_arg, help="output folder (default results/backtest-<name>/)")
+    p.add_argument("--quiet", action="store_true", help="print only the files written")
+    p.set_defaults(func=_cmd_backtest)
+
+
+def _cmd_backtest(args: argparse.Namespace) -> list[str]:
+    from projector.inputs.scenario import Scenario, with_overrides
+    from projector.inputs.systems import load_dataset
+    from projector.pipeline import checks
+    from projector.pipeline.transaction import result_transaction
+    from projector.studies import backtest
+
+    cutoffs = backtest.parse_cutoffs(args.cutoffs)
+    horizons = backtest.parse_horizons(args.horizons)
+    names = [b.strip() for b in args.baselines.split(",") if b.strip()]
+    baselines = [] if names == ["none"] else names
+    for path in (args.dataset, args.truth):
+        if path is not None and not Path(path).is_file():
+            raise InputError(f"{path}: no such dataset file")
+    scen = overridden(args.scenario, args.set)
+    assert isinstance(scen, Scenario)
+    scen = with_overrides(scen, dataset=args.dataset)
+    systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
+    truth = systems
+    if args.truth is not None:
+        truth = load_dataset(args.truth, notable_only=scen.data.notable_only)
+    out_dir = checks.check_output_folder(
+        args.out if args.out is not None else RESULTS_DIR / f"backtest-{scen.name}"
+    )
+
+    from tqdm import tqdm
+
+    with tqdm(
+        total=len(cutoffs),
+        unit="cut-off",
+        disable=args.quiet,
+        delay=1.0,
+        file=sys.stderr,
+        leave=False,
+    ) as bar:
+        bt = backtest.run_backtest(
+            scen,
+            systems,
+            truth,
+            cutoffs,
+            horizons,
+            paths=args.paths,
+            seed=args.seed,
+            baselines=baselines,
+            progress=bar.update,
+        )
+    from projector.render import plots
+
+    fig = plots.backtest_figure(bt)
+    texts = {"backtest.csv": backtest.to_csv(bt), "backtest.md": backtest.to_markdown(bt)}
+    with result_transaction(out_dir) as tmp:  # the whole folder in one atomic step
+        for name, text in texts.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        fig.savefig(tmp / "backtest.png", dpi=130, format="png")
+    written = [out_dir / name for name in (*texts, "backtest.png")]
+    plots.close(fig)
+    lines = []
+    if not args.quiet:
+        md = backtest.to_markdown(bt)
+        lines.append(md.split("## Cases")[0].rstrip())
+    return lines + [f"wrote {p}" for p in written]

@@ -1,0 +1,135 @@
+"""``projector compare`` and ``report``: parsing and printing."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from projector.cli.args import RESULTS_DIR, file_arg, path_arg
+from projector.errors import InputError
+
+
+def add_compare(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="two or more results side by side, with their differences",
+        description="Crossing-year quantiles, P(crossed by each report year) and log10 "
+        "compute quantiles of each result, side by side, with differences against the "
+        "first result and their Monte Carlo standard errors. Writes compare.csv, compare.md "
+        "and compare.png (one overlay figure).",
+    )
+    p.add_argument("results", nargs="+", type=path_arg, help="result folders or stores (2 or more)")
+    p.add_argument("--out", type=path_arg, help="output folder (default results/compare-A-B/)")
+    p.add_argument("--quiet", action="store_true", help="print only the files written")
+    p.set_defaults(func=_cmd_compare)
+
+
+def _open_results(paths: list[Path]) -> list[Any]:
+    from projector.pipeline.store import open_result
+
+    out = []
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"{path}: no such result (run `projector project` first)")
+        out.append(open_result(path))
+    return out
+
+
+def _cmd_compare(args: argparse.Namespace) -> list[str]:
+    from projector.model.summary import summarize
+    from projector.pipeline import checks
+    from projector.pipeline.transaction import result_transaction
+    from projector.render import plots
+    from projector.studies import compare
+
+    if len(args.results) < 2:
+        raise InputError("compare: give at least two results")
+    summaries = [summarize(ds) for ds in _open_results(args.results)]
+    c = compare.compare(summaries)
+    names = compare.labels(summaries)
+    out_dir = checks.check_output_folder(
+        args.out or RESULTS_DIR / ("compare-" + "-".join(names))[:120]
+    )
+    fig = plots.compare_overlay(summaries, names)
+    md = compare.to_markdown(c)
+    with result_transaction(out_dir) as tmp:
+        (tmp / "compare.csv").write_text(compare.to_csv(c), encoding="utf-8")
+        (tmp / "compare.md").write_text(md, encoding="utf-8")
+        fig.savefig(tmp / "compare.png", dpi=130, format="png")
+    plots.close(fig)
+    lines = [] if args.quiet else [md.split("## P(crossed")[0].rstrip()]
+    return lines + [f"wrote {out_dir / n}" for n in ("compare.csv", "compare.md", "compare.png")]
+
+
+def add_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="one self-contained HTML report (and its Markdown twin) of one or more results",
+        description="What was run, the headline tables with their Monte Carlo errors, every "
+        "figure, the attribution of the variance to the draws, a comparison when several "
+        "results are given, and the sensitivity, backtest and trends folders when given. "
+        "A RESULT is a result folder or store, or a scenario name (its result in results/).",
+    )
+    p.add_argument("results", nargs="+", help="result folders/stores or scenario names")
+    p.add_argument(
+        "--out", type=file_arg, help="HTML file (default: report.html in the first result)"
+    )
+    p.add_argument("--sensitivity", type=path_arg, help="a folder `projector sensitivity` wrote")
+    p.add_argument("--backtest", type=path_arg, help="a folder `projector backtest` wrote")
+    p.add_argument("--trends", type=path_arg, help="a folder `projector trends` wrote")
+    p.set_defaults(func=_cmd_report)
+
+
+def _result_path(text: str) -> Path:
+    path = Path(text)
+    if path.exists() or "/" in text or text.endswith((".zarr", ".nc")):
+        if not path.exists():
+            raise InputError(f"{text}: no such result")
+        return path
+    from projector.inputs.scenario import load_scenario
+    from projector.pipeline import run as api
+
+    folder = api.result_folder(load_scenario(text), root=RESULTS_DIR)
+    if not folder.exists():
+        raise InputError(
+            f"{text}: no result in {folder}; run `make report SCENARIO={text}` (which runs it) "
+            f"or `projector project {text}` first"
+        )
+    return folder
+
+
+def _cmd_report(args: argparse.Namespace) -> list[str]:
+    from projector.pipeline import checks
+    from projector.pipeline.fileio import atomic_path
+    from projector.pipeline.store import find_store
+    from projector.render import document
+
+    paths = [_result_path(t) for t in args.results]
+    for flag in ("sensitivity", "backtest", "trends"):
+        folder = getattr(args, flag)
+        if folder is not None and not folder.is_dir():
+            raise InputError(f"--{flag} {folder}: no such folder")
+    datasets = _open_results(paths)
+    target = args.out
+    if target is None:
+        target = find_store(paths[0]).parent / "report.html"
+    if target.suffix.lower() != ".html":
+        raise InputError(f"--out {target}: give a file name ending in .html")
+    target = checks.check_output_file(target, "--out" if args.out is not None else "report")
+    checks.check_output_file(target.with_suffix(".md"), "report")
+    md, page = document.build(
+        datasets,
+        extras=document.Extras(args.sensitivity, args.backtest, args.trends),
+    )
+    twin = target.with_suffix(".md")
+    with atomic_path(target) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    with atomic_path(twin) as tmp:
+        tmp.write_text(md, encoding="utf-8")
+    return [f"wrote {target}", f"wrote {twin}"]
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    add_compare(sub)
+    add_report(sub)

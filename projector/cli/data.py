@@ -1,0 +1,143 @@
+"""``projector data export|list|frontier|compare``: parsing and printing."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from projector.cli.args import Parser, date, file_arg, path_arg, positive_float
+from projector.errors import InputError
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    from projector.inputs.systems import DOMAINS
+
+    data = sub.add_parser("data", help="the bundled dataset: export it or list its systems")
+    kinds = data.add_subparsers(dest="action", required=True, parser_class=Parser)
+    p = kinds.add_parser("export", help="write the bundled dataset as CSV")
+    p.add_argument("path", type=file_arg)
+    p.set_defaults(func=_cmd_data_export)
+    p = kinds.add_parser("list", help="print the bundled systems as a table")
+    p.add_argument("--domain", choices=DOMAINS)
+    p.add_argument("--since", type=date, help="published on or after YYYY-MM-DD")
+    p.add_argument("--min-compute", type=positive_float, help="at least this many FLOP")
+    p.set_defaults(func=_cmd_data_list)
+    p = kinds.add_parser(
+        "frontier",
+        help="the realised frontier: each system that set a new compute record",
+        description="The running maximum of training compute over publication date, as "
+        "the records that set it (the series `projector backtest` scores against).",
+    )
+    p.add_argument("--dataset", help="a dataset CSV (default: the bundled dataset)")
+    p.add_argument(
+        "--all-systems",
+        action="store_true",
+        help="Epoch Airtable exports: use every row, not only notable systems",
+    )
+    p.add_argument("--csv", action="store_true", help="print CSV (date,log10_flop,system)")
+    p.set_defaults(func=_cmd_data_frontier)
+    p = kinds.add_parser(
+        "compare",
+        help="match the bundled systems to another dataset and report log10 differences",
+    )
+    p.add_argument("other", type=path_arg, help="a dataset CSV (bundled or Epoch format)")
+    p.add_argument("--all", action="store_true", help="list every match, not only > factor 3")
+    p.set_defaults(func=_cmd_data_compare)
+
+
+def _cmd_data_export(args: argparse.Namespace) -> list[str]:
+    import csv
+
+    from projector.inputs.systems import BUNDLED_COLUMNS, bundled_records
+    from projector.pipeline import checks
+    from projector.pipeline.fileio import atomic_path
+
+    path = checks.check_output_file(args.path, "data export")
+    rows = bundled_records()
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=BUNDLED_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return [f"wrote {len(rows)} systems to {path}"]
+
+
+def _cmd_data_list(args: argparse.Namespace) -> list[str]:
+    from projector.inputs.systems import bundled_records
+
+    rows = bundled_records()
+    if args.domain:
+        rows = [r for r in rows if r["domain"] == args.domain]
+    if args.since:
+        rows = [r for r in rows if r["publication_date"] >= args.since.isoformat()]
+    if args.min_compute:
+        rows = [r for r in rows if float(r["training_compute_flop"]) >= args.min_compute]
+    rows.sort(key=lambda r: (r["publication_date"], r["system"]))
+    head = (
+        f"{'date':<10}  {'system':<40}  {'organization':<28}  {'domain':<16}  "
+        f"{'FLOP':>10}  {'x/':>4}  method"
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        bound = ">=" if r["compute_bound"] == "lower" else ""
+        factor = f"{float(r['uncertainty_factor']):g}" if r["uncertainty_factor"] else "-"
+        lines.append(
+            f"{r['publication_date']:<10}  {r['system'][:40]:<40}  "
+            f"{r['organization'][:28]:<28}  {r['domain']:<16}  "
+            f"{bound:>2}{float(r['training_compute_flop']):>8.2e}  {factor:>4}  "
+            f"{r['compute_method']}"
+        )
+    n_lower = sum(r["compute_bound"] == "lower" for r in rows)
+    lines.append(
+        f"{len(rows)} systems ({n_lower} lower bounds, marked >=; x/ is the 90% uncertainty factor)"
+    )
+    return lines
+
+
+def _cmd_data_frontier(args: argparse.Namespace) -> list[str]:
+    from projector.inputs.frontier import records
+    from projector.inputs.systems import BUNDLED, load_dataset
+
+    dataset = args.dataset or BUNDLED
+    if args.dataset and not Path(args.dataset).is_file():
+        raise InputError(f"--dataset {args.dataset}: no such file")
+    recs = records(load_dataset(dataset, notable_only=not args.all_systems))
+    if args.csv:
+        return ["date,log10_flop,system,lower_bound"] + [
+            f'{r.date},{r.log10_compute:.4f},"{r.system.replace(chr(34), chr(34) * 2)}",'
+            f"{int(r.lower_bound)}"
+            for r in recs
+        ]
+    lines = [f"{'date':<10}  {'log10 FLOP':>10}  system", "-" * 60]
+    for r in recs:
+        mark = ">=" if r.lower_bound else "  "
+        lines.append(f"{r.date:<10}  {mark}{r.log10_compute:>8.2f}  {r.system}")
+    lines.append(f"{len(recs)} records in {dataset}")
+    if any(r.lower_bound for r in recs):
+        lines.append(">= marks a lower bound: the frontier from there on is at least this")
+    return lines
+
+
+def _cmd_data_compare(args: argparse.Namespace) -> list[str]:
+    import math
+
+    from projector.curation.crosscheck import match_systems, spread
+    from projector.inputs.systems import bundled_records, load_dataset
+
+    other = load_dataset(args.other, notable_only=False)
+    matches = match_systems(bundled_records(), other)
+    s = spread(matches)
+    lines = [f"{len(matches)} bundled systems matched in {args.other}"]
+    if not matches:
+        return lines
+    lines.append(
+        f"log10(ours/other): median {s['median']:+.3f}, mean |diff| {s['mean_abs']:.3f}, "
+        f"5-95% [{s['q05']:+.3f}, {s['q95']:+.3f}]; "
+        f"{s['over_factor_3']:.0f} differ by more than a factor of 3"
+    )
+    shown = [m for m in matches if args.all or abs(m.log10_diff) > math.log10(3)]
+    for m in sorted(shown, key=lambda m: -abs(m.log10_diff)):
+        lines.append(
+            f"{m.log10_diff:+6.2f}  {m.date}  {m.system[:40]:<40}  "
+            f"ours {10**m.log10_ours:.2e}  other {10**m.log10_other:.2e}"
+        )
+    return lines

@@ -1,0 +1,269 @@
+"""``projector project``, ``sweep``, ``export``, ``validate``, ``summary`` and ``plot``:
+parsing and printing; the work is :class:`projector.pipeline.run.Run`'s."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from projector.cli.args import (
+    RESULTS_DIR,
+    SET_HELP,
+    add_run_options,
+    emit,
+    file_arg,
+    overridden,
+    path_arg,
+    positive_int,
+    progress_bar,
+    seed,
+)
+from projector.errors import InputError
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "project",
+        help="run a scenario and write its result folder (Zarr store and summaries)",
+        description="Run a scenario chunk by chunk into results/<name>/ (the scenario as "
+        "written) or results/<name>-<hash>/ (with --paths/--seed/--dataset/--set): a Zarr "
+        "store, summary.csv and summary.md. A folder holding a result from other inputs is "
+        "never replaced without --force.",
+    )
+    p.add_argument("scenario", help="a name in scenarios/ or a path to a .toml file")
+    p.add_argument("--paths", type=positive_int, help="override the number of paths")
+    p.add_argument("--seed", type=seed, help="override the seed")
+    p.add_argument("--dataset", help="an Epoch CSV export to use instead of the scenario's data")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=SET_HELP)
+    p.add_argument("--out", type=path_arg, help="output folder (default: see above)")
+    add_run_options(p)
+    p.add_argument("--plot", action="store_true", help="also write the fan chart")
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="if the folder already holds a result of the same inputs, keep it (only "
+        "draw the chart with --plot)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar or report")
+    p.set_defaults(func=_cmd_project)
+
+    p = sub.add_parser(
+        "sweep",
+        help="run a grid of scenario variants into one store with a variant dimension",
+        description="Every combination of the --set values (KEY=V1,V2,...), for each "
+        "scenario given, run as tasks on the same machinery as project; one store with a "
+        "'variant' dimension, each variant's resolved scenario, and per-variant summaries.",
+    )
+    p.add_argument("scenario", nargs="+", help="scenario names or .toml paths")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="a scenario key and its values (repeatable: the grid is their product)",
+    )
+    p.add_argument("--paths", type=positive_int, help="override the number of paths")
+    p.add_argument("--seed", type=seed, help="override the seed")
+    p.add_argument(
+        "--out", type=path_arg, help="output folder (default results/sweep-<name>-<hash>/)"
+    )
+    add_run_options(p, keep_default="0")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or report")
+    p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("export", help="write a result as one NetCDF file")
+    p.add_argument("result", type=path_arg, help="a result folder or store")
+    p.add_argument("out", type=file_arg, help="the NetCDF file to write (.nc)")
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser(
+        "validate",
+        help="check a scenario file without running it",
+        description="Check scenario files. Warns (still exit 0) when a reversion component "
+        "puts probability before the start and says what the scenario's "
+        "growth.reversion_before_start policy does with it.",
+    )
+    p.add_argument("scenario", nargs="+")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=SET_HELP)
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("summary", help="print the summary tables of a result")
+    p.add_argument(
+        "result", type=path_arg, help="a result folder, a .zarr store or an older .nc cube"
+    )
+    p.add_argument("--csv", action="store_true", help="print the tidy CSV instead of Markdown")
+    p.add_argument(
+        "--attribution",
+        action="store_true",
+        help="also split each output's variance between the run's per-path draws (first-order "
+        "Sobol indices from the paths, SALib RBD-FAST; a few seconds)",
+    )
+    p.set_defaults(func=_cmd_summary)
+
+    p = sub.add_parser("plot", help="write a figure of a result as PNG (the fan chart by default)")
+    p.add_argument(
+        "result", type=path_arg, help="a result folder, a .zarr store or an older .nc cube"
+    )
+    p.add_argument(
+        "--kind",
+        choices=tuple(PLOT_KINDS),
+        default="fan",
+        help="fan: bands, history and anchors; crossing: P(crossed by year) per anchor (and "
+        "weighted); histograms: first-crossing years; prior: reversion prior and w(t); "
+        "rates: bootstrap distributions of the growth rates",
+    )
+    p.add_argument("--out", type=file_arg, help="PNG path (default: <kind file> in the result)")
+    p.set_defaults(func=_cmd_plot)
+
+
+def _cmd_project(args: argparse.Namespace) -> list[str]:
+    from projector.pipeline.run import Run
+
+    run = Run(
+        args.scenario, paths=args.paths, seed=args.seed, dataset=args.dataset,
+        changes=args.set, store=True if args.out is None else args.out,
+        keep_paths=args.keep_paths, chunk_paths=args.chunk_paths, workers=args.workers,
+        scheduler=args.scheduler, timeout=args.timeout, threads=args.threads,
+        force=args.force, reuse=args.reuse, plot=args.plot,
+    )  # fmt: skip
+    with progress_bar(run.resolve().paths, args.quiet) as bar:
+        run.progress = bar.update
+        run.execute()
+    if args.quiet:
+        return []
+    if run.up_to_date:
+        lines = [f"{run.target}: up to date (same scenario, dataset, seed and paths)"]
+        return lines + [f"wrote {w}" for w in run.written]
+    from projector.render.report import summary_markdown
+
+    return [summary_markdown(run.summary()), *(f"wrote {w}" for w in run.written)]
+
+
+def _cmd_sweep(args: argparse.Namespace) -> list[str]:
+    import hashlib
+
+    from projector.pipeline import checks
+    from projector.pipeline.sweep import sweep, sweep_variants
+
+    variants = sweep_variants(args.scenario, args.set, paths=args.paths, seed=args.seed)
+    digest = hashlib.sha256("".join(s.sha256 for _, s in variants).encode()).hexdigest()
+    first = variants[0][1]
+    target = checks.check_output_folder(
+        args.out or RESULTS_DIR / f"sweep-{first.name}-{digest[:8]}"
+    )
+    if target.exists() and not args.force:
+        raise InputError(f"{target}: exists; pass --force to replace it or --out elsewhere")
+    if args.threads:
+        from projector.pipeline.executors import set_threads
+
+        set_threads(args.threads)
+    with progress_bar(first.paths * len(variants), args.quiet) as bar:
+        summary, written = sweep(
+            variants, target, workers=args.workers, scheduler=args.scheduler,
+            timeout=args.timeout, keep_paths=args.keep_paths, chunk_paths=args.chunk_paths,
+            progress=bar.update,
+        )  # fmt: skip
+    if args.quiet:
+        return []
+    from projector.render.report import summary_markdown
+
+    return emit([summary_markdown(summary), *(f"wrote {w}" for w in written)])
+
+
+def _cmd_export(args: argparse.Namespace) -> list[str]:
+    from projector.pipeline import checks
+    from projector.pipeline.store import export_netcdf
+
+    out = checks.check_output_file(args.out, "export")
+    return [f"wrote {export_netcdf(args.result, out)}"]
+
+
+def _cmd_validate(args: argparse.Namespace) -> list[str]:
+    from projector.inputs.scenario import Scenario
+    from projector.model.engine import reversion_mass_before_start
+
+    lines = []
+    for name in args.scenario:
+        scen = overridden(name, args.set)
+        assert isinstance(scen, Scenario)
+        start = "latest-data" if scen.start_year is None else f"{scen.start_year:g}"
+        lines.append(
+            f"{scen.source}: ok ({scen.name}: {scen.paths} paths, {start} to {scen.end_year:g}, "
+            f"{len(scen.reversion)} reversion components, {len(scen.anchors)} anchors, "
+            f"sha256 {scen.sha256[:12]})"
+        )
+        s = scen.start_year
+        if s is None:
+            from projector.inputs.systems import load_dataset
+
+            systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
+            s = float(systems.until(scen.data.cutoff).year.max())
+        what = {
+            "mirror": "acts like a date as far after it (the 2022 formula)",
+            "truncate": "is conditioned away (the mixture is renormalised on R > s)",
+            "immediate": "reverts at the start (w = 0 from s)",
+        }[scen.reversion_before_start]
+        for comp, mass in reversion_mass_before_start(scen, s):
+            if mass > 0.01:
+                print(
+                    f"projector: warning: {scen.source}: reversion component '{comp}' puts "
+                    f"{mass:.1%} of its probability before the start {s:.2f}; under "
+                    f"growth.reversion_before_start = '{scen.reversion_before_start}' such a "
+                    f"date {what}",
+                    file=sys.stderr,
+                )
+    return lines
+
+
+def _cmd_summary(args: argparse.Namespace) -> list[str]:
+    from projector.model.summary import summarize
+    from projector.pipeline.store import open_result
+    from projector.render.report import summary_csv, summary_markdown
+
+    ds = open_result(args.result)
+    s = summarize(ds)
+    if args.csv:
+        return emit([summary_csv(s)])
+    lines = [summary_markdown(s)]
+    if args.attribution:
+        from projector.render.document import attribution_markdown
+
+        lines.append(attribution_markdown(ds))
+    return emit(lines)
+
+
+def _write_plot(result: Path, target: Path) -> Path:
+    from projector.pipeline.folders import write_fan_chart
+    from projector.pipeline.store import open_result
+
+    return write_fan_chart(open_result(result), target)
+
+
+#: plot --kind -> (function in projector.render.plots, default file name)
+PLOT_KINDS = {
+    "fan": ("fan_chart", "fan_chart.png"),
+    "crossing": ("crossing_probability", "crossing_probability.png"),
+    "histograms": ("crossing_histograms", "crossing_histograms.png"),
+    "prior": ("reversion_prior", "reversion_prior.png"),
+    "rates": ("rate_distributions", "rate_distributions.png"),
+}
+
+
+def _cmd_plot(args: argparse.Namespace) -> list[str]:
+    from projector.pipeline import checks
+    from projector.pipeline.fileio import atomic_path
+    from projector.pipeline.store import find_store, open_result
+    from projector.render import plots
+
+    folder = find_store(args.result).parent  # the result folder, or beside a lone store
+    function, file_name = PLOT_KINDS[args.kind]
+    target = args.out if args.out is not None else folder / file_name
+    target = checks.check_output_file(target, "--out" if args.out is not None else "plot")
+    if args.kind == "fan":
+        return [f"wrote {_write_plot(args.result, target)}"]
+    fig = getattr(plots, function)(open_result(args.result))
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, dpi=130, format="png")
+    plots.close(fig)
+    return [f"wrote {target}"]
