@@ -128,27 +128,16 @@ def backtest(
     """Hindcasts of ``scenario`` from each cut-off, scored against the realised frontier
     (one row per method, cut-off and horizon along dim ``case``; the columns of
     ``backtest.csv``). Each hindcast is a :class:`~projector.pipeline.run.Run`."""
-    from projector.inputs.systems import load_dataset
-    from projector.pipeline.run import executor, resolve
+    from projector.pipeline.run import executor
     from projector.studies import backtest as bt
 
-    scen = resolve(scenario, dataset=dataset, changes=changes)
-    systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
-    real = systems
-    if truth is not None:
-        real = load_dataset(str(truth), notable_only=scen.data.notable_only)
     with executor(workers=workers, scheduler=scheduler) as client:
-        result = bt.run_backtest(
-            scen,
-            systems,
-            real,
-            _dates(cutoffs),
-            [float(h) for h in horizons],
-            paths=paths,
-            seed=seed,
-            baselines=list(bt.BASELINES if baselines is None else baselines),
-            client=client,
-        )
+        result = bt.study(
+            scenario, _dates(cutoffs), [float(h) for h in horizons], dataset=dataset,
+            truth=truth, changes=changes, paths=paths, seed=seed,
+            baselines=bt.BASELINES if baselines is None else baselines, client=client,
+        )  # fmt: skip
+    scen = result.scenario
     ds = _rows_to_dataset(result.rows, "case")
     ds.attrs.update(
         scenario_name=scen.name,
@@ -184,25 +173,13 @@ def sensitivity(
     mu_star, sigma for Morris)."""
     import xarray as xr
 
-    from projector.inputs.systems import load_dataset
-    from projector.pipeline.executors import mapper
-    from projector.pipeline.run import executor, resolve
     from projector.studies import sensitivity as sa
 
-    scen = resolve(scenario, changes=changes)
-    factors = [sa.parse_vary(text, scen) for text in vary]
-    systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
-    with executor(workers=workers, scheduler=scheduler) as client:
-        result = sa.run_sensitivity(
-            scen,
-            systems,
-            factors,
-            method=method,
-            samples=samples,
-            paths=paths,
-            seed=seed,
-            mapper=mapper(client),
-        )
+    result = sa.study(
+        scenario, vary, changes=changes, method=method, samples=samples, paths=paths,
+        seed=seed, workers=workers, scheduler=scheduler,
+    )  # fmt: skip
+    scen = result.scenario
     outputs = list(dict.fromkeys(r["output"] for r in result.rows))
     keys = [f.key for f in result.factors]
     stats = [k for k in result.rows[0] if k not in ("output", "key")]

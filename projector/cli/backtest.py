@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from projector.cli.args import RESULTS_DIR, SET_HELP, overridden, path_arg, positive_int, seed
-from projector.errors import InputError
+from projector.cli.args import RESULTS_DIR, SET_HELP, path_arg, positive_int, seed
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -45,26 +43,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_backtest(args: argparse.Namespace) -> list[str]:
-    from projector.inputs.scenario import Scenario, with_overrides
-    from projector.inputs.systems import load_dataset
     from projector.pipeline import checks
-    from projector.pipeline.transaction import result_transaction
+    from projector.pipeline.folders import write_folder
+    from projector.pipeline.run import resolve
     from projector.studies import backtest
 
     cutoffs = backtest.parse_cutoffs(args.cutoffs)
     horizons = backtest.parse_horizons(args.horizons)
     names = [b.strip() for b in args.baselines.split(",") if b.strip()]
     baselines = [] if names == ["none"] else names
-    for path in (args.dataset, args.truth):
-        if path is not None and not Path(path).is_file():
-            raise InputError(f"{path}: no such dataset file")
-    scen = overridden(args.scenario, args.set)
-    assert isinstance(scen, Scenario)
-    scen = with_overrides(scen, dataset=args.dataset)
-    systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
-    truth = systems
-    if args.truth is not None:
-        truth = load_dataset(args.truth, notable_only=scen.data.notable_only)
+    scen = resolve(args.scenario, changes=args.set)
     out_dir = checks.check_output_folder(
         args.out if args.out is not None else RESULTS_DIR / f"backtest-{scen.name}"
     )
@@ -72,34 +60,20 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
     from tqdm import tqdm
 
     with tqdm(
-        total=len(cutoffs),
-        unit="cut-off",
-        disable=args.quiet,
-        delay=1.0,
-        file=sys.stderr,
+        total=len(cutoffs), unit="cut-off", disable=args.quiet, delay=1.0, file=sys.stderr,
         leave=False,
-    ) as bar:
-        bt = backtest.run_backtest(
-            scen,
-            systems,
-            truth,
-            cutoffs,
-            horizons,
-            paths=args.paths,
-            seed=args.seed,
-            baselines=baselines,
-            progress=bar.update,
-        )
+    ) as bar:  # fmt: skip
+        bt = backtest.study(
+            scen, cutoffs, horizons, dataset=args.dataset, truth=args.truth,
+            paths=args.paths, seed=args.seed, baselines=baselines, progress=bar.update,
+        )  # fmt: skip
     from projector.render import plots
 
-    fig = plots.backtest_figure(bt)
-    texts = {"backtest.csv": backtest.to_csv(bt), "backtest.md": backtest.to_markdown(bt)}
-    with result_transaction(out_dir) as tmp:  # the whole folder in one atomic step
-        for name, text in texts.items():
-            (tmp / name).write_text(text, encoding="utf-8")
-        fig.savefig(tmp / "backtest.png", dpi=130, format="png")
-    written = [out_dir / name for name in (*texts, "backtest.png")]
-    plots.close(fig)
+    written = write_folder(
+        out_dir,
+        {"backtest.csv": backtest.to_csv(bt), "backtest.md": backtest.to_markdown(bt)},
+        {"backtest.png": plots.backtest_figure(bt)},
+    )
     lines = []
     if not args.quiet:
         md = backtest.to_markdown(bt)

@@ -8,7 +8,6 @@ import sys
 from projector.cli.args import (
     RESULTS_DIR,
     SET_HELP,
-    overridden,
     path_arg,
     positive_float,
     positive_int,
@@ -56,57 +55,37 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> list[str]:
-    from projector.inputs.scenario import Scenario
-    from projector.inputs.systems import load_dataset
     from projector.pipeline import checks
-    from projector.pipeline.transaction import result_transaction
+    from projector.pipeline.folders import write_folder
+    from projector.pipeline.run import resolve
     from projector.studies import sensitivity
 
-    scen = overridden(args.scenario, args.set)
-    assert isinstance(scen, Scenario)
-    factors = [sensitivity.parse_vary(text, scen) for text in args.vary]
+    scen = resolve(args.scenario, changes=args.set)
     out_dir = checks.check_output_folder(
         args.out if args.out is not None else RESULTS_DIR / f"sensitivity-{scen.name}"
     )
-    systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
-
     from tqdm import tqdm
 
-    total = sensitivity.count_runs(args.method, args.samples, len(factors))
-    from projector.pipeline.executors import mapper as mapper_of
-    from projector.pipeline.run import executor
-
-    with executor(
-        workers=args.workers, scheduler=args.scheduler, timeout=args.timeout,
-    ) as client, tqdm(
-        total=total, unit="run", disable=args.quiet or client is not None, delay=1.0,
-        file=sys.stderr, leave=False,
+    total = sensitivity.count_runs(args.method, args.samples, len(args.vary))
+    with tqdm(
+        total=total, unit="run", disable=args.quiet or bool(args.workers or args.scheduler),
+        delay=1.0, file=sys.stderr, leave=False,
     ) as bar:  # fmt: skip
-        mapper = mapper_of(client)
-        sens = sensitivity.run_sensitivity(
-            scen,
-            systems,
-            factors,
-            method=args.method,
-            samples=args.samples,
-            paths=args.paths,
-            seed=args.seed,
-            mapper=mapper,
-            progress=None if mapper is not None else bar.update,
-        )
+        sens = sensitivity.study(
+            scen, args.vary, method=args.method,
+            samples=args.samples, paths=args.paths, seed=args.seed, workers=args.workers,
+            scheduler=args.scheduler, timeout=args.timeout, progress=bar.update,
+        )  # fmt: skip
     from projector.render import plots
 
-    texts = {
-        "sensitivity.csv": sensitivity.to_csv(sens),
-        "sensitivity.md": sensitivity.to_markdown(sens),
-    }
-    fig = plots.sensitivity_figure(sens)
-    with result_transaction(out_dir) as tmp:  # the whole folder in one atomic step
-        for name, text in texts.items():
-            (tmp / name).write_text(text, encoding="utf-8")
-        fig.savefig(tmp / "sensitivity.png", dpi=130, format="png")
-    written = [out_dir / name for name in (*texts, "sensitivity.png")]
-    plots.close(fig)
+    written = write_folder(
+        out_dir,
+        {
+            "sensitivity.csv": sensitivity.to_csv(sens),
+            "sensitivity.md": sensitivity.to_markdown(sens),
+        },
+        {"sensitivity.png": plots.sensitivity_figure(sens)},
+    )
     lines = []
     if not args.quiet:
         for output in (

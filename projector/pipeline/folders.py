@@ -38,6 +38,7 @@ __all__ = [
     "identity",
     "result_folder",
     "write_fan_chart",
+    "write_folder",
     "write_reports",
 ]
 
@@ -146,3 +147,26 @@ def write_reports(
         written.append(write_fan_chart(ds, folder / "fan_chart.png", summary=s))
     written.append(folder / STORE_NAME)
     return s, written
+
+
+def write_folder(
+    out_dir: Path, texts: Mapping[str, str], figures: Mapping[str, Any] | None = None
+) -> list[Path]:
+    """A study's folder (texts and PNG figures) written as a whole in one atomic step
+    (``result_transaction``); the figures are closed after. Returns the files written."""
+    from projector.pipeline.transaction import result_transaction
+
+    figures = dict(figures or {})
+    try:
+        with result_transaction(out_dir) as tmp:
+            for name, text in texts.items():
+                (tmp / name).write_text(text, encoding="utf-8")
+            for name, fig in figures.items():
+                fig.savefig(tmp / name, dpi=130, format="png")
+    finally:
+        if figures:
+            from projector.render import plots
+
+            for fig in figures.values():
+                plots.close(fig)
+    return [out_dir / name for name in (*texts, *figures)]

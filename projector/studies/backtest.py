@@ -25,7 +25,8 @@ import dataclasses
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,7 @@ import numpy.typing as npt
 from projector.errors import InputError
 from projector.inputs.frontier import frontier_at
 from projector.inputs.scenario import Scenario, override
-from projector.inputs.systems import Systems, decimal_year
+from projector.inputs.systems import Systems, decimal_year, load_dataset
 
 __all__ = [
     "BASELINES",
@@ -228,6 +229,40 @@ def _climatology(
     start = frontier_at(systems, origins)
     change = frontier_at(systems, origins + h) - start
     return change[np.isfinite(change)]
+
+
+def study(
+    scenario: str | Path | Scenario,
+    /,
+    cutoffs: Sequence[dt.date],
+    horizons: Sequence[float],
+    *,
+    dataset: str | Path | None = None,
+    truth: str | Path | None = None,
+    changes: Mapping[str, Any] | Sequence[str] | None = None,
+    paths: int = 10_000,
+    seed: int | None = None,
+    baselines: Sequence[str] = BASELINES,
+    client: Any = None,
+    progress: Callable[[int], None] | None = None,
+) -> Backtest:
+    """The backtest of a scenario file as the command line and ``projector.backtest`` run
+    it: the scenario with its changes, the hindcast data (``dataset``, default the
+    scenario's) and the truth (``truth``, default the same), then :func:`run_backtest`."""
+    from projector.pipeline.run import resolve
+
+    for path in (dataset, truth):
+        if path is not None and not Path(path).is_file():
+            raise InputError(f"{path}: no such dataset file")
+    scen = resolve(scenario, dataset=dataset, changes=changes)
+    systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
+    real = systems
+    if truth is not None:
+        real = load_dataset(str(truth), notable_only=scen.data.notable_only)
+    return run_backtest(
+        scen, systems, real, list(cutoffs), list(horizons), paths=paths, seed=seed,
+        baselines=list(baselines), progress=progress, client=client,
+    )  # fmt: skip
 
 
 def run_backtest(

@@ -28,7 +28,8 @@ import dataclasses
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -182,6 +183,39 @@ def _base_size(method: str, samples: int) -> int:
 def count_runs(method: str, samples: int, n_keys: int) -> int:
     """Runs a design needs: N (x2 rounded for Sobol) times (k + 2) Sobol, (k + 1) Morris."""
     return _base_size(method, samples) * (n_keys + (2 if method == "sobol" else 1))
+
+
+def study(
+    scenario: str | Path | Scenario,
+    /,
+    vary: Sequence[str],
+    *,
+    changes: Mapping[str, Any] | Sequence[str] | None = None,
+    method: str = "sobol",
+    samples: int = 64,
+    paths: int = 2000,
+    seed: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    timeout: float = 10.0,
+    progress: Callable[[int], None] | None = None,
+) -> Sensitivity:
+    """The analysis as the command line and ``projector.sensitivity`` run it: the scenario
+    with its changes, ``vary`` (``KEY=LOW:HIGH``) parsed against it, its data, and the
+    runs on this process or a Dask cluster (``progress`` only when serial)."""
+    from projector.inputs.systems import load_dataset
+    from projector.pipeline.executors import mapper
+    from projector.pipeline.run import executor, resolve
+
+    scen = resolve(scenario, changes=changes)
+    factors = [parse_vary(text, scen) for text in vary]
+    systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
+    with executor(workers=workers, scheduler=scheduler, timeout=timeout) as client:
+        parallel = mapper(client)
+        return run_sensitivity(
+            scen, systems, factors, method=method, samples=samples, paths=paths, seed=seed,
+            mapper=parallel, progress=progress if parallel is None else None,
+        )  # fmt: skip
 
 
 def run_sensitivity(
