@@ -16,10 +16,8 @@ chunk size, the thread count or the total number of paths.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import datetime as dt
-import functools
 import math
 
 import numpy as np
@@ -31,6 +29,8 @@ from projector.inputs.frontier import frontier_at, record_setters
 from projector.inputs.scenario import Component, Scenario
 from projector.inputs.systems import Systems
 from projector.model import kernels
+from projector.model.draws import RNG_BLOCK, Draws, block_generator, draws
+from projector.model.eras import MIN_ERA_SYSTEMS, Eras, prepare_eras
 
 __all__ = [
     "PATH_ARRAYS",
@@ -49,26 +49,6 @@ __all__ = [
     "start_date_label",
     "time_grid",
 ]
-
-RNG_BLOCK = 1000  # paths per random stream; fixed, so results never depend on chunking
-MIN_ERA_SYSTEMS = 3
-
-
-@dataclasses.dataclass(frozen=True)
-class Eras:
-    """The data a projection is fitted on, after cut-off and one-per-paper."""
-
-    systems: Systems  # all kept systems (both eras)
-    pre_dl: Systems
-    dl: Systems
-    start_year: float  # s [decimal year]
-    log10_start: float  # log10 C(s) [FLOP]
-    start_source: str  # how C(s) was chosen, for provenance
-    frontier_system: str  # the system that set C(s) when 'frontier', else ""
-    # Lower bounds (censored rows: "at least this much") are never fitted; they count
-    # for the frontier. How many are dated up to the start, and whether C(s) is one:
-    lower_bounds: int = 0
-    start_is_lower_bound: bool = False
 
 
 #: Per-path arrays of a chunk and of a projection (path first; log10_compute adds time).
@@ -171,134 +151,6 @@ def moore_rate(doubling_months: float, units: str) -> float:
     """
     factor = math.log10(2.0) if units == "consistent" else math.log(2.0)
     return factor * 12.0 / doubling_months
-
-
-def prepare_eras(scen: Scenario, systems: Systems) -> Eras:
-    """Cut off, keep one row per paper, split into eras and choose C(s).
-
-    Raises
-    ------
-    InputError
-        When an era has fewer than three systems, or the start compute cannot be set.
-    """
-    spec = scen.data
-    kept = systems.until(spec.cutoff).one_per_paper()
-    kept = kept.between(spec.pre_dl_start, None)
-    # Trend fits exclude lower bounds (censored rows): a floor is not a figure to fit.
-    points = kept.uncensored()
-    pre = points.between(spec.pre_dl_start, spec.dl_start)
-    dl = points.between(spec.dl_start, None)
-    for label, era, first, end in (
-        ("pre-Deep-Learning", pre, spec.pre_dl_start, spec.dl_start),
-        ("Deep-Learning", dl, spec.dl_start, spec.cutoff),
-    ):
-        if len(era) < MIN_ERA_SYSTEMS or np.ptp(era.year) == 0:
-            span = f"[{first}, {end or 'end'}{']' if end and end is spec.cutoff else ')'}"
-            raise InputError(
-                f"{systems.label}: only {len(era)} usable system(s) in the {label} era {span}; "
-                f"need at least {MIN_ERA_SYSTEMS} with distinct dates (check data.cutoff, "
-                "data.dl_start and data.pre_dl_start in the scenario)"
-            )
-    start_year = scen.start_year
-    if start_year is None:
-        start_year = float(kept.year.max())
-    where = scen.source
-    if scen.start_compute == "frontier":
-        before = kept.year <= start_year + 1e-12
-        if not before.any():
-            raise InputError(
-                f"{where}: start.compute = 'frontier' but no system is dated before "
-                f"the start year {start_year:g}"
-            )
-        i = int(np.argmax(np.where(before, kept.log10_compute, -np.inf)))
-        log10_start = float(kept.log10_compute[i])
-        source, frontier = f"frontier: {kept.name[i]} ({kept.date[i]})", str(kept.name[i])
-        if kept.censored[i]:
-            source += " - a lower bound: the frontier is at least this"
-    elif scen.start_compute == "trend":
-        slope, intercept = kernels.ols_fit(dl.year, dl.log10_compute)
-        log10_start = float(slope * start_year + intercept)
-        source, frontier = "trend: Deep-Learning-era OLS line at the start year", ""
-    else:
-        log10_start = float(scen.start_compute)
-        source, frontier = "explicit", ""
-    n_bounds = int(np.sum(kept.censored & (kept.year <= start_year + 1e-12)))
-    if n_bounds and scen.start_compute == "frontier":
-        source += (
-            f"; {n_bounds} system(s) up to the start have only a lower bound (no public "
-            "figure), so the frontier and C(s) are lower bounds where they may exceed it"
-        )
-    return Eras(
-        kept,
-        pre,
-        dl,
-        float(start_year),
-        log10_start,
-        source,
-        frontier,
-        lower_bounds=n_bounds,
-        start_is_lower_bound=bool(scen.start_compute == "frontier" and kept.censored[i]),
-    )
-
-
-def block_generator(seed: int, block: int) -> np.random.Generator:
-    """The random stream of path block ``block`` (paths ``block*RNG_BLOCK`` onwards)."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block,))))
-
-
-@dataclasses.dataclass(frozen=True)
-class _Draws:
-    idx_dl: npt.NDArray[np.int64]
-    idx_pre: npt.NDArray[np.int64]
-    u_pick: npt.NDArray[np.float64]
-    z: npt.NDArray[np.float64]
-    u: npt.NDArray[np.float64]
-    z_start: npt.NDArray[np.float64]
-    u_origin: npt.NDArray[np.float64]
-    noise_dl: npt.NDArray[np.float64]  # (n, n_dl) uniforms, or (0, n_dl) when off
-    noise_pre: npt.NDArray[np.float64]
-
-
-def _draw_block(seed: int, block: int, n_dl: int, n_pre: int, noise: bool) -> _Draws:
-    rng = block_generator(seed, block)
-    # Fixed order and full block size: a path's draws never depend on how many are used.
-    # Draws added later come after the earlier ones, so older scenarios keep their bits.
-    idx_dl = rng.integers(0, n_dl, size=(RNG_BLOCK, n_dl))
-    idx_pre = rng.integers(0, n_pre, size=(RNG_BLOCK, n_pre))
-    u_pick = rng.random(RNG_BLOCK)
-    z = rng.standard_normal(RNG_BLOCK)
-    u = rng.random(RNG_BLOCK)
-    z_start = rng.standard_normal(RNG_BLOCK)
-    u_origin = rng.random(RNG_BLOCK)
-    if noise:
-        noise_dl, noise_pre = rng.random((RNG_BLOCK, n_dl)), rng.random((RNG_BLOCK, n_pre))
-    else:
-        noise_dl, noise_pre = np.empty((0, n_dl)), np.empty((0, n_pre))
-    return _Draws(idx_dl, idx_pre, u_pick, z, u, z_start, u_origin, noise_dl, noise_pre)
-
-
-@functools.cache
-def _draw_pool() -> concurrent.futures.ThreadPoolExecutor:
-    """Threads for the random draws, shared by every chunk of the process."""
-    return concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="draws")
-
-
-def _draws(seed: int, first: int, stop: int, n_dl: int, n_pre: int, noise: bool) -> _Draws:
-    blocks = range(first // RNG_BLOCK, (stop - 1) // RNG_BLOCK + 1)
-    # Each block has its own generator and NumPy draws without the GIL: two threads
-    # draw twice as fast, and the bits cannot depend on which thread drew a block.
-    if len(blocks) >= 4:
-        parts = list(_draw_pool().map(lambda b: _draw_block(seed, b, n_dl, n_pre, noise), blocks))
-    else:
-        parts = [_draw_block(seed, b, n_dl, n_pre, noise) for b in blocks]
-    lo = first - blocks[0] * RNG_BLOCK
-    sl = slice(lo, lo + stop - first)
-
-    def cat(name: str) -> np.ndarray:
-        arr = np.concatenate([getattr(p, name) for p in parts])
-        return arr[sl] if arr.shape[0] else arr
-
-    return _Draws(*(cat(f.name) for f in dataclasses.fields(_Draws)))
 
 
 def _below_start(comp: Component, params: npt.NDArray[np.float64], s: float) -> float:
@@ -465,7 +317,7 @@ def _start_sd(scen: Scenario, eras: Eras) -> float:
     return value if math.isfinite(value) else 0.0
 
 
-def _truncate(p: Plan, d: _Draws) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+def _truncate(p: Plan, d: Draws) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """The normal and uniform draws mapped into each chosen component's part after s.
 
     Inverse-CDF truncation keeps one draw per path (no rejection loop): a normal
@@ -492,7 +344,7 @@ def run_chunk(p: Plan, first: int, stop: int, /, reduce: Reduce | None = None) -
     scen = p.scenario
     n = stop - first
     noise_on = scen.estimate_noise_factor > 1.0
-    d = _draws(scen.seed, first, stop, len(p.t_dl), len(p.t_pre), noise_on)
+    d = draws(scen.seed, first, stop, len(p.t_dl), len(p.t_pre), noise_on)
     growth_dl, growth_pre = np.empty(n), np.empty(n)
     half = math.log10(scen.estimate_noise_factor)
     noise_dl = (2.0 * d.noise_dl - 1.0) * half if noise_on else d.noise_dl
