@@ -72,19 +72,7 @@ def add_run_options(p: argparse.ArgumentParser, keep_default: str | None = None)
         help="full monthly paths to store (default: every path up to 10,000 paths, else "
         "the first 1,000; the yearly grid and per-path values are always stored for all)",
     )
-    where = p.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers", type=positive_int, help="run the chunks on a local Dask cluster of N"
-    )
-    where.add_argument(
-        "--scheduler", metavar="ADDRESS", help="run the chunks on the Dask cluster at ADDRESS"
-    )
-    p.add_argument(
-        "--timeout",
-        type=positive_float,
-        default=10.0,
-        help="seconds to wait for --scheduler and its workers (default 10)",
-    )
+    add_dask_options(p, what="the chunks")
     p.add_argument("--force", action="store_true", help="replace a result from other inputs")
 
 
@@ -160,3 +148,20 @@ def date(text: str) -> object:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def add_dask_options(p: argparse.ArgumentParser, *, what: str) -> None:
+    """``--workers N | --scheduler ADDRESS`` and ``--timeout``: where ``what`` runs."""
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=positive_int, help=f"run {what} on a local Dask cluster of N"
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help=f"run {what} on the Dask cluster at ADDRESS"
+    )
+    p.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=10.0,
+        help="seconds to wait for --scheduler and its workers (default 10)",
+    )

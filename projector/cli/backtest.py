@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from projector.cli.args import RESULTS_DIR, SET_HELP, path_arg, positive_int, seed
+from projector.cli.args import RESULTS_DIR, SET_HELP, add_dask_options, path_arg, positive_int, seed
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -37,6 +37,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         help=f"comma-separated, from {', '.join(BASELINES)}; 'none' for no baseline",
     )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=SET_HELP)
+    add_dask_options(p, what="each hindcast's chunks")
     p.add_argument("--out", type=path_arg, help="output folder (default results/backtest-<name>/)")
     p.add_argument("--quiet", action="store_true", help="print only the files written")
     p.set_defaults(func=_cmd_backtest)
@@ -59,13 +60,18 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
 
     from tqdm import tqdm
 
-    with tqdm(
+    from projector.pipeline.run import executor
+
+    with executor(
+        workers=args.workers, scheduler=args.scheduler, timeout=args.timeout
+    ) as client, tqdm(
         total=len(cutoffs), unit="cut-off", disable=args.quiet, delay=1.0, file=sys.stderr,
         leave=False,
     ) as bar:  # fmt: skip
         bt = backtest.study(
             scen, cutoffs, horizons, dataset=args.dataset, truth=args.truth,
             paths=args.paths, seed=args.seed, baselines=baselines, progress=bar.update,
+            client=client,
         )  # fmt: skip
     from projector.render import plots
 

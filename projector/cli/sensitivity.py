@@ -8,8 +8,8 @@ import sys
 from projector.cli.args import (
     RESULTS_DIR,
     SET_HELP,
+    add_dask_options,
     path_arg,
-    positive_float,
     positive_int,
     seed,
 )
@@ -38,15 +38,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--paths", type=positive_int, default=2000, help="paths per run")
     p.add_argument("--seed", type=seed, help="common seed (default: the scenario's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=SET_HELP)
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=positive_int, help="run on a local Dask cluster")
-    where.add_argument("--scheduler", help="address of a running Dask scheduler")
-    p.add_argument(
-        "--timeout",
-        type=positive_float,
-        default=10.0,
-        help="seconds to wait for --scheduler and its workers (default 10)",
-    )
+    add_dask_options(p, what="the runs")
     p.add_argument(
         "--out", type=path_arg, help="output folder (default results/sensitivity-<name>/)"
     )
