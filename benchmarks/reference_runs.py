@@ -6,7 +6,8 @@ that the reference is a fair one), the same random draws, the same yearly grid a
 summaries (quantiles over all paths), written as an uncompressed ``.npz``.
 
 ``netcdf``: what ``projector project`` did before the streamed stores: the whole run in
-memory (``engine.run``), the full cube as a Dataset, its summaries, and the cube written
+memory (``Run(...).result()``, every full path kept: what ``engine.run`` and
+``to_dataset`` did), its summaries, and the cube written
 to NetCDF with zlib (h5netcdf), as the old ``results.write_result`` did.
 
 Usage: ``python benchmarks/reference_runs.py {numpy,netcdf} PATHS OUT_DIR``.
@@ -25,13 +26,14 @@ def _numpy(paths: int, out: Path) -> None:
     from projector.inputs.systems import load_dataset
     from projector.model import engine, twins
     from projector.model.cube import yearly_grid, yearly_values
+    from projector.model.draws import draws
 
     scen = override(load_scenario("default"), {"paths": paths})
     p = engine.plan(scen, load_dataset(scen.data.dataset))
     years = yearly_grid(p.times, scen.report_years)
     parts: dict[str, list[np.ndarray]] = {"yearly": [], "crossing": [], "growth_dl": []}
     for first, stop in engine.chunk_bounds(paths, 25_000):
-        d = engine._draws(scen.seed, first, stop, len(p.t_dl), len(p.t_pre), False)
+        d = draws(scen.seed, first, stop, len(p.t_dl), len(p.t_pre), False)
         slopes = []
         for t, y, idx in ((p.t_dl, p.y_dl, d.idx_dl), (p.t_pre, p.y_pre, d.idx_pre)):
             tb, yb = t[idx], y[idx]
@@ -61,16 +63,14 @@ def _numpy(paths: int, out: Path) -> None:
 
 def _netcdf(paths: int, out: Path) -> None:
     from projector.inputs.scenario import load_scenario, override
-    from projector.inputs.systems import load_dataset
-    from projector.model import engine
-    from projector.model.cube import to_dataset
-    from projector.pipeline.results import anchor_summary, compute_summary
+    from projector.model.summary import summarize
+    from projector.pipeline.run import Run
 
     scen = override(load_scenario("default"), {"paths": paths})
-    proj = engine.run(scen, load_dataset(scen.data.dataset), chunk_paths=2000)
-    ds = to_dataset(proj, scen).drop_vars("log10_compute_yearly")
-    compute_summary(ds)
-    anchor_summary(ds)
+    ds = Run(scen, chunk_paths=2000).result().drop_vars("log10_compute_yearly")
+    # the compute and the anchor tables, one summarize each (as the old row-dict helpers)
+    summarize(ds)
+    summarize(ds)
     encoding: dict[str, dict[str, object]] = {
         str(name): {"zlib": True, "complevel": 4, "shuffle": True} for name in ds.data_vars
     }

@@ -1,4 +1,5 @@
-"""Shared fixtures: a synthetic dataset on exact trend lines and a scenario builder."""
+"""Shared fixtures: a synthetic dataset on exact trend lines, a scenario builder, and
+helpers to run a projection in memory and read its summaries as rows."""
 
 from __future__ import annotations
 
@@ -7,10 +8,18 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from projector.inputs.systems import decimal_year
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from projector.inputs.scenario import Scenario
+    from projector.inputs.systems import Systems
+    from projector.model.engine import Plan
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -171,6 +180,53 @@ def make_scenario(tmp_path: Path, noisy_csv: Path) -> Callable[..., Path]:
         return path
 
     return make
+
+
+def run_in_memory(
+    scen: Scenario | str | Path, systems: Systems | None = None, **kw: Any
+) -> tuple[xr.Dataset, Plan]:
+    """A run in memory through the pipeline (every full path kept): its Dataset and plan.
+
+    ``kw``: any other argument of :class:`projector.pipeline.run.Run` (``chunk_paths``,
+    ``paths``, ``seed``, ``changes``, ...)."""
+    from projector.pipeline.run import Run
+
+    r = Run(scen, systems=systems, **kw)
+    return r.result(), r.plan()
+
+
+def compute_summary(ds: xr.Dataset) -> list[dict[str, float]]:
+    """Per report year: ``q<q>`` quantiles of log10 compute and anchors passed by the median."""
+    from projector.model.summary import summarize
+
+    s = summarize(ds)
+    rows = []
+    for y in [float(v) for v in s.attrs["report_years"]]:
+        at = s.sel(year=y)
+        row: dict[str, float] = {"year": y}
+        for q in s.attrs["report_quantiles"]:
+            row[f"q{q:g}"] = float(at["compute_quantile"].sel(quantile=q))
+        row["anchors_passed_by_median"] = int(at["anchors_passed_by_median"])
+        rows.append(row)
+    return rows
+
+
+def anchor_summary(ds: xr.Dataset) -> list[dict[str, Any]]:
+    """Per anchor: crossing-year quantiles (inf = never), ``p_by_<year>``, ``p_never``."""
+    from projector.model.summary import summarize
+
+    s = summarize(ds)
+    rows = []
+    for name in s["anchor"].values:
+        at = s.sel(anchor=name)
+        row: dict[str, Any] = {"anchor": str(name), "log10_flop": float(at["anchor_log10_flop"])}
+        for q in s.attrs["report_quantiles"]:
+            row[f"q{q:g}"] = float(at["crossing_quantile"].sel(quantile=q))
+        for y in s.attrs["report_years"]:
+            row[f"p_by_{y:g}"] = float(at["p_crossed"].sel(year=y))
+        row["p_never"] = float(at["p_never"])
+        rows.append(row)
+    return rows
 
 
 @pytest.fixture(autouse=True)

@@ -60,7 +60,7 @@ def _stdout_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 
 
 def test_overrides_are_recorded(make_scenario: Callable[..., Path], tmp_path: Path) -> None:
-    from projector.pipeline.results import read_result
+    from projector.pipeline.store import open_result
 
     out = tmp_path / "res"
     assert (
@@ -79,7 +79,7 @@ def test_overrides_are_recorded(make_scenario: Callable[..., Path], tmp_path: Pa
         )
         == 0
     )
-    ds = read_result(out)
+    ds = open_result(out)
     assert ds.sizes["path"] == 40 and ds.attrs["seed"] == 99
 
 
@@ -194,7 +194,9 @@ def test_subprocess_default_scenario_small(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not SNAPSHOT_2022.is_file(), reason="../shared/data is absent")
 def test_epoch_2022_on_the_2022_snapshot(tmp_path: Path) -> None:
-    from projector.pipeline.results import compute_summary, read_result
+    from projector.pipeline.store import open_result
+
+    from .conftest import compute_summary
 
     out = tmp_path / "e"
     assert (
@@ -203,7 +205,7 @@ def test_epoch_2022_on_the_2022_snapshot(tmp_path: Path) -> None:
         )
         == 0
     )
-    ds = read_result(out)
+    ds = open_result(out)
     assert ds.attrs["n_systems_pre_dl"] + ds.attrs["n_systems_dl"] == 124
     assert "Megatron-Turing NLG 530B" in ds.attrs["start_compute_source"]
     assert ds.sizes["path"] == 10_000

@@ -10,6 +10,7 @@ from pathlib import Path
 import numba
 import numpy as np
 import pytest
+import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,14 +19,14 @@ from projector.inputs.scenario import load_scenario
 from projector.inputs.systems import load_dataset
 from projector.model import engine
 
-from .conftest import DL_SLOPE, PRE_SLOPE, point_mixture
+from .conftest import DL_SLOPE, PRE_SLOPE, point_mixture, run_in_memory
 
 
-def _run(path: Path, **changes: object) -> engine.Projection:
+def _run(path: Path, **changes: object) -> tuple[xr.Dataset, engine.Plan]:
     scen = load_scenario(path)
     if changes:
         scen = dataclasses.replace(scen, **changes)
-    return engine.run(scen, load_dataset(scen.data.dataset))
+    return run_in_memory(scen, load_dataset(scen.data.dataset))
 
 
 # make_scenario writes a fresh file on every call, so sharing it across examples is safe.
@@ -43,10 +44,10 @@ FIELDS = (
 
 
 def _assert_same(
-    a: engine.Projection, b: engine.Projection, n: int | None = None, n_time: int | None = None
+    a: xr.Dataset, b: xr.Dataset, n: int | None = None, n_time: int | None = None
 ) -> None:
     for name in FIELDS:
-        x, y = getattr(a, name), getattr(b, name)
+        x, y = a[name].values, b[name].values
         if n is not None:
             x, y = x[:n], y[:n]
         if n_time is not None and name == "log10_compute":
@@ -56,21 +57,21 @@ def _assert_same(
 
 def test_same_seed_gives_identical_paths(make_scenario: Callable[..., Path]) -> None:
     path = make_scenario(paths=300)
-    _assert_same(_run(path), _run(path))
+    _assert_same(_run(path)[0], _run(path)[0])
 
 
 def test_other_seed_gives_other_paths(make_scenario: Callable[..., Path]) -> None:
-    a = _run(make_scenario(seed=1))
-    b = _run(make_scenario(seed=2))
-    assert not np.array_equal(a.growth_dl, b.growth_dl)
+    a, _ = _run(make_scenario(seed=1))
+    b, _ = _run(make_scenario(seed=2))
+    assert not np.array_equal(a["growth_dl"].values, b["growth_dl"].values)
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 999, 1000, 1001, 5000])
 def test_chunking_does_not_change_results(make_scenario: Callable[..., Path], chunk: int) -> None:
     scen = load_scenario(make_scenario(paths=2100))
     systems = load_dataset(scen.data.dataset)
-    ref = engine.run(scen, systems, chunk_paths=2000)
-    _assert_same(ref, engine.run(scen, systems, chunk_paths=chunk))
+    ref, _ = run_in_memory(scen, systems, chunk_paths=2000)
+    _assert_same(ref, run_in_memory(scen, systems, chunk_paths=chunk)[0])
 
 
 def test_thread_count_does_not_change_results(make_scenario: Callable[..., Path]) -> None:
@@ -79,9 +80,9 @@ def test_thread_count_does_not_change_results(make_scenario: Callable[..., Path]
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = engine.run(scen, systems)
+        one, _ = run_in_memory(scen, systems)
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-        many = engine.run(scen, systems)
+        many, _ = run_in_memory(scen, systems)
     finally:
         numba.set_num_threads(before)
     _assert_same(one, many)
@@ -93,8 +94,8 @@ def test_more_paths_leave_the_first_unchanged(
     make_scenario: Callable[..., Path], small: int, extra: int, seed: int
 ) -> None:
     path = make_scenario(seed=seed)
-    a = _run(path, paths=small)
-    b = _run(path, paths=small + extra)
+    a, _ = _run(path, paths=small)
+    b, _ = _run(path, paths=small + extra)
     _assert_same(a, b, n=small)
 
 
@@ -104,11 +105,12 @@ def test_longer_horizon_leaves_earlier_steps_unchanged(
     make_scenario: Callable[..., Path], end: float, more: float, steps: int
 ) -> None:
     path = make_scenario(paths=50, steps_per_year=steps, report_years="[2024]")
-    a = _run(path, end_year=end)
-    b = _run(path, end_year=end + more)
-    k = a.times.size
-    np.testing.assert_array_equal(a.times, b.times[:k])
-    np.testing.assert_array_equal(a.log10_compute, b.log10_compute[:, :k])
+    a, _ = _run(path, end_year=end)
+    b, _ = _run(path, end_year=end + more)
+    ta, tb = a["time"].values, b["time"].values
+    k = ta.size
+    np.testing.assert_array_equal(ta, tb[:k])
+    np.testing.assert_array_equal(a["log10_compute"].values, b["log10_compute"].values[:, :k])
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=FIXTURE_OK)
@@ -121,7 +123,7 @@ def test_longer_horizon_leaves_earlier_steps_unchanged(
 def test_valid_input_gives_no_nan_and_ordered_quantiles(
     make_scenario: Callable[..., Path], seed: int, shape: str, units: str, start: float
 ) -> None:
-    proj = _run(
+    ds, _ = _run(
         make_scenario(
             seed=seed,
             weight_shape=shape,
@@ -131,36 +133,39 @@ def test_valid_input_gives_no_nan_and_ordered_quantiles(
             report_years=f"[{start + 5}]",
         )
     )
-    assert np.isfinite(proj.log10_compute).all()
-    assert (proj.growth_dl > 0).all() and (proj.growth_moore > 0).all()
+    c = ds["log10_compute"].values
+    assert np.isfinite(c).all()
+    assert (ds["growth_dl"].values > 0).all() and (ds["growth_moore"].values > 0).all()
     # Paths never fall: every rate is positive.
-    assert (np.diff(proj.log10_compute, axis=1) > 0).all()
-    qs = np.quantile(proj.log10_compute[:, -1], [0.025, 0.25, 0.5, 0.75, 0.975])
+    assert (np.diff(c, axis=1) > 0).all()
+    qs = np.quantile(c[:, -1], [0.025, 0.25, 0.5, 0.75, 0.975])
     assert np.all(np.diff(qs) >= 0)
 
 
 def test_zero_variance_rates_are_the_true_slopes(
     make_scenario: Callable[..., Path], linear_csv: Path
 ) -> None:
-    proj = _run(make_scenario(dataset=linear_csv))
-    np.testing.assert_allclose(proj.growth_dl, DL_SLOPE, rtol=1e-9)
-    np.testing.assert_allclose(proj.growth_pre_dl, PRE_SLOPE, rtol=1e-9)
+    ds, _ = _run(make_scenario(dataset=linear_csv))
+    np.testing.assert_allclose(ds["growth_dl"].values, DL_SLOPE, rtol=1e-9)
+    np.testing.assert_allclose(ds["growth_pre_dl"].values, PRE_SLOPE, rtol=1e-9)
     g_ref = math.log10(2) * 12 / 20
-    np.testing.assert_allclose(proj.growth_moore, math.sqrt(PRE_SLOPE * g_ref), rtol=1e-9)
+    np.testing.assert_allclose(ds["growth_moore"].values, math.sqrt(PRE_SLOPE * g_ref), rtol=1e-9)
 
 
 def test_point_mass_at_start_gives_closed_form_path(
     make_scenario: Callable[..., Path], linear_csv: Path
 ) -> None:
     """R = s: w = 1 at s and 0 after, so log10 C = c0 + trapezoid first step + g_m (t - s - dt)."""
-    proj = _run(make_scenario(dataset=linear_csv, reversion=point_mixture(2022.0), paths=20))
+    ds, p = _run(make_scenario(dataset=linear_csv, reversion=point_mixture(2022.0), paths=20))
     g_dl, g_m = DL_SLOPE, math.sqrt(PRE_SLOPE * math.log10(2) * 12 / 20)
-    t = proj.times
+    t = ds["time"].values
     dt = t[1] - t[0]
-    c0 = proj.eras.log10_start
+    c0 = p.eras.log10_start
     expect = c0 + 0.5 * (g_dl + g_m) * dt + g_m * (t - t[0] - dt)
     expect[0] = c0
-    np.testing.assert_allclose(proj.log10_compute, np.broadcast_to(expect, (20, t.size)), atol=1e-9)
+    np.testing.assert_allclose(
+        ds["log10_compute"].values, np.broadcast_to(expect, (20, t.size)), atol=1e-9
+    )
 
 
 def test_point_mass_path_matches_quadrature(
@@ -169,20 +174,21 @@ def test_point_mass_path_matches_quadrature(
     """Fixed R: the path is the integral of g_DL^w g_m^(1-w); compare with scipy quad."""
     from scipy.integrate import quad
 
-    proj = _run(
+    ds, p = _run(
         make_scenario(
             dataset=linear_csv, reversion=point_mixture(2034.0), paths=3, steps_per_year=52
         )
     )
+    times, c = ds["time"].values, ds["log10_compute"].values
     g_dl, g_m, s, r = DL_SLOPE, math.sqrt(PRE_SLOPE * math.log10(2) * 12 / 20), 2022.0, 2034.0
 
     def g(tau: float) -> float:
         w = math.exp(-((tau - s) ** 2) / (2 * (r - s) ** 2))
         return g_dl**w * g_m ** (1 - w)
 
-    for k in (52, 520, proj.times.size - 1):
-        exact = proj.eras.log10_start + quad(g, s, proj.times[k])[0]
-        assert proj.log10_compute[0, k] == pytest.approx(exact, abs=1e-5)
+    for k in (52, 520, times.size - 1):
+        exact = p.eras.log10_start + quad(g, s, times[k])[0]
+        assert c[0, k] == pytest.approx(exact, abs=1e-5)
 
 
 def test_equal_rates_give_a_straight_line(
@@ -194,43 +200,46 @@ def test_equal_rates_give_a_straight_line(
     g_ref = math.log10(2) * 12 / 20
     rows = synthetic_rows(pre_slope=DL_SLOPE**2 / g_ref)
     csv_path = write_bundled_csv(tmp_path / "equal.csv", rows)
-    proj = _run(make_scenario(dataset=csv_path, paths=10))
-    t = proj.times
-    line = proj.eras.log10_start + DL_SLOPE * (t - t[0])
-    np.testing.assert_allclose(proj.log10_compute, np.broadcast_to(line, (10, t.size)), atol=1e-8)
+    ds, p = _run(make_scenario(dataset=csv_path, paths=10))
+    t = ds["time"].values
+    line = p.eras.log10_start + DL_SLOPE * (t - t[0])
+    np.testing.assert_allclose(
+        ds["log10_compute"].values, np.broadcast_to(line, (10, t.size)), atol=1e-8
+    )
 
 
 def test_mixture_proportions_match_weights(make_scenario: Callable[..., Path]) -> None:
-    proj = _run(make_scenario(paths=20_000))
-    counts = np.bincount(proj.reversion_component, minlength=3) / 20_000
+    ds, _ = _run(make_scenario(paths=20_000))
+    component, year = ds["reversion_component"].values, ds["reversion_year"].values
+    counts = np.bincount(component, minlength=3) / 20_000
     # Binomial standard error is at most sqrt(0.25 / 20000) = 0.0035; allow 4 sigma.
     np.testing.assert_allclose(counts, [0.75, 0.2, 0.05], atol=0.014)
     for k, mean in enumerate([2030, 2034, 2040]):
-        years = proj.reversion_year[proj.reversion_component == k]
+        years = year[component == k]
         assert years.mean() == pytest.approx(mean, abs=4 * 5 / math.sqrt(years.size))
         assert years.std() == pytest.approx(5, rel=0.1)
 
 
 def test_frontier_trend_and_explicit_start(make_scenario: Callable[..., Path]) -> None:
-    frontier = _run(make_scenario(paths=5))
+    _, frontier = _run(make_scenario(paths=5))
     systems = frontier.eras.systems
     assert frontier.eras.log10_start == pytest.approx(systems.log10_compute.max())
-    explicit = _run(make_scenario(paths=5, start_compute="25.5"))
+    _, explicit = _run(make_scenario(paths=5, start_compute="25.5"))
     assert explicit.eras.log10_start == 25.5
-    trend = _run(make_scenario(paths=5, start_compute='"trend"'))
+    _, trend = _run(make_scenario(paths=5, start_compute='"trend"'))
     assert trend.eras.log10_start == pytest.approx(20 + DL_SLOPE * 7, abs=0.5)
 
 
 def test_latest_data_start(make_scenario: Callable[..., Path]) -> None:
-    proj = _run(make_scenario(paths=5, start_year='"latest-data"', report_years="[2040]"))
-    assert proj.eras.start_year == pytest.approx(proj.eras.systems.year.max())
-    assert proj.times[0] == proj.eras.start_year
+    ds, p = _run(make_scenario(paths=5, start_year='"latest-data"', report_years="[2040]"))
+    assert p.eras.start_year == pytest.approx(p.eras.systems.year.max())
+    assert ds["time"].values[0] == p.eras.start_year
 
 
 def test_cutoff_and_era_boundaries(make_scenario: Callable[..., Path]) -> None:
-    proj = _run(make_scenario(paths=5, cutoff="2015-12-31"))
-    assert proj.eras.dl.year.max() < 2016
-    assert proj.eras.pre_dl.year.max() < 2010 <= proj.eras.dl.year.min()
+    _, p = _run(make_scenario(paths=5, cutoff="2015-12-31"))
+    assert p.eras.dl.year.max() < 2016
+    assert p.eras.pre_dl.year.max() < 2010 <= p.eras.dl.year.min()
 
 
 def test_nonpositive_rate_is_an_error_or_a_clip(
@@ -253,9 +262,9 @@ def test_nonpositive_rate_is_an_error_or_a_clip(
     csv_path = write_bundled_csv(tmp_path / "falling.csv", rows)
     with pytest.raises(InputError, match=r"pre-DL growth rate of path 0 is .*<= 0"):
         _run(make_scenario(dataset=csv_path))
-    proj = _run(make_scenario(dataset=csv_path, nonpositive="clip"))
-    assert proj.clipped == 200
-    assert np.isfinite(proj.log10_compute).all()
+    ds, _ = _run(make_scenario(dataset=csv_path, nonpositive="clip"))
+    assert ds.attrs["clipped_rate_draws"] == 200
+    assert np.isfinite(ds["log10_compute"].values).all()
 
 
 def test_too_few_systems_in_an_era(tmp_path: Path, make_scenario: Callable[..., Path]) -> None:

@@ -10,18 +10,14 @@ import pytest
 
 from projector.cli.app import main
 from projector.errors import InputError
-from projector.inputs.scenario import load_scenario
-from projector.inputs.systems import load_dataset
-from projector.pipeline import run as api
 from projector.pipeline import store
 from projector.pipeline.executors import SerialExecutor, chunk_size, connect, threads
+from projector.pipeline.run import Run
 
 
 def _run(scen_path: Path, folder: Path, client: object = None, chunk: int = 1000) -> Path:
-    scen = load_scenario(scen_path)
-    p, lay = api.plan_run(scen, load_dataset(scen.data.dataset), folder, chunk_paths=chunk)
-    folder.mkdir()
-    return api.run_projection(p, lay, folder, client=client)
+    Run(scen_path, store=folder, client=client, chunk_paths=chunk).execute()
+    return folder / store.STORE_NAME
 
 
 def _assert_same_store(a: Path, b: Path) -> None:

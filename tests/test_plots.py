@@ -11,14 +11,14 @@ from matplotlib.figure import Figure
 
 from projector.inputs.scenario import load_scenario
 from projector.inputs.systems import load_dataset
-from projector.model import engine
-from projector.pipeline import results
 from projector.render import plots
+
+from .conftest import run_in_memory
 
 
 def test_fan_chart_on_given_axes(make_scenario: Callable[..., Path]) -> None:
     scen = load_scenario(make_scenario(paths=50))
-    ds = results.to_dataset(engine.run(scen, load_dataset(scen.data.dataset)), scen)
+    ds, _ = run_in_memory(scen, load_dataset(scen.data.dataset))
     fig, ax = plt.subplots()
     try:
         out = plots.fan_chart(ds, ax=ax, n_paths=5)
@@ -42,12 +42,10 @@ def test_crossing_probability_has_the_weighted_curve() -> None:
 
     from projector.inputs.scenario import load_scenario, override
     from projector.inputs.systems import load_dataset
-    from projector.model import engine
-    from projector.pipeline import results
     from projector.render import plots
 
     scen = override(load_scenario("default"), {"paths": 500})
-    ds = results.to_dataset(engine.run(scen, load_dataset(scen.data.dataset)), scen)
+    ds, _ = run_in_memory(scen, load_dataset(scen.data.dataset))
     fig = plots.crossing_probability(ds)
     lines = fig.axes[0].get_lines()
     assert len(lines) == ds.sizes["anchor"] + 1

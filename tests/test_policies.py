@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,16 +20,20 @@ from projector.inputs.scenario import load_scenario, override, parse_set
 from projector.inputs.systems import decimal_year, load_dataset
 from projector.model import engine
 
-from .conftest import point_mixture
+from .conftest import point_mixture, run_in_memory
 
 FIXTURE_OK = [HealthCheck.function_scoped_fixture]
 
 
-def _run(path: Path, **changes: object) -> engine.Projection:
+def _run(path: Path, **changes: object) -> xr.Dataset:
+    return _run_plan(path, **changes)[0]
+
+
+def _run_plan(path: Path, **changes: object) -> tuple[xr.Dataset, engine.Plan]:
     scen = load_scenario(path)
     if changes:
         scen = override(scen, changes)
-    return engine.run(scen, load_dataset(scen.data.dataset))
+    return run_in_memory(scen, load_dataset(scen.data.dataset))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=FIXTURE_OK)
@@ -69,9 +74,9 @@ def test_a_reversion_before_the_start_never_gives_more_compute(
             weight_shape=shape,
         )
     )
-    assert np.all(early.log10_compute <= late.log10_compute + 1e-12)
+    assert np.all(early["log10_compute"].values <= late["log10_compute"].values + 1e-12)
     # Before the start, either policy means w = 0 from s: the long-run rate throughout.
-    np.testing.assert_array_equal(early.reversion_year, s)
+    np.testing.assert_array_equal(early["reversion_year"].values, s)
 
 
 def test_mirror_is_the_2022_formula(make_scenario: Callable[..., Path], linear_csv: Path) -> None:
@@ -80,7 +85,9 @@ def test_mirror_is_the_2022_formula(make_scenario: Callable[..., Path], linear_c
         _run(make_scenario(dataset=linear_csv, paths=10, reversion=point_mixture(y)))
         for y in (2012.0, 2032.0)
     ]
-    np.testing.assert_allclose(runs[0].log10_compute, runs[1].log10_compute, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        runs[0]["log10_compute"].values, runs[1]["log10_compute"].values, rtol=0, atol=1e-9
+    )
 
 
 def test_truncate_conditions_the_mixture(make_scenario: Callable[..., Path]) -> None:
@@ -91,10 +98,11 @@ def test_truncate_conditions_the_mixture(make_scenario: Callable[..., Path]) -> 
         for n, m in (("a", 2024.0), ("b", 2040.0))
     )
     proj = _run(make_scenario(paths=20_000, reversion=mixture, policy="truncate"))
-    assert proj.reversion_year.min() > 2022.0
-    share_a = np.mean(proj.reversion_component == 0)
+    year, component = proj["reversion_year"].values, proj["reversion_component"].values
+    assert year.min() > 2022.0
+    share_a = np.mean(component == 0)
     assert share_a == pytest.approx(0.5 * 0.6554 / (0.5 * 0.6554 + 0.5 * 0.99970), abs=0.012)
-    a = proj.reversion_year[proj.reversion_component == 0]
+    a = year[component == 0]
     # Truncated normal: mean = mu + sd * phi(alpha) / (1 - Phi(alpha)), alpha = -0.4.
     assert a.mean() == pytest.approx(2024.0 + 5.0 * 0.36827 / 0.65542, abs=0.1)
 
@@ -107,7 +115,7 @@ def test_truncate_with_no_mass_after_the_start_reverts_at_the_start(
             dataset=linear_csv, paths=5, reversion=point_mixture(2015.0), policy="truncate"
         )
     )
-    np.testing.assert_array_equal(proj.reversion_year, 2022.0)
+    np.testing.assert_array_equal(proj["reversion_year"].values, 2022.0)
 
 
 @pytest.mark.parametrize("dist", ["normal", "uniform", "triangular", "point"])
@@ -126,8 +134,10 @@ def test_relative_components_move_with_the_start(
     )
     a = _run(make_scenario(paths=300, reversion=text, start_year=2020.0))
     b = _run(make_scenario(paths=300, reversion=text, start_year=2023.5))
-    np.testing.assert_allclose(b.reversion_year - a.reversion_year, 3.5, atol=1e-9)
-    assert a.reversion_year.min() >= 2020.0 + (0 if dist == "normal" else 5.0)
+    np.testing.assert_allclose(
+        b["reversion_year"].values - a["reversion_year"].values, 3.5, atol=1e-9
+    )
+    assert a["reversion_year"].values.min() >= 2020.0 + (0 if dist == "normal" else 5.0)
 
 
 def test_relative_to_is_validated(make_scenario: Callable[..., Path]) -> None:
@@ -137,11 +147,11 @@ def test_relative_to_is_validated(make_scenario: Callable[..., Path]) -> None:
 
 
 def test_start_at_the_cutoff(make_scenario: Callable[..., Path]) -> None:
-    proj = _run(make_scenario(cutoff="2016-07-01", start_year='"cutoff"', report_years="[2030]"))
-    assert proj.eras.start_year == pytest.approx(
-        decimal_year(__import__("datetime").date(2016, 7, 1))
+    _, p = _run_plan(
+        make_scenario(cutoff="2016-07-01", start_year='"cutoff"', report_years="[2030]")
     )
-    assert proj.eras.systems.year.max() <= proj.eras.start_year
+    assert p.eras.start_year == pytest.approx(decimal_year(__import__("datetime").date(2016, 7, 1)))
+    assert p.eras.systems.year.max() <= p.eras.start_year
     with pytest.raises(InputError, match=r"'cutoff' needs a data\.cutoff"):
         load_scenario(make_scenario(start_year='"cutoff"'))
 
@@ -150,13 +160,13 @@ def test_start_error_is_one_draw_per_path(make_scenario: Callable[..., Path]) ->
     base = _run(make_scenario(paths=4000))
     noisy = _run(make_scenario(paths=4000), **{"start.log10_sd": 0.3})
     # The offset shifts whole paths.
-    shift = noisy.log10_compute - base.log10_compute
+    shift = noisy["log10_compute"].values - base["log10_compute"].values
     np.testing.assert_allclose(shift, shift[:, :1] * np.ones_like(shift), atol=1e-9)
-    np.testing.assert_allclose(shift[:, 0], noisy.start_offset)
-    assert noisy.start_offset.std() == pytest.approx(0.3, rel=0.05)
+    np.testing.assert_allclose(shift[:, 0], noisy["start_offset"].values)
+    assert noisy["start_offset"].values.std() == pytest.approx(0.3, rel=0.05)
     # The draws come after the older ones: rates and reversion dates are unchanged.
-    np.testing.assert_array_equal(base.growth_dl, noisy.growth_dl)
-    np.testing.assert_array_equal(base.reversion_year, noisy.reversion_year)
+    np.testing.assert_array_equal(base["growth_dl"].values, noisy["growth_dl"].values)
+    np.testing.assert_array_equal(base["reversion_year"].values, noisy["reversion_year"].values)
 
 
 def test_frontier_noise_rows_start_at_zero_and_are_centred(
@@ -174,9 +184,10 @@ def test_frontier_noise_rows_start_at_zero_and_are_centred(
     # centring subtracts the same column mean from both, so their difference is constant.
     diff = p.deviation[0, 2:] - p.deviation[1, 2:]
     np.testing.assert_allclose(diff, diff[0], atol=1e-12)
-    proj = engine.run(scen, load_dataset(scen.data.dataset))
-    assert np.all((proj.frontier_origin >= 2010.0) & (proj.frontier_origin < 2022.0))
-    np.testing.assert_allclose(proj.log10_compute[:, 0], proj.eras.log10_start)
+    proj, q = run_in_memory(scen, load_dataset(scen.data.dataset))
+    origin = proj["frontier_origin"].values
+    assert np.all((origin >= 2010.0) & (origin < 2022.0))
+    np.testing.assert_allclose(proj["log10_compute"].values[:, 0], q.eras.log10_start)
 
 
 def test_frontier_noise_keeps_the_bits_invariant_to_chunking(
@@ -188,13 +199,13 @@ def test_frontier_noise_keeps_the_bits_invariant_to_chunking(
         )
     )
     systems = load_dataset(scen.data.dataset)
-    a = engine.run(scen, systems, chunk_paths=2500)
-    b = engine.run(scen, systems, chunk_paths=700)
+    a, _ = run_in_memory(scen, systems, chunk_paths=2500)
+    b, _ = run_in_memory(scen, systems, chunk_paths=700)
     for name in engine.PATH_ARRAYS:
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
     p = engine.plan(scen, systems)
     c = engine.run_chunk(p, 1300, 1400)
-    np.testing.assert_array_equal(c.log10_compute, a.log10_compute[1300:1400])
+    np.testing.assert_array_equal(c.log10_compute, a["log10_compute"].values[1300:1400])
 
 
 def test_fit_to_the_frontier_uses_record_setters(make_scenario: Callable[..., Path]) -> None:
@@ -272,8 +283,8 @@ def test_default_never_gives_more_compute_for_an_earlier_reversion(tmp_path: Pat
             f'name = "d"\nextends = "default"\npaths = 300\n{point_mixture(year)}', encoding="utf-8"
         )
         scen = load_scenario(path)
-        runs[year] = engine.run(scen, load_dataset(scen.data.dataset))
+        runs[year] = run_in_memory(scen, load_dataset(scen.data.dataset))[0]["log10_compute"].values
     years = sorted(runs)
     for early, late in itertools.pairwise(years):
-        assert np.all(runs[early].log10_compute <= runs[late].log10_compute + 1e-12)
-    assert np.all(runs[2015.0].log10_compute[:, -1] < runs[2036.0].log10_compute[:, -1])
+        assert np.all(runs[early] <= runs[late] + 1e-12)
+    assert np.all(runs[2015.0][:, -1] < runs[2036.0][:, -1])

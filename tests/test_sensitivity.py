@@ -11,8 +11,10 @@ from projector.cli.app import main
 from projector.errors import InputError
 from projector.inputs.scenario import load_scenario
 from projector.inputs.systems import load_dataset
-from projector.model import engine
+from projector.model.summary import value_at
 from projector.studies import sensitivity
+
+from .conftest import run_in_memory
 
 
 @pytest.fixture(scope="module")
@@ -137,9 +139,9 @@ def test_attribution_recovers_known_shares() -> None:
 def test_attribution_of_a_run(default_and_data: tuple) -> None:
     """In `epoch-2022` the DL rate drives compute near the start, the reversion date later."""
     scen = load_scenario("epoch-2022")
-    proj = engine.run(scen, load_dataset(scen.data.dataset))
-    draws = {"growth_dl": proj.growth_dl, "reversion_year": proj.reversion_year}
-    targets = {str(y): proj.value_at(y) for y in (2022.5, 2030.0)}
+    ds, _ = run_in_memory(scen, load_dataset(scen.data.dataset))
+    draws = {"growth_dl": ds["growth_dl"].values, "reversion_year": ds["reversion_year"].values}
+    targets = {str(y): value_at(ds, y) for y in (2022.5, 2030.0)}
     s1 = {(r["output"], r["draw"]): r["S1"] for r in sensitivity.attribution(draws, targets)}
     assert s1[("2022.5", "growth_dl")] > 0.5 > 4 * s1[("2022.5", "reversion_year")]
     assert s1[("2030.0", "reversion_year")] > 0.5 > s1[("2030.0", "growth_dl")]

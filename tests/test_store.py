@@ -13,9 +13,10 @@ from projector.cli.app import main
 from projector.errors import InputError
 from projector.inputs.scenario import load_scenario
 from projector.inputs.systems import load_dataset
+from projector.pipeline import budget, folders, store
 from projector.pipeline import executors as execute
 from projector.pipeline import run as api
-from projector.pipeline import store
+from projector.pipeline.run import Run
 
 
 def test_keep_paths_keeps_a_sample_and_every_yearly_value(
@@ -60,9 +61,9 @@ def test_result_from_other_inputs_is_never_silently_replaced(
 
 def test_default_folder_names(make_scenario: Callable[..., Path]) -> None:
     scen = load_scenario(make_scenario())
-    assert api.result_folder(scen, root=Path("r")) == Path("r/test")
+    assert folders.result_folder(scen, root=Path("r")) == Path("r/test")
     changed = api.resolve(scen, changes=["growth.moore_doubling_months=18"])
-    assert api.result_folder(changed, root=Path("r")) == Path(f"r/test-{changed.sha256[:8]}")
+    assert folders.result_folder(changed, root=Path("r")) == Path(f"r/test-{changed.sha256[:8]}")
     assert changed.sha256 != api.resolve(scen, seed=3).sha256
 
 
@@ -82,15 +83,15 @@ def test_run_that_does_not_fit_is_refused_before_it_starts(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr(store, "disk_free", lambda folder: 1e6)
+    monkeypatch.setattr(budget, "disk_free", lambda folder: 1e6)
     out = tmp_path / "out"
     assert main(["project", str(make_scenario()), "--out", str(out), "--paths", "50000"]) == 3
     err = capsys.readouterr().err
     assert "on disk" in err and "paths fit" in err and err.count("\n") == 1
     assert not out.exists()
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".csv", ".toml"]
-    monkeypatch.setattr(store, "disk_free", lambda folder: 1e15)
-    monkeypatch.setattr(store, "memory_available", lambda: 1e8)
+    monkeypatch.setattr(budget, "disk_free", lambda folder: 1e15)
+    monkeypatch.setattr(budget, "available_memory", lambda: 1e8)
     assert main(["project", str(make_scenario()), "--out", str(out)]) == 3
     assert "of memory" in capsys.readouterr().err
 
@@ -112,7 +113,7 @@ def test_failed_run_leaves_the_old_result(
         return real(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(execute, "compute_chunk", failing)
-    monkeypatch.setattr(api, "map_chunks", _map_with(failing))
+    monkeypatch.setattr(execute, "map_chunks", _map_with(failing))
     argv = ["project", path, "--out", str(out), "--quiet", "--force", "--seed", "9",
             "--chunk-paths", "1000"]  # fmt: skip
     assert main(argv) == 2
@@ -120,9 +121,16 @@ def test_failed_run_leaves_the_old_result(
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".res")) == []
 
 
-def _map_with(fn: Callable[..., object]) -> Callable[..., None]:
-    def mapped(executor: object, tasks: object, sink: object, *, slots: int = 1) -> None:
-        execute.map_chunks(executor, tasks, sink, slots=slots, fn=fn)  # type: ignore[arg-type]
+def _map_with(compute: Callable[..., object]) -> Callable[..., None]:
+    """``executors.map_chunks`` computing the store's chunks with ``compute`` (its default
+    ``compute_chunk`` is bound when it is defined, so patching that name alone is not
+    enough)."""
+    real = execute.map_chunks
+
+    def mapped(
+        executor: object, tasks: object, sink: object, *, slots: int = 1, **_: object
+    ) -> None:
+        real(executor, tasks, sink, slots=slots, fn=compute)  # type: ignore[arg-type]
 
     return mapped
 
@@ -158,9 +166,7 @@ def test_sweep_store_has_a_variant_dimension(
     scen = api.resolve(str(make_scenario(paths=300)), changes=["seed=2",
                        "growth.moore_doubling_months=30"])  # fmt: skip
     single = tmp_path / "single"
-    p, lay = api.plan_run(scen, load_dataset(scen.data.dataset), tmp_path)
-    single.mkdir()
-    api.run_projection(p, lay, single)
+    Run(scen, store=single).execute()
     one = store.open_result(single)
     np.testing.assert_array_equal(ds["crossing_year"][3].values, one["crossing_year"].values)
     csv = (out / "summary.csv").read_text().splitlines()
@@ -171,9 +177,9 @@ def test_python_facade(make_scenario: Callable[..., Path], tmp_path: Path) -> No
     import projector
 
     path = make_scenario(paths=150)
-    ds = projector.project(path, changes={"seed": 4})
+    ds = projector.run(path, changes={"seed": 4})
     assert ds.sizes["path"] == 150 and ds.attrs["seed"] == 4
-    streamed = projector.project(path, changes={"seed": 4}, store=tmp_path / "r")
+    streamed = projector.run(path, changes={"seed": 4}, store=tmp_path / "r")
     np.testing.assert_array_equal(streamed["crossing_year"].values, ds["crossing_year"].values)
     assert (tmp_path / "r" / "summary.md").is_file()
     s = projector.summarize(projector.open_result(tmp_path / "r"))
@@ -187,19 +193,18 @@ def test_summary_of_held_arrays_is_the_summary_of_the_store(
     from projector.model.summary import summarize
     from projector.render.report import summary_csv
 
-    scen = api.resolve(make_scenario(paths=2500))
-    systems = load_dataset(scen.data.dataset)
-    p, lay = api.plan_run(scen, systems, tmp_path, chunk_paths=1000)
-    held = api.Held(lay)
-    assert held.on
-    api.run_projection(p, lay, tmp_path, held=held)
-    from_held, _ = api.write_reports(tmp_path, held=held)
-    from_store = summarize(store.open_result(tmp_path))
+    folder = tmp_path / "res"
+    r = Run(make_scenario(paths=2500), store=folder, chunk_paths=1000)
+    assert folders.Held(r.layout).on
+    from_held = r.execute().summary()  # what write_reports summarised from the held arrays
+    from_store = summarize(store.open_result(folder))
     xr.testing.assert_identical(from_held, from_store)
     assert summary_csv(from_held) == summary_csv(from_store)
 
 
-def test_memory_estimate_follows_chunks_and_kept_rows_not_paths_times_grid() -> None:
+def test_memory_estimate_follows_chunks_and_kept_rows_not_paths_times_grid(
+    tmp_path: Path,
+) -> None:
     """Chunks are computed path by path: a fine time grid costs memory only through the
     full paths kept (float32 rows of a chunk), never through paths x times."""
     scen = api.resolve(
@@ -207,12 +212,28 @@ def test_memory_estimate_follows_chunks_and_kept_rows_not_paths_times_grid() -> 
         paths=100_000,
         changes=["steps_per_year=366", "end_year=2500", "report.years=[2030]"],
     )
-    p = api.engine.plan(scen, load_dataset(scen.data.dataset))
+    systems = load_dataset(scen.data.dataset)
+
+    def run(keep: int) -> Run:
+        return Run(scen, systems=systems, store=tmp_path / "r", keep_paths=keep, chunk_paths=25_000)
+
+    few_run, many_run = run(1_000), run(25_000)
+    few, many = few_run.layout, many_run.layout
+    p = few_run.plan()
     n_sys = len(p.t_dl) + len(p.t_pre)
-    few = api._layout(p, keep_paths=1_000, chunk_paths=25_000)
-    many = api._layout(p, keep_paths=25_000, chunk_paths=25_000)
     assert few.paths == many.paths
     extra = many.bytes_in_memory(2, n_sys) - few.bytes_in_memory(2, n_sys)
     assert extra == pytest.approx(24_000 * 4 * len(p.times) * 2)
     # far below what a (chunk, time) float64 array per chunk in flight would take
-    assert few.bytes_in_memory(2, n_sys) < store.BASE_MEMORY + 25_000 * 8 * len(p.times)
+    assert few.bytes_in_memory(2, n_sys) < budget.BASE_MEMORY + 25_000 * 8 * len(p.times)
+
+
+def test_project_is_a_deprecated_alias_of_run(make_scenario: Callable[..., Path]) -> None:
+    import projector
+
+    path = make_scenario(paths=50)
+    with pytest.warns(DeprecationWarning, match="use projector.run"):
+        old = projector.project(path, changes={"seed": 4})
+    new = projector.run(path, changes={"seed": 4})
+    for name in ("log10_compute", "crossing_year", "growth_dl"):
+        np.testing.assert_array_equal(old[name].values, new[name].values)

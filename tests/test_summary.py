@@ -11,8 +11,6 @@ import pytest
 
 from projector.inputs.scenario import load_scenario, override
 from projector.inputs.systems import load_dataset
-from projector.model import engine
-from projector.model.cube import to_dataset
 from projector.model.summary import (
     PRECISION,
     paths_needed,
@@ -23,6 +21,8 @@ from projector.model.summary import (
 )
 from projector.render.report import summary_csv, summary_markdown
 
+from .conftest import run_in_memory
+
 
 @pytest.fixture(scope="module")
 def default_systems():  # type: ignore[no-untyped-def]
@@ -32,7 +32,7 @@ def default_systems():  # type: ignore[no-untyped-def]
 @pytest.fixture
 def cube(make_scenario: Callable[..., Path]):  # type: ignore[no-untyped-def]
     scen = load_scenario(make_scenario(paths=1500))
-    return to_dataset(engine.run(scen, load_dataset(scen.data.dataset)), scen)
+    return run_in_memory(scen, load_dataset(scen.data.dataset))[0]
 
 
 def test_dims_and_coordinates(cube) -> None:  # type: ignore[no-untyped-def]
@@ -102,7 +102,7 @@ def test_mcse_is_honest_across_seeds(default_systems) -> None:  # type: ignore[n
     medians, mcse, compute, compute_mcse = [], [], [], []
     for seed in range(20):
         scen = override(scen0, {"paths": 2000, "seed": 1000 + seed})
-        s = summarize(to_dataset(engine.run(scen, default_systems), scen))
+        s = summarize(run_in_memory(scen, default_systems)[0])
         cell = {"anchor": "median-anchor", "quantile": 0.5}
         medians.append(float(s["crossing_quantile"].sel(cell)))
         mcse.append(float(s["crossing_quantile_mcse"].sel(cell)))
