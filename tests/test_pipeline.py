@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import projector as pj
+import projector.errors
 from projector.pipeline.run import Run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -76,3 +77,11 @@ def test_a_script_with_workers_at_top_level_works(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines() == ["runs True"], proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("chunk_paths", 0), ("chunk_paths", -3), ("keep_paths", -1)]
+)
+def test_bad_chunk_or_keep_is_refused(option: str, value: int) -> None:
+    with pytest.raises(pj.errors.InputError, match=option):
+        Run("default", paths=50, **{option: value})

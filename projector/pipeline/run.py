@@ -178,6 +178,10 @@ class Run:
         plot: bool = False,
         progress: Callable[[int], None] | None = None,
     ) -> None:
+        if chunk_paths is not None and chunk_paths < 1:
+            raise InputError(f"chunk_paths must be >= 1, got {chunk_paths}")
+        if keep_paths is not None and keep_paths < 0:
+            raise InputError(f"keep_paths must be >= 0, got {keep_paths}")
         self._request = dict(paths=paths, seed=seed, dataset=dataset, changes=changes)
         self._scenario_in = scenario
         self._store = store
