@@ -31,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from projector.dates import decimal_year  # the one calendar; re-exported for readers of systems
 from projector.errors import InputError
 
 __all__ = [
@@ -267,13 +268,6 @@ class Systems:
         if end is not None:
             mask &= self.date < np.datetime64(end, "D")
         return self.take(mask)
-
-
-def decimal_year(date: dt.date) -> float:
-    """``year + (day_of_year - 1) / days_in_year`` (method.md section 1)."""
-    start = dt.date(date.year, 1, 1)
-    days = (dt.date(date.year + 1, 1, 1) - start).days
-    return date.year + (date - start).days / days
 
 
 def load_dataset(

@@ -80,10 +80,9 @@ class Factor:
     def value(self, x: float) -> Any:
         """The scenario value for a design point ``x``."""
         if self.is_date:
-            year = math.floor(x)
-            first = dt.date(year, 1, 1)
-            days = (dt.date(year + 1, 1, 1) - first).days
-            return first + dt.timedelta(days=int((x - year) * days))
+            from projector.dates import date_of_decimal_year  # the one calendar
+
+            return date_of_decimal_year(x, nearest=False)
         if self.key in _INT_KEYS:
             return round(x)
         return float(x)
