@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from projector import __version__
+from projector.inputs.declare import declared
 from projector.inputs.scenario import Scenario
 from projector.model.engine import (
     PATH_ARRAYS,
@@ -230,13 +231,21 @@ def provenance(
     clipped: int,
     created_at: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Provenance attributes of a projection (JSON-able: numbers, strings, lists)."""
+    """Provenance attributes of a projection (JSON-able: numbers, strings, lists).
+
+    Each scenario key declared with a ``result`` attribute is recorded under that name
+    (``inputs.params``); the rest describes the data, the start and the run.
+    """
     created = created_at or dt.datetime.now(dt.UTC)
+    keys = {
+        p.result: list(v) if isinstance(v := getattr(scen, p.attr), tuple) else v
+        for p in declared(Scenario)
+        if p.result
+    }
     return dict(
         title=f"projector result: {scen.name}",
         projector_version=__version__,
-        scenario_name=scen.name,
-        scenario_description=scen.description,
+        **keys,
         scenario_file=scen.source,
         scenario_file_sha256=scen.file_sha256,
         scenario_sha256=scen.sha256,
@@ -246,31 +255,16 @@ def provenance(
         data_cutoff=str(scen.data.cutoff or "none"),
         n_systems_pre_dl=len(eras.pre_dl),
         n_systems_dl=len(eras.dl),
-        seed=scen.seed,
-        paths=int(scen.paths),
         start_year=eras.start_year,
         start_date=start_date_label(eras.start_year),
-        end_year=scen.end_year,
-        steps_per_year=scen.steps_per_year,
         log10_start_compute=eras.log10_start,
         start_compute_source=eras.start_source,
-        moore_units=scen.moore_units,
-        moore_doubling_months=scen.moore_doubling_months,
         growth_ref=growth_ref,
         growth_ref_units="OOM/year"
         if scen.moore_units == "consistent"
         else "ln-units/year mixed with OOM/year (published-notebook reading, method.md 3)",
-        weight_shape=scen.weight_shape,
-        logistic_width_years=scen.logistic_width_years,
-        reversion_before_start=scen.reversion_before_start,
-        growth_fit=scen.fit,
-        estimate_noise_factor=scen.estimate_noise_factor,
-        frontier_noise=scen.frontier_noise,
         scenario_overrides=json.dumps(list(scen.overrides)),
-        nonpositive_rates=scen.nonpositive,
         clipped_rate_draws=int(clipped),
-        report_years=[float(y) for y in scen.report_years],
-        report_quantiles=[float(q) for q in scen.quantiles],
         created_at=created.isoformat(timespec="seconds"),
         method="Besiroglu, Heim & Sevilla (2022), Projecting compute trends in Machine Learning; "
         "see method.md",

@@ -17,16 +17,17 @@ chunk size, the thread count or the total number of paths.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import math
 
 import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from projector.dates import iso_date
 from projector.errors import InputError
 from projector.inputs.frontier import frontier_at, record_setters
-from projector.inputs.scenario import Component, Scenario
+from projector.inputs.reversion import calendar_params
+from projector.inputs.scenario import Scenario
 from projector.inputs.systems import Systems
 from projector.model import kernels
 from projector.model.draws import RNG_BLOCK, Draws, block_generator, draws
@@ -153,44 +154,20 @@ def moore_rate(doubling_months: float, units: str) -> float:
     return factor * 12.0 / doubling_months
 
 
-def _below_start(comp: Component, params: npt.NDArray[np.float64], s: float) -> float:
-    """P(R <= s) under one component (params in calendar years)."""
-    a, b, c = params
-    if comp.distribution == "normal":
-        return float(special.ndtr((s - a) / b))
-    if comp.distribution == "lognormal":
-        return 0.0
-    if comp.distribution == "uniform":
-        return float(np.clip((s - a) / (b - a), 0.0, 1.0))
-    if comp.distribution == "triangular":
-        if s <= a:
-            return 0.0
-        if s >= c:
-            return 1.0
-        if s <= b:
-            return (s - a) ** 2 / ((c - a) * (b - a))
-        return 1.0 - (c - s) ** 2 / ((c - a) * (c - b))
-    return 1.0 if a <= s else 0.0
-
-
 def reversion_mass_before_start(scen: Scenario, start_year: float) -> list[tuple[str, float]]:
     """Each reversion component's probability of a date at or before the start."""
     return [
-        (comp.name, _below_start(comp, params, start_year))
+        (comp.name, comp.family.below(params, start_year))
         for comp, params in zip(scen.reversion, _component_params(scen, start_year), strict=True)
     ]
 
 
 def _component_params(scen: Scenario, s: float) -> npt.NDArray[np.float64]:
-    params = np.zeros((len(scen.reversion), 3))
-    for k, c in enumerate(scen.reversion):
-        params[k, : len(c.params)] = [v for _, v in c.params]
-        if c.relative_to == "start" and c.distribution != "lognormal":
-            # year-valued parameters move with the start; widths (sd) do not
-            shift = {"normal": (0,), "uniform": (0, 1), "triangular": (0, 1, 2), "point": (0,)}
-            for i in shift[c.distribution]:
-                params[k, i] += s
-    return params
+    """(k, 3) parameters in calendar years, as ``kernels.mixture_draws`` takes them."""
+    return np.array(
+        [calendar_params(c.distribution, c.relative_to, [v for _, v in c.params], s)
+         for c in scen.reversion]
+    ).reshape(len(scen.reversion), 3)  # fmt: skip
 
 
 def _frontier_deviations(
@@ -256,7 +233,7 @@ def plan(scen: Scenario, systems: Systems, /) -> Plan:
     times = time_grid(s, scen.end_year, scen.steps_per_year)
     comps = scen.reversion
     params = _component_params(scen, s)
-    below = np.array([_below_start(c, params[k], s) for k, c in enumerate(comps)])
+    below = np.array([c.family.below(params[k], s) for k, c in enumerate(comps)])
     weight = np.array([c.weight for c in comps])
     all_before = False
     if scen.reversion_before_start == "truncate":
@@ -292,7 +269,7 @@ def plan(scen: Scenario, systems: Systems, /) -> Plan:
         t_pre=eras.pre_dl.year,
         y_pre=eras.pre_dl.log10_compute,
         cum_weights=cum,
-        family=np.array([kernels.FAMILY_CODES[c.distribution] for c in comps], dtype=np.int64),
+        family=np.array([c.family.code for c in comps], dtype=np.int64),
         params=params,
         below_start=below,
         all_before_start=all_before,
@@ -439,6 +416,4 @@ def _check_rates(
 
 def start_date_label(start_year: float) -> str:
     """A decimal year as an ISO date (for messages and summaries)."""
-    year = math.floor(start_year)
-    days = (dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days
-    return (dt.date(year, 1, 1) + dt.timedelta(days=round((start_year - year) * days))).isoformat()
+    return iso_date(start_year)

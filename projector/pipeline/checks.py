@@ -172,25 +172,29 @@ CUBE_VARIABLES = {
     "crossing_year": ("path", "anchor"),
     "anchor_log10_flop": ("anchor",),
 }
-#: Attributes the summaries read.
+
+
+def _summarized_keys() -> tuple[str, ...]:
+    """Result attributes of the scenario keys the summaries read (``inputs.params``)."""
+    from projector.inputs.declare import declared
+    from projector.inputs.params import Scenario as Declared
+
+    return tuple(p.result for p in declared(Declared) if p.summarized)
+
+
+#: Attributes the summaries read: the scenario keys declared ``summarized``, then what
+#: the run itself records.
 CUBE_ATTRS = (
-    "scenario_name",
-    "paths",
-    "seed",
+    *_summarized_keys(),
     "start_date",
     "log10_start_compute",
     "start_compute_source",
-    "end_year",
-    "moore_units",
-    "weight_shape",
     "dataset",
     "dataset_sha256",
     "n_systems_pre_dl",
     "n_systems_dl",
     "data_cutoff",
     "projector_version",
-    "report_years",
-    "report_quantiles",
 )
 
 

@@ -1,7 +1,8 @@
 """Documentation generated from declarations: the README's scenario-key table.
 
-Dependency direction: ``scenario`` -> ``docs``. ``python -m projector.render.keys`` rewrites the
-table in README.md between its markers; ``tests/test_docs.py`` fails when it is stale.
+Dependency direction: ``inputs.params`` (the declaration) -> ``keys``.
+``python -m projector.render.keys`` rewrites the table in README.md between its markers;
+``tests/test_docs.py`` fails when it is stale.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from projector.inputs.scenario import _REQUIRED, PARAMS, Param, _describe
+from projector.inputs.declare import REQUIRED, Param, describe
+from projector.inputs.params import PARAMS
 
 __all__ = ["BEGIN", "END", "key_table", "update_readme"]
 
@@ -23,7 +25,7 @@ END = "<!-- end of scenario keys -->"
 
 def _default(p: Param) -> str:
     value: Any = p.default
-    if value is _REQUIRED:
+    if value is REQUIRED:
         return "required"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
@@ -40,7 +42,7 @@ def key_table() -> str:
     for table, params in PARAMS.items():
         for p in params:
             key = f"{table}.{p.key}" if table else p.key
-            expects = _describe(p).replace("|", "\\|")
+            expects = describe(p).replace("|", "\\|")
             lines.append(f"| `{key}` | {expects} | {_default(p)} | {p.help} |")
     return "\n".join(lines)
 

@@ -399,8 +399,7 @@ def reversion_prior(ds: xr.Dataset) -> Figure:
     and the weight on the Deep-Learning rate, w(t), for the 10%, 50% and 90% dates."""
     import json
 
-    from scipy import stats
-
+    from projector.inputs.reversion import FAMILIES, calendar_params
     from projector.model import twins
     from projector.model.kernels import SHAPE_CODES
 
@@ -420,23 +419,14 @@ def reversion_prior(ds: xr.Dataset) -> Figure:
                      for k in range(len(names))],
             label=[f"{n}: drawn" for n in names])  # fmt: skip
     for k, c in enumerate(scen["reversion"]):
-        p = dict(c["params"])  # [[key, value], ...] in the resolved scenario
-        shift = s if c.get("relative_to") == "start" and c["distribution"] != "lognormal" else 0.0
+        fam = FAMILIES[c["distribution"]]
+        values = [v for _, v in c["params"]]  # [[key, value], ...] in the resolved scenario
+        params = calendar_params(fam.name, c.get("relative_to"), values, s)
         w = c["weight"]
-        if c["distribution"] == "normal":
-            dens = stats.norm.pdf(x, p["mean"] + shift, p["sd"])
-        elif c["distribution"] == "lognormal":
-            after = np.clip(x - s, 1e-9, None)
-            median = p["median_years_after_start"]
-            dens = np.where(x > s, stats.lognorm.pdf(after, p["sigma"], scale=median), 0)
-        elif c["distribution"] == "uniform":
-            dens = stats.uniform.pdf(x, p["low"] + shift, p["high"] - p["low"])
-        elif c["distribution"] == "triangular":
-            lo, mode, hi = p["low"] + shift, p["mode"] + shift, p["high"] + shift
-            dens = stats.triang.pdf(x, (mode - lo) / (hi - lo), lo, hi - lo)
-        else:
-            ax.axvline(p["year"] + shift, color=colors[k], lw=2, label=f"{c['name']}: point")
+        if fam.pdf is None:  # a point mass
+            ax.axvline(params[0], color=colors[k], lw=2, label=f"{c['name']}: point")
             continue
+        dens = fam.pdf(x, params, s)
         ax.plot(x, w * dens, color=colors[k], lw=1.6, label=f"{c['name']}: prior x {w:g}")
     ax.axvline(s, color="black", lw=1, ls="--", label="start")
     policy = ds.attrs.get("reversion_before_start", "mirror")
