@@ -20,6 +20,7 @@ from projector.inputs.systems import load_dataset
 from projector.model import engine
 
 from .conftest import DL_SLOPE, PRE_SLOPE, point_mixture, run_in_memory
+from .strategies import values
 
 
 def _run(path: Path, **changes: object) -> tuple[xr.Dataset, engine.Plan]:
@@ -115,9 +116,9 @@ def test_longer_horizon_leaves_earlier_steps_unchanged(
 
 @settings(max_examples=20, deadline=None, suppress_health_check=FIXTURE_OK)
 @given(
-    seed=st.integers(0, 2**40),
-    shape=st.sampled_from(["gaussian", "half-at-reversion"]),
-    units=st.sampled_from(["consistent", "published-notebook"]),
+    seed=values("seed", typical=False),
+    shape=values("growth.weight_shape"),
+    units=values("growth.moore_units"),
     start=st.floats(2021.5, 2030),
 )
 def test_valid_input_gives_no_nan_and_ordered_quantiles(

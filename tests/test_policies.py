@@ -21,6 +21,7 @@ from projector.inputs.systems import decimal_year, load_dataset
 from projector.model import engine
 
 from .conftest import point_mixture, run_in_memory
+from .strategies import values
 
 FIXTURE_OK = [HealthCheck.function_scoped_fixture]
 
@@ -40,8 +41,8 @@ def _run_plan(path: Path, **changes: object) -> tuple[xr.Dataset, engine.Plan]:
 @given(
     before=st.floats(0.5, 30),
     after=st.floats(0.5, 30),
-    policy=st.sampled_from(["truncate", "immediate"]),
-    shape=st.sampled_from(["gaussian", "half-at-reversion", "logistic", "step"]),
+    policy=values("growth.reversion_before_start").filter(lambda v: v != "mirror"),
+    shape=values("growth.weight_shape"),
 )
 def test_a_reversion_before_the_start_never_gives_more_compute(
     make_scenario: Callable[..., Path],
