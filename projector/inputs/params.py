@@ -43,7 +43,7 @@ __all__ = [
 # --- the declaration ------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class DataSpec:
     """``[data]``: which systems the run is fitted on."""
 
@@ -71,7 +71,7 @@ class DataSpec:
     )
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Anchor:
     """A compute threshold [log10 FLOP] a path may cross (an ``[[anchors]]`` row)."""
 
@@ -92,7 +92,7 @@ class Anchor:
     note: str = key("str", "", "where the threshold comes from", default="", init_default="")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class TrendWindow:
     """An extra window for ``projector trends`` (a ``[[windows]]`` row): dates inclusive,
     ``end`` None = cut-off."""
@@ -107,7 +107,7 @@ class TrendWindow:
     )
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Scenario:
     """A validated scenario. Every field is plain data; the fields that carry a
     :class:`Param` are the scenario keys (units, ranges and help there)."""

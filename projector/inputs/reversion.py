@@ -163,7 +163,7 @@ FAMILIES: dict[str, Family] = {
 RELATIVE = ("calendar", "start")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Component:
     """One reversion-date component (a ``[[reversion]]`` row): pick with ``weight``,
     draw from ``distribution``; the family's parameters follow the declared keys."""
@@ -245,7 +245,15 @@ def components(where: str, raw: Any) -> tuple[Component, ...]:
             if not fam.always_after_start:
                 valid = "one of " + ", ".join(repr(r) for r in RELATIVE)
             raise InputError(f"{at}: key 'relative_to' must be {valid}, got {relative!r}")
-        comps.append(Component(name, weight, dist, tuple(params), relative))
+        comps.append(
+            Component(
+                name=name,
+                weight=weight,
+                distribution=dist,
+                params=tuple(params),
+                relative_to=relative,
+            )
+        )
     names = [c.name for c in comps]
     if len(set(names)) != len(names):
         raise InputError(f"{where}: reversion component names must be unique, got {names}")

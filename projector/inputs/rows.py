@@ -101,5 +101,5 @@ def windows(where: str, raw: Any) -> tuple[TrendWindow, ...]:
         scale = item.get("scale", decl["scale"].default)
         if scale not in decl["scale"].choices:
             raise InputError(f"{at}: key 'scale' must be one of {', '.join(decl['scale'].choices)}")
-        out.append(TrendWindow(name, start, end, scale))
+        out.append(TrendWindow(name=name, start=start, end=end, scale=scale))
     return tuple(out)

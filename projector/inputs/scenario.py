@@ -62,6 +62,11 @@ __all__ = [
     "with_overrides",
 ]
 
+#: Date keys (a string set by --set is read as a date) and the words they accept besides.
+_DATE_KEYS = {p.dotted: p.special for t in TABLES for p in PARAMS[t] if p.kind == "date"}
+#: Arrays of tables whose rows :func:`override` changes by name (:func:`table_keys`).
+_SETTABLE_ROWS = ("reversion", "anchors")
+
 #: Reversion families and their parameters (all in years), from ``reversion.FAMILIES``.
 DISTRIBUTIONS: dict[str, tuple[str, ...]] = {f.name: f.params for f in FAMILIES.values()}
 
@@ -363,7 +368,7 @@ def override(scen: Scenario, changes: Mapping[str, Any], /) -> Scenario:
     raw = json.loads(json.dumps(scen.raw, default=_json_default))  # deep copy
     _restore_dates(raw)
     recorded = list(scen.overrides)
-    tables = {k: v for k, v in changes.items() if k.split(".")[0] in ("reversion", "anchors")}
+    tables = {k: v for k, v in changes.items() if k.split(".")[0] in _SETTABLE_ROWS}
     for key, value in tables.items():
         recorded.append((key, str(value)))
     _set_in_tables(scen, raw, tables)
@@ -379,7 +384,7 @@ def override(scen: Scenario, changes: Mapping[str, Any], /) -> Scenario:
             target = raw.setdefault(table, {})
             if not isinstance(target, dict):
                 raise InputError(f"{scen.source}: [{table}] must be a table")
-        if isinstance(value, str) and key.endswith(("cutoff", "_start")) and value != "none":
+        if isinstance(value, str) and key in _DATE_KEYS and value not in _DATE_KEYS[key]:
             try:
                 value = dt.date.fromisoformat(value)
             except ValueError:
