@@ -1,4 +1,4 @@
-"""The README's scenario-key table is the one generated from scenario.PARAMS."""
+"""The README's scenario-key table is the one generated from the declaration (inputs.params)."""
 
 from __future__ import annotations
 

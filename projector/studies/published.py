@@ -22,6 +22,7 @@ import dataclasses
 import numpy as np
 import xarray as xr
 
+from projector import dates
 from projector.errors import InputError
 
 __all__ = [
@@ -88,7 +89,7 @@ class Crossing:
 
 
 def _month(year: int, month: int) -> float:
-    return year + (month - 1) / 12
+    return dates.grid_month(year, month)
 
 
 #: The crossing dates of :data:`SOURCE_2022` (the paragraph after Table 1), keyed by the
