@@ -36,14 +36,23 @@ def _default(p: Param) -> str:
     return f"`{value!r}`"
 
 
+def _typical(p: Param) -> str:
+    if p.typical is None:
+        return ""
+    low, high = p.typical
+    if p.kind == "int":
+        return f"{int(low):,} to {int(high):,}"
+    return f"{low:g} to {high:g}"
+
+
 def key_table() -> str:
-    """The Markdown table of every scalar scenario key: expects, default, meaning."""
-    lines = ["| key | expects | default | meaning |", "|---|---|---|---|"]
+    """The Markdown table of every scalar scenario key: expects, default, typical, meaning."""
+    lines = ["| key | expects | default | typical | meaning |", "|---|---|---|---|---|"]
     for table, params in PARAMS.items():
         for p in params:
             key = f"{table}.{p.key}" if table else p.key
             expects = describe(p).replace("|", "\\|")
-            lines.append(f"| `{key}` | {expects} | {_default(p)} | {p.help} |")
+            lines.append(f"| `{key}` | {expects} | {_default(p)} | {_typical(p)} | {p.help} |")
     return "\n".join(lines)
 
 
