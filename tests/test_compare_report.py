@@ -196,3 +196,20 @@ def test_summary_with_attribution(
     out = capsys.readouterr().out
     assert "Which draw drives each output" in out
     assert "| crossing: median-anchor |" in out and "reversion date" in out
+
+
+def test_report_takes_study_folders_read_back_in_memory(
+    two_results: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """document.build renders what folders.open_extras read: a backtest's Markdown is
+    nested one level under the report's heading, its cases left out, and its figure embedded."""
+    from projector.render import document
+    from projector.studies.folders import Extras, Written, _outline
+
+    text = "# Backtest of `x`\n\nintro\n\n## Summary\n\n| a |\n\n## Cases\n\n| case |\n"
+    written = Written(_outline(text), {"backtest.png": b"\x89PNG"})
+    md, _ = document.build([open_result(two_results[0])], extras=Extras(backtest=written))
+    section = md.split("## Backtest\n")[1].split("\n## ")[0]
+    assert section.startswith("\n### Backtest of `x`\n\nintro\n\n### Summary\n\n| a |\n\n")
+    assert "Cases" not in section and "| case |" not in section
+    assert "![Backtest: backtest.png](data:image/png;base64,iVBORw==)" in section

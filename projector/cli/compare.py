@@ -104,6 +104,7 @@ def _cmd_report(args: argparse.Namespace) -> list[str]:
     from projector.pipeline.fileio import atomic_path
     from projector.pipeline.store import find_store
     from projector.render import document
+    from projector.studies.folders import open_extras
 
     paths = [_result_path(t) for t in args.results]
     for flag in ("sensitivity", "backtest", "trends"):
@@ -120,7 +121,7 @@ def _cmd_report(args: argparse.Namespace) -> list[str]:
     checks.check_output_file(target.with_suffix(".md"), "report")
     md, page = document.build(
         datasets,
-        extras=document.Extras(args.sensitivity, args.backtest, args.trends),
+        extras=open_extras(args.sensitivity, args.backtest, args.trends),
     )
     twin = target.with_suffix(".md")
     with atomic_path(target) as tmp:

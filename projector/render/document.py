@@ -1,9 +1,10 @@
 """The report a reader can open: one self-contained HTML file and its Markdown twin.
 
-Dependency direction: ``summary``, ``report``, ``compare``, ``sensitivity``, ``published``
-and ``plots`` -> ``document`` -> ``cli``. No output here: :func:`build` returns the Markdown
-and the HTML text and the command line writes them; the only files read are those of the
-folders given as :class:`Extras`.
+Dependency direction: ``summary``, ``report``, ``compare``, ``sensitivity``, ``published``,
+``folders`` and ``plots`` -> ``document`` -> ``cli``. No file is read or written here:
+:func:`build` takes the results and the study folders already read
+(:func:`projector.studies.folders.open_extras`) and returns the Markdown and the HTML text;
+the command line writes them.
 
 The Markdown is the source; the HTML is rendered from it (Python-Markdown, with its
 ``tables`` extension) with every figure embedded as a ``data:`` URI, so the file needs
@@ -13,19 +14,17 @@ no network and no companion files to view. The Markdown twin embeds the same ima
 from __future__ import annotations
 
 import base64
-import csv
-import dataclasses
 import html
 import io
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from projector.studies import published as pub
+from projector.studies.folders import Extras, Part, Written
 from projector.studies.published import PUBLISHED_2022
 
 __all__ = ["FIGURE_1", "MEANING", "PUBLISHED_2022", "Extras", "attribution_markdown", "build"]
@@ -59,15 +58,6 @@ MEANING = """\
 - The weight-combined curve uses the anchors' `weight`s (Cotra's, renormalised over the six
   hypotheses: her remaining 10% on "all anchors underestimate" is not represented).
 """
-
-
-@dataclasses.dataclass(frozen=True)
-class Extras:
-    """Optional sections: folders written by other commands."""
-
-    sensitivity: Path | None = None  # holds sensitivity.md and sensitivity.png
-    backtest: Path | None = None  # holds backtest.md and backtest.png
-    trends: Path | None = None  # holds trends.md and trends_*.png
 
 
 def _png(fig: Any) -> bytes:
@@ -266,19 +256,16 @@ def _interval(v: xr.DataArray, decimals: int = 2) -> str:
     return f"{f(0.5)} [{f(0.025)}, {f(0.975)}]"
 
 
-def _three_eras(folder: Path) -> list[str]:
-    """The doubling times of a trends folder against the Three Eras paper's."""
-    from projector.errors import InputError
-
-    path = folder / "trends.csv"
-    if not path.is_file():
-        raise InputError(f"{folder}: no trends.csv (give the folder a `projector` command wrote)")
-    with path.open(encoding="utf-8", newline="") as f:
-        rows = {
-            r["window"]: r
-            for r in csv.DictReader(f)
-            if r["quantity"] == "compute" and r["domain"] == "all"
-        }
+def _three_eras(trends: xr.Dataset) -> list[str]:
+    """The doubling times of a trends Dataset against the Three Eras paper's."""
+    rows = {
+        str(w): trends.sel(window=w)
+        for w, q, d in zip(
+            trends["window"].values, trends["quantity"].values, trends["domain"].values,
+            strict=True,
+        )
+        if q == "compute" and d == "all"
+    }  # fmt: skip
     lines = [
         "### Doubling times against the Three Eras paper",
         "",
@@ -296,51 +283,56 @@ def _three_eras(folder: Path) -> list[str]:
         if d.n is not None:
             paper += f", n={d.n}"
         r = rows.get(name)
-        months = float(r["doubling_months"]) if r else float("nan")
+        months = float(r["doubling_months"]) if r is not None else float("nan")
         if r is None or not np.isfinite(months):
             lines.append(f"| {name} | {paper} | not fitted | |")
             continue
         lo, hi = float(r["doubling_months_lo"]), float(r["doubling_months_hi"])
         lines.append(
-            f"| {name} | {paper} | {months:.1f} [{lo:.1f}, {hi:.1f}], n={r['n']} "
+            f"| {name} | {paper} | {months:.1f} [{lo:.1f}, {hi:.1f}], n={int(r['n'])} "
             f"| {months - d.months:+.1f} |"
         )
     return [*lines, ""]
 
 
+def _nested(parts: Sequence[Part], *, level: int, until: str | None = None) -> list[str]:
+    """A study's Markdown under a heading of ``level``: its title and sections one below.
+
+    Parts from the one headed ``until`` on are left out.
+    """
+    lines: list[str] = []
+    for part in parts:
+        if until is not None and part.heading == f" {until}":
+            break
+        if part.depth:
+            lines.append("#" * max(part.depth + level - 1, level + 1) + part.heading)
+        lines += part.lines
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines
+
+
 def _folder_section(
     title: str,
-    folder: Path,
-    md_name: str,
-    images: Sequence[tuple[str, str]],
+    written: Written,
+    captions: dict[str, str],
+    *,
+    until: str | None = None,
     extra: Sequence[str] = (),
 ) -> list[str]:
-    """A folder's Markdown, then ``extra`` lines, then its images (file, caption)."""
-    from projector.errors import InputError
-
-    md_path = folder / md_name
-    if not md_path.is_file():
-        raise InputError(f"{folder}: no {md_name} (give the folder a `projector` command wrote)")
-    text = md_path.read_text(encoding="utf-8")
-    if md_name == "backtest.md":
-        text = text.split("## Cases")[0]
-    body = "\n".join(
-        ("###" + line[1:])
-        if line.startswith("# ")
-        else ("#" + line if line.startswith("##") else line)
-        for line in text.splitlines()
-    )
-    lines = [f"## {title}", "", body.strip(), "", *extra]
-    for name, caption in images:
-        path = folder / name
-        if path.is_file():
-            lines += [caption, ""] if caption else []
-            lines += [_image(path.read_bytes(), f"{title}: {name}"), ""]
+    """A study folder's Markdown, then ``extra`` lines, then its figures (with captions)."""
+    lines = [f"## {title}", "", *_nested(written.parts, level=2, until=until), "", *extra]
+    for name, png in written.figures.items():
+        caption = captions.get(name, "")
+        lines += [caption, ""] if caption else []
+        lines += [_image(png, f"{title}: {name}"), ""]
     return lines
 
 
 def build(
-    results: Sequence[xr.Dataset], /, *, extras: Extras = Extras(), title: str | None = None
+    results: Sequence[xr.Dataset], /, *, extras: Extras | None = None, title: str | None = None
 ) -> tuple[str, str]:
     """The report of one or more results: (Markdown, self-contained HTML).
 
@@ -354,14 +346,14 @@ def build(
     from projector.render.report import summary_markdown
     from projector.studies import compare
 
+    extras = extras or Extras()
     ds = results[0]
     summary = summarize(ds)
     name = str(ds.attrs.get("scenario_name", "result"))
     lines = [f"# {title or f'projector report: {name}'}", ""]
     lines += [str(ds.attrs.get("scenario_description", "")), "", "## What was run", ""]
     lines += _provenance(ds)
-    head = summary_markdown(summary).strip()
-    lines += ["", "#" + head if head.startswith("# ") else head, ""]
+    lines += ["", summary_markdown(summary, levels=(2, 2)).strip(), ""]
     lines += _published(ds, summary)
     figures = [
         ("Fan chart", plots.fan_chart(ds, summary=summary)),
@@ -378,29 +370,23 @@ def build(
         summaries = [summary, *(summarize(r) for r in results[1:])]
         c = compare.compare(summaries)
         names = compare.labels(summaries)
-        md = (
-            compare.to_markdown(c)
-            .replace("\n## ", "\n### ")
-            .replace("# Comparison", "## Comparison", 1)
-        )
         lines += [
-            md.strip(),
+            compare.to_markdown(c, level=2).strip(),
             "",
             _image(_png(plots.compare_overlay(summaries, names)), "comparison"),
             "",
         ]
     if extras.sensitivity is not None:
-        lines += _folder_section("Sensitivity", extras.sensitivity, "sensitivity.md",
-                                 [("sensitivity.png", "")])  # fmt: skip
+        lines += _folder_section("Sensitivity", extras.sensitivity, {})
     if extras.backtest is not None:
-        lines += _folder_section("Backtest", extras.backtest, "backtest.md", [("backtest.png", "")])
+        lines += _folder_section("Backtest", extras.backtest, {}, until="Cases")
     if extras.trends is not None:
+        assert extras.trends.data is not None, "a trends folder is read with its trends.nc"
         lines += _folder_section(
             "Historical trends",
             extras.trends,
-            "trends.md",
-            [("trends_compute.png", FIGURE_1), ("trends_parameters.png", "")],
-            extra=_three_eras(extras.trends),
+            {"trends_compute.png": FIGURE_1},
+            extra=_three_eras(extras.trends.data),
         )
     lines += ["", MEANING]
     text = "\n".join(lines) + "\n"

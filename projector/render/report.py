@@ -164,28 +164,29 @@ class _Flags:
         return text + " †"
 
 
-def summary_markdown(s: xr.Dataset, /) -> str:
+def summary_markdown(s: xr.Dataset, /, *, levels: tuple[int, int] = (1, 2)) -> str:
     """A readable report: provenance, the compute table and the anchor table.
 
     Figures whose Monte Carlo standard error is above half their last printed digit
     carry a dagger, and a closing note says how many paths would make them quotable.
+    ``levels``: the heading levels of the title and of the two tables (the HTML report
+    puts both at 2).
     """
     parts = []
     for label, one in _variants(s):
-        text = _markdown_one(one)
-        if label:
-            text = text.replace("# Projection", f"# Variant {label}: projection", 1)
-        parts.append(text)
+        title = f"Variant {label}: projection" if label else "Projection"
+        parts.append(_markdown_one(one, title, levels))
     return "\n".join(parts)
 
 
-def _markdown_one(s: xr.Dataset) -> str:
+def _markdown_one(s: xr.Dataset, title: str, levels: tuple[int, int]) -> str:
     qs = _quantiles(s)
     a = s.attrs
     n = int(a["paths"])
     flags = _Flags(n)
+    section = "#" * levels[1]
     lines = [
-        f"# Projection `{a['scenario_name']}`",
+        f"{'#' * levels[0]} {title} `{a['scenario_name']}`",
         "",
         f"{n} paths, seed {a['seed']}, start {a['start_date']} at "
         f"10^{a['log10_start_compute']:.2f} FLOP ({a['start_compute_source']}), "
@@ -203,7 +204,7 @@ def _markdown_one(s: xr.Dataset) -> str:
         ]
     lines += [
         "",
-        "## log10 training compute [FLOP] of the largest system",
+        f"{section} log10 training compute [FLOP] of the largest system",
         "",
         "| year | " + " | ".join(_qlabel(q) for q in qs) + " | anchors passed by median |",
         "|---:|" + "---:|" * len(qs) + "---:|",
@@ -223,7 +224,7 @@ def _markdown_one(s: xr.Dataset) -> str:
     years = _years(s)
     lines += [
         "",
-        "## Anchors: year of first crossing and probability of having crossed",
+        f"{section} Anchors: year of first crossing and probability of having crossed",
         "",
         "| anchor | log10 FLOP | "
         + " | ".join(_qlabel(q) for q in qs)

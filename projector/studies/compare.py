@@ -186,19 +186,23 @@ def _cell(value: float, diff: float, se: float, *, digits: int, reference: bool)
     return f"{text} ({diff:+.{digits}f} ± {se:.{digits}f})"
 
 
-def to_markdown(c: xr.Dataset, /) -> str:
-    """compare.md: medians and bands side by side, differences against the first result."""
+def to_markdown(c: xr.Dataset, /, *, level: int = 1) -> str:
+    """compare.md: medians and bands side by side, differences against the first result.
+
+    ``level``: the heading level of the title; the tables' headings are one below.
+    """
+    title, section = "#" * level, "#" * (level + 1)
     results = [str(r) for r in c["result"].values]
     head = "| | " + " | ".join(f"`{r}`" for r in results) + " |"
     rule = "|---|" + "---:|" * len(results)
     lines = [
-        f"# Comparison: {', '.join(f'`{r}`' for r in results)}",
+        f"{title} Comparison: {', '.join(f'`{r}`' for r in results)}",
         "",
         f"Differences in brackets are against `{results[0]}`, with their Monte Carlo "
         "standard error, sqrt(mcse_a^2 + mcse_b^2): exact for independent runs, conservative "
         "for runs sharing a seed (their draws are common random numbers).",
         "",
-        "## log10 training compute [FLOP] of the largest system: median [2.5%, 97.5%]",
+        f"{section} log10 training compute [FLOP] of the largest system: median [2.5%, 97.5%]",
         "",
         head,
         rule,
@@ -217,7 +221,7 @@ def to_markdown(c: xr.Dataset, /) -> str:
             band = f"[{at(0.025):.2f}, {at(0.975):.2f}]" if 0.025 in qs and 0.975 in qs else ""
             cells.append(f"{med} {band}")
         lines.append(f"| {y:g} | " + " | ".join(cells) + " |")
-    lines += ["", "## Median crossing year per anchor", "", head, rule]
+    lines += ["", f"{section} Median crossing year per anchor", "", head, rule]
     for a in c["anchor"].values:
         cells = []
         for r in range(len(results)):
@@ -228,7 +232,7 @@ def to_markdown(c: xr.Dataset, /) -> str:
             cells.append(_cell(float(v), float(d), float(se), digits=1, reference=r == 0))
         lines.append(f"| {a} | " + " | ".join(cells) + " |")
     for y in c["year"].values:
-        lines += ["", f"## P(crossed by {y:g})", "", head, rule]
+        lines += ["", f"{section} P(crossed by {y:g})", "", head, rule]
         for a in c["anchor"].values:
             cells = []
             for r in range(len(results)):

@@ -18,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +28,9 @@ from scipy import stats
 from projector.errors import InputError
 from projector.inputs.systems import Systems, decimal_year
 from projector.model import kernels
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = [
     "QUANTITIES",
@@ -39,6 +44,7 @@ __all__ = [
     "break_test",
     "classify",
     "fit_window",
+    "open_trends",
     "parse_window",
     "standard_windows",
 ]
@@ -443,3 +449,17 @@ def analyse(
         fits.append(fit_window(t, y, window, rng=rng, resamples=resamples, noise=noise))
     breaks = _breaks(kept, cls, cutoff)
     return TrendAnalysis(kept, cutoff, z, cls, fits, breaks, rule, resamples, noise, seed)
+
+
+def open_trends(folder: str | Path, /) -> xr.Dataset:
+    """The trends a ``projector trends`` folder holds (its ``trends.nc``), loaded in memory.
+
+    Dims: ``window``, ``draw``, ``system`` (:func:`projector.model.cube.trends_to_dataset`).
+    """
+    import xarray as xr
+
+    path = Path(folder) / "trends.nc"
+    if not path.is_file():
+        raise InputError(f"{folder}: no trends.nc (give the folder a `projector` command wrote)")
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        return ds.load()
