@@ -172,6 +172,11 @@ def yearly_grid(times: npt.NDArray[np.float64], report_years: tuple[float, ...])
 def _interp_weights(
     times: npt.NDArray[np.float64], years: npt.NDArray[np.float64]
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Grid index ``i`` after each year and the year's fraction of ``[t[i-1], t[i]]``.
+
+    The one statement of linear interpolation in time: :func:`yearly_values` (and through
+    it :func:`projector.model.summary.value_at`) and the kernels' :class:`Reduce` use it.
+    """
     i = np.clip(np.searchsorted(times, years), 1, len(times) - 1)
     frac = (years - times[i - 1]) / (times[i] - times[i - 1])
     return i, frac
@@ -184,8 +189,7 @@ def yearly_values(
 ) -> npt.NDArray[np.float64]:
     """Paths at ``years``, linear between grid times: (path, time) -> (path, year).
 
-    The same formula as :func:`projector.model.summary.value_at` (a grid time gives the grid
-    value exactly).
+    A grid time gives the grid value exactly.
     """
     if len(times) == 1:
         return np.repeat(paths[:, :1], len(years), axis=1)

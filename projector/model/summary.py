@@ -41,7 +41,7 @@ import xarray as xr
 from scipy import special
 
 from projector.errors import InputError
-from projector.model.cube import ANCHOR, TIME, VARIANT, YEAR, yearly_grid
+from projector.model.cube import ANCHOR, TIME, VARIANT, YEAR, yearly_grid, yearly_values
 
 YEARS_PER_READ = 8  # = store.YEARS_PER_READ (not imported: summary does not need zarr)
 
@@ -80,10 +80,8 @@ def value_at(ds: xr.Dataset, year: float) -> np.ndarray:
         raise InputError(
             f"year {year:g} is outside the projection [{times[0]:.2f}, {times[-1]:.2f}]"
         )
-    i = int(np.clip(np.searchsorted(times, year), 1, len(times) - 1))
-    frac = (year - times[i - 1]) / (times[i] - times[i - 1])
-    c = ds["log10_compute"].values
-    return np.asarray(c[:, i - 1] * (1 - frac) + c[:, i] * frac, dtype=np.float64)
+    at = yearly_values(times, ds["log10_compute"].values, np.array([year], dtype=np.float64))
+    return np.asarray(at[:, 0], dtype=np.float64)
 
 
 def quantiles_with_mcse(
@@ -146,10 +144,7 @@ def _yearly(ds: xr.Dataset) -> tuple[np.ndarray, Any]:
     times = ds[TIME].values
 
     def column(k: int) -> np.ndarray:
-        y = years[k]
-        i = int(np.clip(np.searchsorted(times, y), 1, len(times) - 1))
-        frac = (y - times[i - 1]) / (times[i] - times[i - 1])
-        return np.asarray(full[:, i - 1] * (1 - frac) + full[:, i] * frac)
+        return yearly_values(times, full, years[k : k + 1])[:, 0]
 
     return years, column
 
