@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
-import math
 from typing import Any
 
 import numpy as np
@@ -270,19 +269,3 @@ def _summarize_one(ds: xr.Dataset) -> xr.Dataset:
     )
     return out
 
-
-def worst_paths_needed(summary: xr.Dataset, years: list[float], qs: list[float]) -> float:
-    """The most paths any reported figure needs to be quotable (``paths`` if none)."""
-    n = int(summary.attrs["paths"])
-    worst = float(n)
-    sel = {
-        "compute_quantile": summary["compute_quantile_mcse"].sel(year=years, quantile=qs),
-        "crossing_quantile": summary["crossing_quantile_mcse"].sel(quantile=qs),
-        "p_crossed": summary["p_crossed_mcse"].sel(year=years),
-        "p_never": summary["p_never_mcse"],
-    }
-    for name, m in sel.items():
-        need = paths_needed(m.values, n, PRECISION[name][1])
-        if need.size:
-            worst = max(worst, float(np.max(need)))
-    return worst if math.isfinite(worst) else math.inf
