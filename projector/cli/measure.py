@@ -69,7 +69,7 @@ def _tolerance(text: str) -> float:
 
 def add_measure_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     """Register ``projector measure {model,ratio,utilization,peak}`` on ``sub``."""
-    from projector.curation.measure import _ARCH_HELP, TOLERANCE
+    from projector.curation.measure import ARCHITECTURE_HELP, TOLERANCE
 
     meas = sub.add_parser(
         "measure",
@@ -105,7 +105,7 @@ def add_measure_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) ->
             "--peak-size", type=_positive, default=2048, help="matrix side of the CPU peak test"
         )
 
-    epilog = "architectures: " + _ARCH_HELP
+    epilog = "architectures: " + ARCHITECTURE_HELP
     p = kinds.add_parser(
         "model",
         help="count (and optionally time) one model, layer by layer",
