@@ -269,103 +269,87 @@ def _cmd_model(args: argparse.Namespace) -> list[str]:
 
 def _cmd_ratio(args: argparse.Namespace) -> list[str]:
     from projector.curation import measure
-    from projector.curation.measure_report import (
-        markdown_table,
-        ratio_figure,
-        rows_json,
-        write_csv,
-        write_figure,
-        write_text,
-    )
+    from projector.curation.measure_report import ratio_figure
 
     measure.require_torch()
     _check_out(args.out)
-    rows, layers = measure.sweep(
-        args.arch,
-        args.depth,
-        args.batch,
-        width=args.width,
-        seq_len=args.seq_len,
-        tolerance=args.tolerance,
-        graph=args.graph,
+    return _sweep_command(
+        args, "ratio", "# Backward-forward FLOP ratio", _NETWORK_COLUMNS, ratio_figure
     )
-    table = markdown_table(rows, _NETWORK_COLUMNS + _graph_columns(rows))
-    md = "\n\n".join(
-        [
-            "# Backward-forward FLOP ratio",
-            table,
-            _conventions(rows, args.tolerance),
-            *_flagged(rows, "network counts"),
-        ]
-    )
-    written = [
-        write_csv(rows, args.out / "ratio.csv"),
-        write_csv(layers, args.out / "ratio_layers.csv"),
-        write_text(md, args.out / "ratio.md"),
-        write_figure(ratio_figure(rows), args.out / "ratio.png"),
-    ]
-    if args.json:
-        return [rows_json(rows)]
-    return [table, "", *_flagged(rows, "network counts"), *(f"wrote {p}" for p in written)]
 
 
 def _cmd_utilization(args: argparse.Namespace) -> list[str]:
     from projector.curation import measure
+    from projector.curation.measure_report import utilization_figure
+
+    measure.require_torch()
+    _check_out(args.out)
+    peak = _peak(args)
+    return _sweep_command(
+        args,
+        "utilization",
+        "# Utilization by architecture and batch size",
+        _TIMED_COLUMNS,
+        utilization_figure,
+        peak=peak,
+    )
+
+
+def _sweep_command(
+    args: argparse.Namespace,
+    name: str,
+    title: str,
+    columns: tuple[tuple[str, str], ...],
+    figure: Any,
+    *,
+    peak: Any = None,
+) -> list[str]:
+    """A sweep (timed against ``peak`` when given) written as ``<name>.csv``,
+    ``<name>_layers.csv``, ``<name>.md`` and ``<name>.png``; the lines to print."""
+    from projector.curation import measure
     from projector.curation.measure_report import (
         markdown_table,
         rows_json,
-        utilization_figure,
         write_csv,
         write_figure,
         write_text,
     )
 
-    measure.require_torch()
-    _check_out(args.out)
-    peak = _peak(args)
+    timed = {} if peak is None else {"peak": peak, "repeats": args.repeats}
     rows, layers = measure.sweep(
         args.arch,
         args.depth,
         args.batch,
         width=args.width,
         seq_len=args.seq_len,
-        peak=peak,
-        repeats=args.repeats,
         tolerance=args.tolerance,
         graph=args.graph,
+        **timed,
     )
-    peak_line = f"peak {peak.flop_per_s:.4g} FLOP/s: {peak.source}"
-    if peak.matmul_size:
-        local = [r["peak_flop_per_s"] for r in rows]
-        peak_line += (
-            f"; each configuration is judged against the same benchmark re-read between its "
-            f"timed steps ({min(local):.4g} to {max(local):.4g} FLOP/s)"
-        )
-    table = markdown_table(rows, _TIMED_COLUMNS + _graph_columns(rows))
-    md = "\n\n".join(
-        [
-            "# Utilization by architecture and batch size",
-            table,
-            peak_line,
-            _conventions(rows, args.tolerance),
-            *_flagged(rows, "network counts"),
-        ]
-    )
+    notes = [] if peak is None else [_peak_line(peak, rows)]
+    table = markdown_table(rows, columns + _graph_columns(rows))
+    flagged = _flagged(rows, "network counts")
+    md = "\n\n".join([title, table, *notes, _conventions(rows, args.tolerance), *flagged])
     written = [
-        write_csv(rows, args.out / "utilization.csv"),
-        write_csv(layers, args.out / "utilization_layers.csv"),
-        write_text(md, args.out / "utilization.md"),
-        write_figure(utilization_figure(rows), args.out / "utilization.png"),
+        write_csv(rows, args.out / f"{name}.csv"),
+        write_csv(layers, args.out / f"{name}_layers.csv"),
+        write_text(md, args.out / f"{name}.md"),
+        write_figure(figure(rows), args.out / f"{name}.png"),
     ]
     if args.json:
         return [rows_json(rows)]
-    return [
-        table,
-        "",
-        peak_line,
-        *_flagged(rows, "network counts"),
-        *(f"wrote {p}" for p in written),
-    ]
+    return [table, "", *notes, *flagged, *(f"wrote {p}" for p in written)]
+
+
+def _peak_line(peak: Any, rows: list[dict[str, Any]]) -> str:
+    line = f"peak {peak.flop_per_s:.4g} FLOP/s: {peak.source}"
+    if peak.matmul_size:
+        local = [r["peak_flop_per_s"] for r in rows]
+        line += (
+            f"; each configuration is judged against the same benchmark re-read between its "
+            f"timed steps ({min(local):.4g} to {max(local):.4g} FLOP/s)"
+        )
+    return line
 
 
 def _cmd_peak(args: argparse.Namespace) -> list[str]:
