@@ -8,14 +8,16 @@ a command without the ``measure`` extra installed ends in one line and exit stat
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from projector.errors import InputError
 
 __all__ = ["DEFAULT_OUT", "add_measure_parser"]
 
 DEFAULT_OUT = Path("results") / "measure"
+T = TypeVar("T")
 
 
 def _int_list(text: str) -> list[int]:
@@ -28,13 +30,6 @@ def _int_list(text: str) -> list[int]:
     if not values or any(v < 1 for v in values):
         raise argparse.ArgumentTypeError(f"expected whole numbers >= 1, got {text!r}")
     return values
-
-
-def _positive(text: str) -> int:
-    values = _int_list(text)
-    if len(values) != 1:
-        raise argparse.ArgumentTypeError(f"expected one whole number, got {text!r}")
-    return values[0]
 
 
 def _arch_list(text: str) -> list[str]:
@@ -50,11 +45,20 @@ def _arch_list(text: str) -> list[str]:
     return names
 
 
-def _one_arch(text: str) -> str:
-    names = _arch_list(text)
-    if len(names) != 1:
-        raise argparse.ArgumentTypeError(f"expected one architecture, got {text!r}")
-    return names[0]
+def _single(parse: Callable[[str], list[T]], what: str) -> Callable[[str], T]:
+    """An argument type: ``parse``, and exactly one value (``what`` names it)."""
+
+    def one(text: str) -> T:
+        values = parse(text)
+        if len(values) != 1:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return values[0]
+
+    return one
+
+
+_positive = _single(_int_list, "one whole number")
+_one_arch = _single(_arch_list, "one architecture")
 
 
 def _tolerance(text: str) -> float:
