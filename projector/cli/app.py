@@ -16,9 +16,7 @@ from typing import Any
 
 from projector import __version__
 from projector.cli import backtest, compare, data, estimate, project, sensitivity, trends
-from projector.cli.args import (
-    Parser,
-)
+from projector.cli.args import Parser
 
 __all__ = ["main"]
 

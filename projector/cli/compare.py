@@ -58,7 +58,7 @@ def _cmd_compare(args: argparse.Namespace) -> list[str]:
         (tmp / "compare.md").write_text(md, encoding="utf-8")
         fig.savefig(tmp / "compare.png", dpi=130, format="png")
     plots.close(fig)
-    lines = [] if args.quiet else [md.split("## P(crossed")[0].rstrip()]
+    lines = [] if args.quiet else [compare.to_markdown(c, probabilities=False).rstrip()]
     return lines + [f"wrote {out_dir / n}" for n in ("compare.csv", "compare.md", "compare.png")]
 
 

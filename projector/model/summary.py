@@ -268,4 +268,3 @@ def _summarize_one(ds: xr.Dataset) -> xr.Dataset:
         report_quantiles=[float(q) for q in _attr_list(ds, "report_quantiles")],
     )
     return out
-

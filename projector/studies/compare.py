@@ -186,10 +186,11 @@ def _cell(value: float, diff: float, se: float, *, digits: int, reference: bool)
     return f"{text} ({diff:+.{digits}f} ± {se:.{digits}f})"
 
 
-def to_markdown(c: xr.Dataset, /, *, level: int = 1) -> str:
+def to_markdown(c: xr.Dataset, /, *, level: int = 1, probabilities: bool = True) -> str:
     """compare.md: medians and bands side by side, differences against the first result.
 
     ``level``: the heading level of the title; the tables' headings are one below.
+    Without ``probabilities``, the P(crossed by year) tables are left out.
     """
     title, section = "#" * level, "#" * (level + 1)
     results = [str(r) for r in c["result"].values]
@@ -231,7 +232,7 @@ def to_markdown(c: xr.Dataset, /, *, level: int = 1) -> str:
             se = c["crossing_quantile_difference_mcse"].sel(anchor=a).isel(sel).values
             cells.append(_cell(float(v), float(d), float(se), digits=1, reference=r == 0))
         lines.append(f"| {a} | " + " | ".join(cells) + " |")
-    for y in c["year"].values:
+    for y in c["year"].values if probabilities else ():
         lines += ["", f"{section} P(crossed by {y:g})", "", head, rule]
         for a in c["anchor"].values:
             cells = []
