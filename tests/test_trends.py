@@ -176,6 +176,11 @@ def test_cli_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFixture[s
         assert ds["slope_oom_per_year"].attrs["units"] == "OOM/year"
         assert ds.attrs["dataset_sha256"] and ds.attrs["resamples"] == 100
         assert "mine" in ds["window"].values
+    # The one reader of a trends folder gives the same Dataset, in memory.
+    back = trends.open_trends(out)
+    assert back["boot_slope"].dims == ("window", "draw") and "mine" in back["window"].values
+    with pytest.raises(InputError, match="no trends.nc"):
+        trends.open_trends(tmp_path)
 
 
 def test_cli_bad_window_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
