@@ -179,7 +179,7 @@ def test_cli_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFixture[s
     # The one reader of a trends folder gives the same Dataset, in memory.
     back = trends.open_trends(out)
     assert back["boot_slope"].dims == ("window", "draw") and "mine" in back["window"].values
-    with pytest.raises(InputError, match="no trends.nc"):
+    with pytest.raises(InputError, match=r"no trends\.nc"):
         trends.open_trends(tmp_path)
 
 
