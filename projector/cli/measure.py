@@ -109,6 +109,19 @@ def add_measure_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) ->
             "--peak-size", type=_positive, default=2048, help="matrix side of the CPU peak test"
         )
 
+    def grid(p: argparse.ArgumentParser, archs: list[str], depths: list[int]) -> None:
+        """The sweep's axes (with their defaults in the help) and its output folder."""
+        p.add_argument(
+            "--arch", type=_arch_list, default=archs, help=f"comma-separated ({','.join(archs)})"
+        )
+        p.add_argument(
+            "--depth", type=_int_list, default=depths, help=f"({','.join(map(str, depths))})"
+        )
+        p.add_argument("--batch", type=_int_list, default=[1, 64], help="(1,64)")
+        p.add_argument(
+            "--out", type=Path, default=DEFAULT_OUT, help=f"output folder ({DEFAULT_OUT})"
+        )
+
     epilog = "architectures: " + ARCHITECTURE_HELP
     p = kinds.add_parser(
         "model",
@@ -128,10 +141,7 @@ def add_measure_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) ->
         help="backward-forward ratio by architecture, depth and batch size (no timing)",
         epilog=epilog,
     )
-    p.add_argument("--arch", type=_arch_list, default=["mlp"], help="comma-separated (mlp)")
-    p.add_argument("--depth", type=_int_list, default=[1, 2, 4, 8, 16], help="(1,2,4,8,16)")
-    p.add_argument("--batch", type=_int_list, default=[1, 64], help="(1,64)")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder ({DEFAULT_OUT})")
+    grid(p, ["mlp"], [1, 2, 4, 8, 16])
     common(p)
     p.set_defaults(func=_cmd_ratio)
 
@@ -140,15 +150,7 @@ def add_measure_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) ->
         help="utilization = counted FLOP / (time x peak) by architecture and batch size",
         epilog=epilog,
     )
-    p.add_argument(
-        "--arch",
-        type=_arch_list,
-        default=["mlp", "cnn", "dwcnn", "lstm", "transformer"],
-        help="comma-separated (mlp,cnn,dwcnn,lstm,transformer)",
-    )
-    p.add_argument("--depth", type=_int_list, default=[4], help="(4)")
-    p.add_argument("--batch", type=_int_list, default=[1, 64], help="(1,64)")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder ({DEFAULT_OUT})")
+    grid(p, ["mlp", "cnn", "dwcnn", "lstm", "transformer"], [4])
     common(p)
     timing(p)
     p.set_defaults(func=_cmd_utilization)
