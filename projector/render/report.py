@@ -163,6 +163,10 @@ class _Flags:
             self.horizon += 1
         return text + " †"
 
+    def figure(self, f: _Figures, name: str, **at: object) -> str:
+        """Figure ``name`` at ``at`` to two decimals, flagged by its ``<name>_mcse``."""
+        return self.cell(f"{f(name, **at):.2f}", f(f"{name}_mcse", **at), name)
+
 
 def summary_markdown(s: xr.Dataset, /, *, levels: tuple[int, int] = (1, 2)) -> str:
     """A readable report: provenance, the compute table and the anchor table.
@@ -211,14 +215,7 @@ def _markdown_one(s: xr.Dataset, title: str, levels: tuple[int, int]) -> str:
     ]
     f = _Figures(s)
     for y in _years(s):
-        cells = [
-            flags.cell(
-                f"{f('compute_quantile', year=y, quantile=q):.2f}",
-                f("compute_quantile_mcse", year=y, quantile=q),
-                "compute_quantile",
-            )
-            for q in qs
-        ]
+        cells = [flags.figure(f, "compute_quantile", year=y, quantile=q) for q in qs]
         passed = int(f("anchors_passed_by_median", year=y))
         lines.append(f"| {y:g} | " + " | ".join(cells) + f" | {passed} |")
     years = _years(s)
@@ -242,17 +239,8 @@ def _markdown_one(s: xr.Dataset, title: str, levels: tuple[int, int]) -> str:
             cells.append(
                 flags.cell("never" if math.isinf(v) else f"{v:.1f}", m, "crossing_quantile")
             )
-        probs = [
-            flags.cell(
-                f"{f('p_crossed', anchor=name, year=y):.2f}",
-                f("p_crossed_mcse", anchor=name, year=y),
-                "p_crossed",
-            )
-            for y in years
-        ]
-        never = flags.cell(
-            f"{f('p_never', anchor=name):.2f}", f("p_never_mcse", anchor=name), "p_never"
-        )
+        probs = [flags.figure(f, "p_crossed", anchor=name, year=y) for y in years]
+        never = flags.figure(f, "p_never", anchor=name)
         lines.append(
             f"| {name} | {f('anchor_log10_flop', anchor=name):g} | "
             + " | ".join(cells)
