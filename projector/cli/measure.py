@@ -109,8 +109,19 @@ def add_measure_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) ->
             "--peak-size", type=_positive, default=2048, help="matrix side of the CPU peak test"
         )
 
-    def grid(p: argparse.ArgumentParser, archs: list[str], depths: list[int]) -> None:
-        """The sweep's axes (with their defaults in the help) and its output folder."""
+    epilog = "architectures: " + ARCHITECTURE_HELP
+
+    def sweep(
+        name: str,
+        about: str,
+        archs: list[str],
+        depths: list[int],
+        func: Callable[[argparse.Namespace], list[str]],
+        *,
+        timed: bool = False,
+    ) -> None:
+        """A sweep command: its axes (defaults shown in the help), output folder, options."""
+        p = kinds.add_parser(name, help=about, epilog=epilog)
         p.add_argument(
             "--arch", type=_arch_list, default=archs, help=f"comma-separated ({','.join(archs)})"
         )
@@ -121,8 +132,11 @@ def add_measure_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) ->
         p.add_argument(
             "--out", type=Path, default=DEFAULT_OUT, help=f"output folder ({DEFAULT_OUT})"
         )
+        common(p)
+        if timed:
+            timing(p)
+        p.set_defaults(func=func)
 
-    epilog = "architectures: " + ARCHITECTURE_HELP
     p = kinds.add_parser(
         "model",
         help="count (and optionally time) one model, layer by layer",
@@ -136,24 +150,21 @@ def add_measure_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) ->
     timing(p)
     p.set_defaults(func=_cmd_model)
 
-    p = kinds.add_parser(
+    sweep(
         "ratio",
-        help="backward-forward ratio by architecture, depth and batch size (no timing)",
-        epilog=epilog,
+        "backward-forward ratio by architecture, depth and batch size (no timing)",
+        ["mlp"],
+        [1, 2, 4, 8, 16],
+        _cmd_ratio,
     )
-    grid(p, ["mlp"], [1, 2, 4, 8, 16])
-    common(p)
-    p.set_defaults(func=_cmd_ratio)
-
-    p = kinds.add_parser(
+    sweep(
         "utilization",
-        help="utilization = counted FLOP / (time x peak) by architecture and batch size",
-        epilog=epilog,
+        "utilization = counted FLOP / (time x peak) by architecture and batch size",
+        ["mlp", "cnn", "dwcnn", "lstm", "transformer"],
+        [4],
+        _cmd_utilization,
+        timed=True,
     )
-    grid(p, ["mlp", "cnn", "dwcnn", "lstm", "transformer"], [4])
-    common(p)
-    timing(p)
-    p.set_defaults(func=_cmd_utilization)
 
     p = kinds.add_parser("peak", help="the peak FLOP/s utilization is judged against")
     p.add_argument("--json", action="store_true")
@@ -161,13 +172,17 @@ def add_measure_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) ->
     p.set_defaults(func=_cmd_peak)
 
 
-_NETWORK_COLUMNS = (
+#: The first columns of both network tables: the configuration and its counts.
+_COUNTED = (
     ("arch", "arch"),
     ("depth", "depth"),
     ("batch", "batch"),
     ("forward_flop", "forward FLOP"),
     ("backward_flop", "backward FLOP"),
     ("ratio", "ratio"),
+)
+_NETWORK_COLUMNS = (
+    *_COUNTED,
     ("ratio_with_update", "ratio with update"),
     ("first_layer_ratio", "first layer ratio"),
     ("estimate_ratio", "estimate ratio"),
@@ -176,12 +191,7 @@ _NETWORK_COLUMNS = (
     ("mismatch", "check"),
 )
 _TIMED_COLUMNS = (
-    ("arch", "arch"),
-    ("depth", "depth"),
-    ("batch", "batch"),
-    ("forward_flop", "forward FLOP"),
-    ("backward_flop", "backward FLOP"),
-    ("ratio", "ratio"),
+    *_COUNTED,
     ("seconds", "step [s]"),
     ("flop_per_s", "FLOP/s"),
     ("peak_flop_per_s", "peak FLOP/s"),
