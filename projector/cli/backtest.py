@@ -82,6 +82,5 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
     )
     lines = []
     if not args.quiet:
-        md = backtest.to_markdown(bt)
-        lines.append(md.split("## Cases")[0].rstrip())
+        lines.append(backtest.to_markdown(bt, cases=False).rstrip())
     return lines + [f"wrote {p}" for p in written]

@@ -52,10 +52,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Run", "project", "resolve", "run", "stream_chunks"]
 
-#: ``store=True``: the default result folder, ``results/<name>[-<hash8>]/``.
-DEFAULT_STORE = True
-
-
 def resolve(
     scenario: str | Path | Scenario,
     *,

@@ -422,8 +422,9 @@ def to_csv(bt: Backtest, /) -> str:
     return buf.getvalue()
 
 
-def to_markdown(bt: Backtest, /) -> str:
-    """backtest.md: what was run, the summary per method and horizon, every case."""
+def to_markdown(bt: Backtest, /, *, cases: bool = True) -> str:
+    """backtest.md: what was run, the summary per method and horizon, and (``cases``)
+    every case."""
     scen = bt.scenario
     cutoffs = sorted({r["cutoff"] for r in bt.rows})
     lines = [
@@ -453,6 +454,8 @@ def to_markdown(bt: Backtest, /) -> str:
             f"| {s['method']} | {h} | {s['cases']} | {s['crps']:.3f} | {s['cover_50']:.0%} "
             f"| {s['cover_95']:.0%} | {s['bias']:+.2f} | {s['rmse']:.2f} | {s['width_95']:.2f} |"
         )
+    if not cases:
+        return "\n".join(lines) + "\n"
     lines += [
         "",
         "## Cases",
