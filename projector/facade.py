@@ -94,20 +94,13 @@ def trends(
 ) -> xr.Dataset:
     """The Three Eras analysis of ``dataset``: growth per window with bootstrapped
     intervals (dims ``window``, ``bound``, ...; ``projector.model.cube.trends_to_dataset``)."""
-    from projector.inputs.systems import load_dataset
     from projector.model.cube import trends_to_dataset
-    from projector.studies import trends as tr
+    from projector.studies import trend_study
 
     when = dt.date.fromisoformat(cutoff) if isinstance(cutoff, str) else cutoff
-    analysis = tr.analyse(
-        load_dataset(str(dataset)),
-        cutoff=when,
-        windows=tr.standard_windows(quantity),
-        resamples=resamples,
-        noise=noise,
-        seed=seed,
-    )
-    return trends_to_dataset(analysis)
+    data, when, windows, label = trend_study.inputs(dataset=dataset, cutoff=when, quantity=quantity)
+    st = trend_study.study(data, when, windows, label, resamples=resamples, noise=noise, seed=seed)
+    return trends_to_dataset(st.analysis)
 
 
 def backtest(

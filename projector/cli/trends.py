@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from projector.cli.args import RESULTS_DIR, date, emit, path_arg, positive_float, positive_int, seed
 from projector.errors import InputError
@@ -48,76 +47,33 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_trends(args: argparse.Namespace) -> list[str]:
-    from projector.inputs.systems import BUNDLED, load_dataset
     from projector.model.cube import trends_to_dataset
     from projector.pipeline import checks
     from projector.pipeline.store import write_trends
-    from projector.render import plots
     from projector.render.report import trends_markdown
-    from projector.studies import trends
+    from projector.studies import trend_study, trends
 
-    dataset, cutoff, windows = BUNDLED, None, trends.standard_windows(args.quantity)
-    label = "trends"
-    if args.scenario:
-        from projector.inputs.scenario import load_scenario
-
-        scen = load_scenario(args.scenario)
-        dataset, cutoff = scen.data.dataset, scen.data.cutoff
-        windows += [trends.Window(w.name, w.start, w.end, w.scale) for w in scen.windows]
-        label = f"trends-{scen.name}"
-    if args.dataset:
-        if not Path(args.dataset).is_file():
-            raise InputError(f"--dataset {args.dataset}: no such file")
-        dataset, label = args.dataset, f"trends-{Path(args.dataset).stem}"
-    if args.cutoff:
-        cutoff = args.cutoff
-    if not args.z_low < args.z_high:
+    data, cutoff, windows, label = trend_study.inputs(
+        scenario=args.scenario, dataset=args.dataset, cutoff=args.cutoff,
+        quantity=args.quantity, windows=args.window,
+    )  # fmt: skip
+    rule = trends.ScaleRule(
+        half_width_years=args.half_width, low=args.z_low, high=args.z_high,
+        large_from=args.large_from,
+    )  # fmt: skip
+    if not rule.low < rule.high:  # before the output folder is touched
         raise InputError(f"--z-low {args.z_low:g} must be below --z-high {args.z_high:g}")
-    windows += [trends.parse_window(spec) for spec in args.window]
-    names = [w.name for w in windows]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise InputError(f"window name(s) used twice: {', '.join(dupes)}")
     out_dir = checks.check_output_folder(args.out if args.out is not None else RESULTS_DIR / label)
-    systems = load_dataset(dataset)
-    # Bootstrap draws: an index and (with --noise) a shift per resample and system.
-    from projector.pipeline import budget
-
-    room = budget.available_memory() - budget.BASE_MEMORY
-    budget.check_memory(
-        budget.BASE_MEMORY + 3 * 8 * args.resamples * len(systems),
-        f"--resamples {args.resamples} over {len(systems)} systems",
-        f"use at most about {budget.round_down(room / (24 * len(systems) or 1)):,}",
-    )
-    analysis = trends.analyse(
-        systems,
-        cutoff=cutoff,
-        windows=windows,
-        rule=trends.ScaleRule(
-            half_width_years=args.half_width,
-            low=args.z_low,
-            high=args.z_high,
-            large_from=args.large_from,
-        ),
-        resamples=args.resamples,
-        noise=args.noise,
+    st = trend_study.study(
+        data, cutoff, windows, label, rule=rule, resamples=args.resamples, noise=args.noise,
         seed=args.seed,
-    )
-    ds = trends_to_dataset(analysis)
-    figures = {}
-    if args.quantity in ("compute", "both"):
-        figures["trends_compute.png"] = plots.trends_figure(ds, quantity="compute")
-    if args.quantity in ("parameters", "both"):
-        figures["trends_parameters.png"] = plots.trends_figure(
-            ds, quantity="parameters", windows=("params-pre-dl", "params-dl-all",
-                                                "params-2018-present-language")
-        )  # fmt: skip
-    written = write_trends(analysis, out_dir, figures)
-    n_lower = int(systems.until(cutoff).censored.sum())
-    lines = [] if args.quiet else [trends_markdown(analysis)]
-    if n_lower:
+    )  # fmt: skip
+    figures = trend_study.figures(trends_to_dataset(st.analysis), args.quantity)
+    written = write_trends(st.analysis, out_dir, figures)
+    lines = [] if args.quiet else [trends_markdown(st.analysis)]
+    if st.lower_bounds:
         lines.append(
-            f"left out of every fit: {n_lower} system(s) whose figure is a lower bound "
+            f"left out of every fit: {st.lower_bounds} system(s) whose figure is a lower bound "
             "(compute_bound = lower); `projector data list` marks them >="
         )
     return emit(lines + [f"wrote {p}" for p in written])
