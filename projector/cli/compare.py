@@ -39,7 +39,7 @@ def _open_results(paths: list[Path]) -> list[Any]:
 def _cmd_compare(args: argparse.Namespace) -> list[str]:
     from projector.model.summary import summarize
     from projector.pipeline import checks
-    from projector.pipeline.transaction import result_transaction
+    from projector.pipeline.folders import write_folder
     from projector.render import plots
     from projector.studies import compare
 
@@ -51,15 +51,13 @@ def _cmd_compare(args: argparse.Namespace) -> list[str]:
     out_dir = checks.check_output_folder(
         args.out or RESULTS_DIR / ("compare-" + "-".join(names))[:120]
     )
-    fig = plots.compare_overlay(summaries, names)
-    md = compare.to_markdown(c)
-    with result_transaction(out_dir) as tmp:
-        (tmp / "compare.csv").write_text(compare.to_csv(c), encoding="utf-8")
-        (tmp / "compare.md").write_text(md, encoding="utf-8")
-        fig.savefig(tmp / "compare.png", dpi=130, format="png")
-    plots.close(fig)
+    written = write_folder(
+        out_dir,
+        {"compare.csv": compare.to_csv(c), "compare.md": compare.to_markdown(c)},
+        {"compare.png": plots.compare_overlay(summaries, names)},
+    )
     lines = [] if args.quiet else [compare.to_markdown(c, probabilities=False).rstrip()]
-    return lines + [f"wrote {out_dir / n}" for n in ("compare.csv", "compare.md", "compare.png")]
+    return lines + [f"wrote {p}" for p in written]
 
 
 def add_report(sub: argparse._SubParsersAction) -> None:
@@ -88,9 +86,9 @@ def _result_path(text: str) -> Path:
             raise InputError(f"{text}: no such result")
         return path
     from projector.inputs.scenario import load_scenario
-    from projector.pipeline import run as api
+    from projector.pipeline.folders import result_folder
 
-    folder = api.result_folder(load_scenario(text), root=RESULTS_DIR)
+    folder = result_folder(load_scenario(text), root=RESULTS_DIR)
     if not folder.exists():
         raise InputError(
             f"{text}: no result in {folder}; run `make report SCENARIO={text}` (which runs it) "
