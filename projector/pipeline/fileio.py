@@ -94,6 +94,17 @@ def _clean_stale(target: Path) -> None:
             p.unlink()
 
 
+def _umask() -> int:
+    """The process's umask, read without setting it where the system allows (Linux)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    umask = os.umask(0o022)  # elsewhere: set and restore at once
+    os.umask(umask)
+    return umask
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; rename it onto ``target`` on success.
@@ -120,9 +131,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
             try:
                 yield tmp
                 before_commit()
-                umask = os.umask(0)
-                os.umask(umask)
-                os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the usual permissions
+                os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the usual permissions
                 wfd = os.open(tmp, os.O_RDONLY)
                 try:
                     os.fsync(wfd)
