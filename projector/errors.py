@@ -23,6 +23,7 @@ __all__ = [
     "EXIT",
     "InputError",
     "Interrupted",
+    "MissingExtra",
     "ResourceError",
     "classify",
 ]
@@ -32,6 +33,10 @@ EXIT = {"ok": 0, "input": 2, "environment": 3, "internal": 70}
 
 class InputError(ValueError):
     """Bad user input: a scenario, data file or argument that cannot be used."""
+
+
+class MissingExtra(InputError):
+    """An optional dependency is not installed: the message names the extra to install."""
 
 
 class ResourceError(OSError):

@@ -59,4 +59,4 @@ def test_crossing_probability_has_the_weighted_curve() -> None:
     for name in ("crossing_histograms", "reversion_prior", "rate_distributions"):
         fig = getattr(plots, name)(ds)
         assert fig.axes and all(ax.has_data() for ax in fig.axes if ax.axison)
-        plots.plt.close(fig)
+        plots.close(fig)

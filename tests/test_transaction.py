@@ -75,9 +75,11 @@ def test_failure_removes_the_folders_it_created(tmp_path: Path) -> None:
 
 
 def test_swallowed_signal_still_aborts(tmp_path: Path) -> None:
+    from projector.cli.signals import interrupts_raise
+
     target = tmp_path / "res"
     _old_result(target)
-    with pytest.raises(Interrupted) as info, result_transaction(target) as tmp:
+    with pytest.raises(Interrupted) as info, interrupts_raise(), result_transaction(target) as tmp:
         (tmp / "a.txt").write_text("new a")
         try:
             os.kill(os.getpid(), signal.SIGTERM)
@@ -133,14 +135,17 @@ def test_result_set_aside_by_a_crash_is_put_back(tmp_path: Path) -> None:
 
 _CHILD = textwrap.dedent(
     """
-    import sys, time
+    import contextlib, sys, time
     from pathlib import Path
+    from projector.cli.signals import interrupts_raise
     from projector.errors import Interrupted
     from projector.pipeline.transaction import result_transaction
 
     target = Path(sys.argv[1])
+    # "cli": the command line's handlers; "plain": a library user's process, untouched
+    handlers = interrupts_raise() if sys.argv[2] == "cli" else contextlib.nullcontext()
     try:
-        with result_transaction(target, wait=0) as tmp:
+        with handlers, result_transaction(target, wait=0) as tmp:
             (tmp / "a.txt").write_text("new a")
             with (tmp / "big.part").open("wb") as fh:
                 fh.write(b"x" * 1_000_000)
@@ -149,13 +154,15 @@ _CHILD = textwrap.dedent(
                 sys.stdin.readline()  # hold the transaction open until told
     except Interrupted as exc:
         sys.exit(128 + exc.signum)
+    except KeyboardInterrupt:  # Python's own SIGINT handler
+        sys.exit(130)
     """
 )
 
 
-def _child(target: Path) -> subprocess.Popen[str]:
+def _child(target: Path, handlers: str = "cli") -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(target)],
+        [sys.executable, "-c", _CHILD, str(target), handlers],
         cwd=REPO,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -166,11 +173,19 @@ def _child(target: Path) -> subprocess.Popen[str]:
     return proc
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
-def test_signal_mid_write_keeps_the_old_result(tmp_path: Path, sig: int) -> None:
+@pytest.mark.parametrize(
+    ("sig", "handlers"),
+    [
+        (signal.SIGKILL, "plain"),
+        (signal.SIGTERM, "cli"),
+        (signal.SIGINT, "cli"),
+        (signal.SIGINT, "plain"),  # no handler of ours: KeyboardInterrupt, try/finally
+    ],
+)
+def test_signal_mid_write_keeps_the_old_result(tmp_path: Path, sig: int, handlers: str) -> None:
     target = tmp_path / "res"
     _old_result(target)
-    proc = _child(target)
+    proc = _child(target, handlers)
     assert len(temporaries_of(target)) == 1  # it is writing beside the target
     proc.send_signal(sig)
     code = proc.wait(timeout=60)
@@ -224,11 +239,11 @@ def test_the_lock_of_a_killed_run_is_released(tmp_path: Path) -> None:
 
 def test_signal_swallowed_before_the_transaction_still_aborts_it(tmp_path: Path) -> None:
     """E.g. Ctrl-C while the cube is encoded, swallowed by a library: no commit, no exit 0."""
-    from projector.pipeline.transaction import signals_abort
+    from projector.cli.signals import interrupts_raise
 
     target = tmp_path / "res"
     _old_result(target)
-    with signals_abort(), pytest.raises(Interrupted):
+    with interrupts_raise(), pytest.raises(Interrupted):
         try:
             os.kill(os.getpid(), signal.SIGINT)
         except Interrupted:
@@ -237,3 +252,31 @@ def test_signal_swallowed_before_the_transaction_still_aborts_it(tmp_path: Path)
             (tmp / "a.txt").write_text("new a")
     assert _contents(target) == {"a.txt": "old a", "b.txt": "old b"}
     assert _beside(target) == ["res"]
+
+
+def test_the_library_installs_no_signal_handler(tmp_path: Path) -> None:
+    """A notebook's Ctrl-C stays its own: transactions, single files and a whole run."""
+    import projector
+    from projector.pipeline.fileio import atomic_path
+
+    def mine(signum: int, frame: object) -> None:
+        raise AssertionError("not called")
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    seen: list[object] = []
+    try:
+        signal.signal(signal.SIGTERM, mine)
+        with result_transaction(tmp_path / "res") as tmp:
+            seen.append(signal.getsignal(signal.SIGTERM))
+            (tmp / "a.txt").write_text("a")
+        with atomic_path(tmp_path / "f.txt") as tmp_file:
+            seen.append(signal.getsignal(signal.SIGTERM))
+            tmp_file.write_text("f")
+        handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        with pytest.deprecated_call():  # pj.project: the deprecated alias of pj.run
+            projector.project("default", paths=200, store=tmp_path / "run")
+        assert {s: signal.getsignal(s) for s in handlers} == handlers
+        assert seen == [mine, mine]
+    finally:
+        for s, h in before.items():
+            signal.signal(s, h)

@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_in or os.environ.get("PROJECTOR_DEBUG", "") not in ("", "0")
     args_in = [a for a in args_in if a != "--debug"]
-    from projector.pipeline.transaction import signals_abort
+    from projector.cli.signals import interrupts_raise
 
     # SIGINT and SIGTERM raise Interrupted for the whole run, so every ``finally`` and
     # transaction cleans up; the old handlers come back after.
@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not debug:  # h5py's __dealloc__ prints tracebacks through both after a full disk
         sys.unraisablehook = lambda _: None
         sys.excepthook = lambda *_: None
-    with signals_abort() as guard, _restore_hooks(hooks):
+    with interrupts_raise() as guard, _restore_hooks(hooks):
         try:
             # Usage errors (2), --help and --version (0) leave through SystemExit, as
             # argparse does; Parser makes the usage error one line.

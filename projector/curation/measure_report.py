@@ -115,8 +115,9 @@ def write_figure(fig: Any, target: Path, /) -> Path:
 
 
 def _new_figure(nrows: int, ncols: int, width: float, height: float) -> tuple[Any, Any]:
-    from matplotlib.figure import Figure
+    from projector.extras import require
 
+    Figure = require("matplotlib.figure", "plot", "measure figures").Figure
     fig = Figure(figsize=(width, height), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
     return fig, axes

@@ -72,22 +72,17 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {f.name: f.params for f in FAMILIES.
 
 
 def scenario_dir() -> Path:
-    """The ``scenarios/`` folder of the checkout (next to the package)."""
-    return Path(__file__).resolve().parents[2] / "scenarios"
+    """The shipped scenarios: the checkout's ``scenarios/``, else the wheel's copy."""
+    from projector.inputs import shipped
+
+    return shipped.scenario_dir()
 
 
 def find_scenario(name_or_path: str) -> Path:
-    """Resolve a scenario name (``scenarios/<name>.toml``) or a path to a file."""
-    p = Path(name_or_path)
-    if p.suffix == ".toml" or p.exists():
-        if not p.is_file():
-            raise InputError(f"{name_or_path}: no such scenario file")
-        return p
-    candidate = scenario_dir() / f"{name_or_path}.toml"
-    if not candidate.is_file():
-        known = sorted(f.stem for f in scenario_dir().glob("*.toml"))
-        raise InputError(f"{name_or_path}: no such scenario (known: {', '.join(known)})")
-    return candidate
+    """Resolve a scenario name or a path to a file (see :mod:`projector.inputs.shipped`)."""
+    from projector.inputs import shipped
+
+    return shipped.find_scenario(name_or_path)
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:

@@ -136,13 +136,9 @@ def set_threads(n: int | None) -> int:
 
 
 def _distributed() -> Any:
-    try:
-        import distributed
-    except ImportError:
-        raise InputError(
-            "--workers/--scheduler need the 'dask' extra: pip install 'projector[dask]'"
-        ) from None
-    return distributed
+    from projector.extras import require
+
+    return require("distributed", "dask", "--workers/--scheduler")
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from projector.errors import InputError
-from projector.pipeline.transaction import make_parents, name_target, remove_empty, signals_abort
+from projector.pipeline.transaction import before_commit, make_parents, name_target, remove_empty
 
 __all__ = ["atomic_path", "check_replaceable_file", "write_bytes"]
 
@@ -94,12 +94,24 @@ def _clean_stale(target: Path) -> None:
             p.unlink()
 
 
+def _umask() -> int:
+    """The process's umask, read without setting it where the system allows (Linux)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    umask = os.umask(0o022)  # elsewhere: set and restore at once
+    os.umask(umask)
+    return umask
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; rename it onto ``target`` on success.
 
-    An interrupted or failed write (an exception, SIGINT, SIGTERM) leaves ``target`` as it
-    was and removes the temporary file; temporaries of runs killed with -9 are removed by
+    An interrupted or failed write (any exception, ``KeyboardInterrupt`` included: a
+    ``try``/``finally``, no signal handler) leaves ``target`` as it was and removes the
+    temporary file; temporaries of runs killed with -9 are removed by
     the next write to the same target. A target that is a folder, symlink, FIFO or device
     is refused (:class:`InputError`) rather than replaced.
     """
@@ -107,39 +119,36 @@ def atomic_path(target: Path) -> Iterator[Path]:
     if not target.name or target.name in (".", ".."):
         raise InputError(f"{target}: not a file name")
     check_replaceable_file(target)
-    with signals_abort() as guard:
-        created = make_parents(target.parent)
-        done = False
+    created = make_parents(target.parent)
+    done = False
+    try:
+        _clean_stale(target)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.{os.getpid()}.", suffix=".part", dir=target.parent
+        )
+        tmp = Path(tmp_name)
         try:
-            _clean_stale(target)
-            fd, tmp_name = tempfile.mkstemp(
-                prefix=f".{target.name}.{os.getpid()}.", suffix=".part", dir=target.parent
-            )
-            tmp = Path(tmp_name)
             try:
+                yield tmp
+                before_commit()
+                os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the usual permissions
+                wfd = os.open(tmp, os.O_RDONLY)
                 try:
-                    yield tmp
-                    guard.check()
-                    umask = os.umask(0)
-                    os.umask(umask)
-                    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the usual permissions
-                    wfd = os.open(tmp, os.O_RDONLY)
-                    try:
-                        os.fsync(wfd)
-                    finally:
-                        os.close(wfd)
-                    check_replaceable_file(target)
-                    os.replace(tmp, target)
-                    done = True
-                except OSError as exc:
-                    raise name_target(exc, tmp, target) from exc
-            finally:
-                os.close(fd)
-                if not done:
-                    tmp.unlink(missing_ok=True)
+                    os.fsync(wfd)
+                finally:
+                    os.close(wfd)
+                check_replaceable_file(target)
+                os.replace(tmp, target)
+                done = True
+            except OSError as exc:
+                raise name_target(exc, tmp, target) from exc
         finally:
+            os.close(fd)
             if not done:
-                remove_empty(created)
+                tmp.unlink(missing_ok=True)
+    finally:
+        if not done:
+            remove_empty(created)
 
 
 def write_bytes(path: Path, data: bytes | memoryview) -> None:

@@ -1,6 +1,7 @@
 """Result folders as transactions: old result or new one, never a mix, never a leftover.
 
-Dependency direction: imports ``errors`` only; every writer of a result folder uses it.
+Dependency direction: imports ``errors`` (and ``filelock``) only; every writer of a result
+folder uses it.
 
 :func:`result_transaction` locks the target, removes the temporaries of killed runs,
 yields a fresh empty folder beside the target (same file system) and, when the block
@@ -13,9 +14,11 @@ ends normally, swaps it into place as a whole:
   between the two renames leaves no folder at ``target`` but the old result aside; the
   next run on the target (under the lock) renames it back before anything else.
 
-On an exception, SIGINT or SIGTERM the temporary folder is removed and the old result is
-untouched. A signal that some library swallowed still aborts the commit: the handler
-records it and the swap is refused. Locks are ``flock`` locks, so a run killed with -9
+On any exception (``KeyboardInterrupt`` included: a ``try``/``finally``) the temporary
+folder is removed and the old result is untouched. No signal handler is installed here:
+the caller's Ctrl-C stays the caller's. The command line turns SIGTERM into an exception
+too and registers a :func:`commit_checks` check, so a signal some library swallowed still
+refuses the swap. Locks are ``filelock`` (``flock``) locks, so a run killed with -9
 releases its lock; its temporaries are removed by the next run on the same target.
 """
 
@@ -25,31 +28,29 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
-import fcntl
 import os
 import secrets
 import shutil
 import signal
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import FrameType
-from typing import Any, ClassVar
+from typing import Any
 
-from projector.errors import InputError, Interrupted, ResourceError
+from projector.errors import InputError, ResourceError
 
 __all__ = [
     "LOCK_WAIT_SECONDS",
     "RESULT_SUFFIXES",
+    "before_commit",
     "check_replaceable_folder",
+    "commit_checks",
     "exchange",
     "make_parents",
     "name_target",
     "remove_abandoned",
     "remove_empty",
     "result_transaction",
-    "signals_abort",
     "temporaries_of",
 ]
 
@@ -80,61 +81,37 @@ def temporaries_of(target: Path) -> list[Path]:
     return sorted(p for p in target.parent.iterdir() if p.name.startswith(prefixes))
 
 
-# --- signals -----------------------------------------------------------------------------
+# --- signals and commit checks ---------------------------------------------------------
 
-
-class _SignalGuard:
-    """Turn SIGINT and SIGTERM into :class:`Interrupted` and remember that they came.
-
-    Guards nest (``cli.main`` holds one for the whole run, each transaction its own); a
-    signal seen by any of them is remembered by all that are open, so a signal swallowed
-    by a library before a transaction began (say, while a cube is encoded) still stops
-    its commit.
-    """
-
-    _open: ClassVar[list[_SignalGuard]] = []
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    @classmethod
-    def _handler(cls, signum: int, frame: FrameType | None) -> None:
-        for guard in cls._open:
-            guard.received = signum
-        raise Interrupted(signum)
-
-    def __enter__(self) -> _SignalGuard:
-        if self._open:
-            self.received = self._open[-1].received  # what the enclosing run has seen
-        self._open.append(self)
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.getsignal(sig)
-                signal.signal(sig, self._handler)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-        self._open.remove(self)
-
-    def check(self) -> None:
-        """Raise if a signal arrived, even one whose exception a library swallowed."""
-        if self.received is not None:
-            raise Interrupted(self.received)
+#: Checks run just before a result is published; each raises to refuse the commit. Empty
+#: in library use; the command line adds one that raises after a SIGINT/SIGTERM, even one
+#: a library swallowed (``projector.cli.signals``). Projector's own state, not the process's.
+_COMMIT_CHECKS: list[Callable[[], None]] = []
 
 
 @contextlib.contextmanager
-def signals_abort() -> Iterator[_SignalGuard]:
-    """SIGINT/SIGTERM raise :class:`Interrupted` inside the block (main thread only)."""
-    with _SignalGuard() as guard:
-        yield guard
+def commit_checks(check: Callable[[], None]) -> Iterator[None]:
+    """Run ``check`` before every commit of a result folder or file inside the block."""
+    _COMMIT_CHECKS.append(check)
+    try:
+        yield
+    finally:
+        _COMMIT_CHECKS.remove(check)
+
+
+def before_commit() -> None:
+    """Raise if any registered check refuses the commit (see :func:`commit_checks`)."""
+    for check in list(_COMMIT_CHECKS):
+        check()
 
 
 @contextlib.contextmanager
 def _signals_blocked() -> Iterator[None]:
-    """Defer SIGINT/SIGTERM over a few system calls that must not be split."""
+    """Defer SIGINT/SIGTERM over a few system calls that must not be split.
+
+    Only this thread's signal mask, restored at once: no handler is changed, a signal
+    that arrives meanwhile is delivered (to whatever handler the caller has) right after.
+    """
     sigs = {signal.SIGINT, signal.SIGTERM}
     old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
     try:
@@ -148,45 +125,33 @@ def _signals_blocked() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _locked(target: Path, wait: float) -> Iterator[None]:
-    """An exclusive ``flock`` on ``.<name>.lock`` beside ``target``, removed on release.
+    """An exclusive lock (``filelock``, an ``flock`` on Unix) on ``.<name>.lock`` beside
+    ``target``; the file is removed on release.
 
-    After taking the lock we check the file is still the one at the path (a run that
-    released it may have unlinked it meanwhile); if not, we retry on the new file.
+    It is unlinked while still held, so a waiter that opened it meets an unlinked file
+    and ``filelock`` retries on the path's new file; a run killed with -9 releases it.
     """
+    import filelock
+
     lock_path = _hidden(target, _LOCK)
-    deadline = time.monotonic() + wait
-    while True:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise ResourceError(
-                            errno.EBUSY,
-                            f"{target}: another projector run is writing this result "
-                            f"(lock {lock_path.name} held for {wait:g} s); wait for it to "
-                            "finish or choose another --out",
-                        ) from None
-                    time.sleep(0.05)
-            try:
-                same = os.fstat(fd).st_ino == os.stat(lock_path, follow_symlinks=False).st_ino
-            except FileNotFoundError:
-                same = False
-        except BaseException:
-            os.close(fd)
-            raise
-        if same:
-            break
-        os.close(fd)
+    lock = filelock.FileLock(lock_path, timeout=wait, mode=0o644, thread_local=False)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise ResourceError(
+            errno.EBUSY,
+            f"{target}: another projector run is writing this result "
+            f"(lock {lock_path.name} held for {wait:g} s); wait for it to "
+            "finish or choose another --out",
+        ) from None
     try:
         yield
     finally:
-        with contextlib.suppress(OSError):
-            lock_path.unlink()
-        os.close(fd)
+        try:
+            with contextlib.suppress(OSError):
+                lock_path.unlink()
+        finally:
+            lock.release()
 
 
 # --- the swap ----------------------------------------------------------------------------
@@ -327,8 +292,9 @@ def result_transaction(target: Path, *, wait: float | None = None) -> Iterator[P
         ``target`` exists and is not a folder (a file, a symlink, a FIFO, a device).
     ResourceError
         Another run holds the lock longer than ``wait``.
-    Interrupted
-        SIGINT or SIGTERM arrived (in the block, or swallowed by a library in it).
+    KeyboardInterrupt
+        Ctrl-C in the block (or :class:`~projector.errors.Interrupted` from the command
+        line's handlers, also after a signal a library swallowed): nothing is published.
     """
     target = Path(os.path.abspath(target))
     if not target.name or target.name in (".", ".."):
@@ -338,33 +304,32 @@ def result_transaction(target: Path, *, wait: float | None = None) -> Iterator[P
             f"{target}: exists and is not a plain folder (a file, symlink or device); "
             "remove it or choose another output folder"
         )
-    with signals_abort() as guard:
-        check_replaceable_folder(target)
-        created = make_parents(target.parent)
-        committed = False
-        try:
-            with _locked(target, LOCK_WAIT_SECONDS if wait is None else wait):
-                _recover(target)
-                check_replaceable_folder(target)
-                tmp = _hidden(target, _TMP, f"{os.getpid()}-{secrets.token_hex(4)}")
-                os.mkdir(tmp, 0o777)
+    check_replaceable_folder(target)
+    created = make_parents(target.parent)
+    committed = False
+    try:
+        with _locked(target, LOCK_WAIT_SECONDS if wait is None else wait):
+            _recover(target)
+            check_replaceable_folder(target)
+            tmp = _hidden(target, _TMP, f"{os.getpid()}-{secrets.token_hex(4)}")
+            os.mkdir(tmp, 0o777)
+            try:
                 try:
-                    try:
-                        yield tmp
-                        guard.check()
-                        _fsync_tree(tmp)
-                        _commit(tmp, target, guard)
-                        committed = True
-                    except OSError as exc:
-                        raise name_target(exc, tmp, target) from exc
-                finally:
-                    with _signals_blocked():
-                        _remove_fully(tmp)  # after a commit: the old result, under the tmp name
-                        if not committed:
-                            _ABANDONED.append(tmp)
-        finally:
-            if not committed:
-                remove_empty(created)
+                    yield tmp
+                    before_commit()
+                    _fsync_tree(tmp)
+                    _commit(tmp, target)
+                    committed = True
+                except OSError as exc:
+                    raise name_target(exc, tmp, target) from exc
+            finally:
+                with _signals_blocked():
+                    _remove_fully(tmp)  # after a commit: the old result, under the tmp name
+                    if not committed:
+                        _ABANDONED.append(tmp)
+    finally:
+        if not committed:
+            remove_empty(created)
 
 
 def name_target(exc: OSError, tmp: Path, target: Path) -> OSError:
@@ -405,10 +370,10 @@ def check_replaceable_folder(target: Path) -> None:
         )
 
 
-def _commit(tmp: Path, target: Path, guard: _SignalGuard) -> None:
+def _commit(tmp: Path, target: Path) -> None:
     """Publish ``tmp`` at ``target`` in one atomic step (see the module docstring)."""
     with _signals_blocked():
-        guard.check()
+        before_commit()
         if os.path.lexists(target) and not os.path.islink(target) and target.is_dir():
             if not exchange(tmp, target):
                 old = _hidden(target, _OLD, f"{os.getpid()}-{secrets.token_hex(4)}")

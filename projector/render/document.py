@@ -339,13 +339,13 @@ def build(
     The first result is the main one: its provenance, summary (with MCSE), attribution and
     figures; with more results, a comparison section (tables and overlay) follows.
     """
-    import markdown
-
+    from projector.extras import require
     from projector.model.summary import summarize
     from projector.render import plots
     from projector.render.report import summary_markdown
     from projector.studies import compare
 
+    markdown = require("markdown", "studies", "HTML reports")
     extras = extras or Extras()
     ds = results[0]
     summary = summarize(ds)

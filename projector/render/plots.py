@@ -2,24 +2,29 @@
 
 Dependency direction: ``results`` -> ``plots``; functions take a Dataset and an
 optional ``ax`` and return the Figure; they never call ``plt.show()``.
+
+Figures are built as :class:`matplotlib.figure.Figure` objects, never through pyplot:
+no backend is switched and no global figure list is touched, and ``savefig`` to PNG
+works headless. matplotlib is the ``plot`` extra (:func:`projector.extras.require`),
+imported when the first figure is made.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; no display is assumed
-
-import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
+from projector.extras import require
 from projector.inputs.systems import decimal_year
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.colors import Colormap
+    from matplotlib.figure import Figure
 
 __all__ = [
     "backtest_figure",
@@ -33,6 +38,23 @@ __all__ = [
     "sensitivity_figure",
     "trends_figure",
 ]
+
+
+def _subplots(
+    nrows: int = 1,
+    ncols: int = 1,
+    *,
+    figsize: tuple[float, float],
+    layout: str | None = None,
+    **kwargs: Any,
+) -> tuple[Figure, Any]:
+    """A new Figure and its axes, as ``plt.subplots`` makes them but without pyplot."""
+    fig = require("matplotlib.figure", "plot", "plots").Figure(figsize=figsize, layout=layout)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+def _cmap(name: str) -> Colormap:
+    return require("matplotlib", "plot", "plots").colormaps[name]
 
 
 def fan_chart(
@@ -66,7 +88,7 @@ def fan_chart(
         grid (computed when not given).
     """
     if ax is None:
-        fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
+        fig, ax = _subplots(figsize=(9, 5.5), layout="constrained")
     else:
         fig = ax.get_figure()  # type: ignore[assignment]
     n = int(ds.sizes["path"])
@@ -147,7 +169,9 @@ _FIG1_WINDOWS = {"compute": ("pre-dl", "dl-regular", "large-scale"),
 
 def close(fig: Figure) -> None:
     """Release a figure's memory once it is saved."""
-    plt.close(fig)
+    plt = sys.modules.get("matplotlib.pyplot")  # a caller's pyplot figure; never imported
+    if plt is not None:
+        plt.close(fig)
 
 
 def trends_figure(
@@ -175,7 +199,7 @@ def trends_figure(
     if quantity not in _FIG1_WINDOWS:
         raise ValueError(f"quantity must be compute or parameters, got {quantity!r}")
     if ax is None:
-        fig, ax = plt.subplots(figsize=(10, 6), layout="constrained")
+        fig, ax = _subplots(figsize=(10, 6), layout="constrained")
     else:
         fig = ax.get_figure()  # type: ignore[assignment]
     year = ds["publication_year"].values
@@ -226,9 +250,7 @@ def backtest_figure(bt: Any, *, method: str | None = None) -> Figure:
     forecast is flat).
     """
     method = method or bt.scenario.name
-    fig, (ax, ax_pit) = plt.subplots(
-        1, 2, figsize=(12.5, 5.0), gridspec_kw={"width_ratios": [2.2, 1]}
-    )
+    fig, (ax, ax_pit) = _subplots(1, 2, figsize=(12.5, 5.0), gridspec_kw={"width_ratios": [2.2, 1]})
     ok = np.isfinite(bt.frontier_values)
     ax.step(
         bt.frontier_years[ok],
@@ -240,7 +262,7 @@ def backtest_figure(bt: Any, *, method: str | None = None) -> Figure:
     )
     rows = [r for r in bt.rows if r["method"] == method]
     cutoffs = sorted({r["cutoff"] for r in rows})
-    cmap = plt.get_cmap("viridis")
+    cmap = _cmap("viridis")
     for k, c in enumerate(cutoffs):
         mine = sorted((r for r in rows if r["cutoff"] == c), key=lambda r: r["horizon"])
         year0 = decimal_year(dt.date.fromisoformat(c))
@@ -287,7 +309,7 @@ def sensitivity_figure(sens: Any, *, outputs: list[str] | None = None) -> Figure
     n = len(outputs)
     cols = min(3, n)
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(
+    fig, axes = _subplots(
         rows, cols, figsize=(4.4 * cols, 0.9 + 0.45 * len(sens.factors) * rows + 1.2 * rows),
         squeeze=False, layout="constrained",
     )  # fmt: skip
@@ -324,7 +346,7 @@ def _crossing_cdf(ds: xr.Dataset, years: np.ndarray) -> np.ndarray:
 
 
 def _anchor_colors(n: int) -> list[Any]:
-    cmap = plt.get_cmap("plasma")
+    cmap = _cmap("plasma")
     return [cmap(0.08 + 0.8 * k / max(1, n - 1)) for k in range(n)]
 
 
@@ -336,7 +358,7 @@ def crossing_probability(ds: xr.Dataset, *, ax: Axes | None = None) -> Figure:
     hypotheses, that the threshold of the right one has been crossed.
     """
     if ax is None:
-        fig, ax = plt.subplots(figsize=(9, 5.2), layout="constrained")
+        fig, ax = _subplots(figsize=(9, 5.2), layout="constrained")
     else:
         fig = ax.get_figure()  # type: ignore[assignment]
     t0, t1 = float(ds.attrs.get("start_year", 2020)), float(ds.attrs.get("end_year", 2100))
@@ -368,7 +390,7 @@ def crossing_histograms(ds: xr.Dataset) -> Figure:
     names = [str(a) for a in ds["anchor"].values]
     cols = min(4, len(names))
     rows = (len(names) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.6 * rows), squeeze=False,
+    fig, axes = _subplots(rows, cols, figsize=(3.4 * cols, 2.6 * rows), squeeze=False,
                              layout="constrained", sharex=True)  # fmt: skip
     cross = np.asarray(ds["crossing_year"].values, dtype=np.float64)
     t0, t1 = float(ds.attrs.get("start_year", 2020)), float(ds.attrs.get("end_year", 2100))
@@ -406,12 +428,12 @@ def reversion_prior(ds: xr.Dataset) -> Figure:
     scen = json.loads(ds.attrs["scenario_resolved"])
     s = float(ds.attrs["start_year"])
     t1 = float(ds.attrs.get("end_year", s + 80))
-    fig, (ax, ax_w) = plt.subplots(1, 2, figsize=(12, 4.6), layout="constrained")
+    fig, (ax, ax_w) = _subplots(1, 2, figsize=(12, 4.6), layout="constrained")
     x = np.linspace(s - 15, min(t1, s + 60), 600)
     drawn = np.asarray(ds["reversion_year"].values, dtype=np.float64)
     comp = np.asarray(ds["reversion_component"].values)
     names = [c["name"] for c in scen["reversion"]]
-    colors = plt.get_cmap("tab10")(np.arange(len(names)))
+    colors = _cmap("tab10")(np.arange(len(names)))
     bins = np.linspace(x[0], x[-1], 80)
     ax.hist([drawn[comp == k] for k in range(len(names))], bins=bins, stacked=True,
             density=False, color=colors, alpha=0.35,
@@ -454,7 +476,7 @@ def reversion_prior(ds: xr.Dataset) -> Figure:
 def rate_distributions(ds: xr.Dataset) -> Figure:
     """Bootstrap distributions of the growth rates [OOM/year], with doubling times."""
     names = [n for n in ("growth_dl", "growth_pre_dl", "growth_moore") if n in ds]
-    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.6), squeeze=False,
+    fig, axes = _subplots(1, len(names), figsize=(4.2 * len(names), 3.6), squeeze=False,
                              layout="constrained")  # fmt: skip
     for ax, name in zip(axes.ravel(), names, strict=True):
         v = np.asarray(ds[name].values, dtype=np.float64)
@@ -479,10 +501,10 @@ def compare_overlay(
     ``names`` label them in the one legend.
     """
     if ax is None:
-        fig, ax = plt.subplots(figsize=(9.5, 5.5), layout="constrained")
+        fig, ax = _subplots(figsize=(9.5, 5.5), layout="constrained")
     else:
         fig = ax.get_figure()  # type: ignore[assignment]
-    colors = plt.get_cmap("tab10")(np.arange(len(summaries)) % 10)
+    colors = _cmap("tab10")(np.arange(len(summaries)) % 10)
     lo_all, hi_all, t_min, t_max = np.inf, -np.inf, np.inf, -np.inf
     for s, name, color in zip(summaries, names, colors, strict=True):
         t = s["year"].values

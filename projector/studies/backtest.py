@@ -160,7 +160,9 @@ def score(members: npt.ArrayLike, realised: float, /) -> dict[str, float]:
     empirical-distribution CRPS E|X - y| - E|X - X'| / 2; the absolute error for a
     point forecast).
     """
-    import scoringrules
+    from projector.extras import require
+
+    scoringrules = require("scoringrules", "studies", "backtest scores (CRPS)")
 
     x = np.sort(np.asarray(members, dtype=np.float64).ravel())
     if x.size == 0 or not np.all(np.isfinite(x)):

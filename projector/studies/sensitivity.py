@@ -249,10 +249,12 @@ def run_sensitivity(
     progress
         Called with 1 after each run (serial only).
     """
-    from SALib.analyze import morris as morris_analyze
-    from SALib.analyze import sobol as sobol_analyze
-    from SALib.sample import morris as morris_sample
-    from SALib.sample import sobol as sobol_sample
+    from projector.extras import require
+
+    morris_analyze = require("SALib.analyze.morris", "studies", "sensitivity analyses")
+    sobol_analyze = require("SALib.analyze.sobol", "studies", "sensitivity analyses")
+    morris_sample = require("SALib.sample.morris", "studies", "sensitivity analyses")
+    sobol_sample = require("SALib.sample.sobol", "studies", "sensitivity analyses")
 
     if method not in METHODS:
         raise InputError(f"--method {method!r}: expected one of {', '.join(METHODS)}")
@@ -350,7 +352,9 @@ def attribution(
         Name -> (path,) values of each output (e.g. a crossing year, censored at the
         horizon, or log10 compute at a year).
     """
-    from SALib.analyze import rbd_fast
+    from projector.extras import require
+
+    rbd_fast = require("SALib.analyze.rbd_fast", "studies", "attributions (RBD-FAST)")
 
     used = {k: v[:max_paths] for k, v in draws.items() if np.all(np.isfinite(v)) and np.ptp(v) > 0}
     if not used:
