@@ -73,12 +73,12 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
             paths=args.paths, seed=args.seed, baselines=baselines, progress=bar.update,
             client=client,
         )  # fmt: skip
-    from projector.render import plots
+    from projector.render import study_plots
 
     written = write_folder(
         out_dir,
         {"backtest.csv": backtest.to_csv(bt), "backtest.md": backtest.to_markdown(bt)},
-        {"backtest.png": plots.backtest_figure(bt)},
+        {"backtest.png": study_plots.backtest_figure(bt)},
     )
     lines = []
     if not args.quiet:

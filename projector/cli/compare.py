@@ -40,7 +40,7 @@ def _cmd_compare(args: argparse.Namespace) -> list[str]:
     from projector.model.summary import summarize
     from projector.pipeline import checks
     from projector.pipeline.folders import write_folder
-    from projector.render import plots
+    from projector.render import study_plots
     from projector.studies import compare
 
     if len(args.results) < 2:
@@ -54,7 +54,7 @@ def _cmd_compare(args: argparse.Namespace) -> list[str]:
     written = write_folder(
         out_dir,
         {"compare.csv": compare.to_csv(c), "compare.md": compare.to_markdown(c)},
-        {"compare.png": plots.compare_overlay(summaries, names)},
+        {"compare.png": study_plots.compare_overlay(summaries, names)},
     )
     lines = [] if args.quiet else [compare.to_markdown(c, probabilities=False).rstrip()]
     return lines + [f"wrote {p}" for p in written]

@@ -68,7 +68,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> list[str]:
             samples=args.samples, paths=args.paths, seed=args.seed, workers=args.workers,
             scheduler=args.scheduler, timeout=args.timeout, progress=bar.update,
         )  # fmt: skip
-    from projector.render import plots
+    from projector.render import study_plots
 
     written = write_folder(
         out_dir,
@@ -76,7 +76,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> list[str]:
             "sensitivity.csv": sensitivity.to_csv(sens),
             "sensitivity.md": sensitivity.to_markdown(sens),
         },
-        {"sensitivity.png": plots.sensitivity_figure(sens)},
+        {"sensitivity.png": study_plots.sensitivity_figure(sens)},
     )
     lines = []
     if not args.quiet:

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Run", "project", "resolve", "run", "stream_chunks"]
 
+
 def resolve(
     scenario: str | Path | Scenario,
     *,

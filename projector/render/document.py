@@ -341,7 +341,7 @@ def build(
     """
     from projector.extras import require
     from projector.model.summary import summarize
-    from projector.render import plots
+    from projector.render import plots, study_plots
     from projector.render.report import summary_markdown
     from projector.studies import compare
 
@@ -373,7 +373,7 @@ def build(
         lines += [
             compare.to_markdown(c, level=2).strip(),
             "",
-            _image(_png(plots.compare_overlay(summaries, names)), "comparison"),
+            _image(_png(study_plots.compare_overlay(summaries, names)), "comparison"),
             "",
         ]
     if extras.sensitivity is not None:

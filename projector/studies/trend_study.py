@@ -112,13 +112,13 @@ def study(
 
 def figures(ds: xr.Dataset, quantity: str) -> dict[str, Any]:
     """The figures of a trends folder: compute and/or parameters (file name -> Figure)."""
-    from projector.render import plots
+    from projector.render import study_plots
 
     out = {}
     if quantity in ("compute", "both"):
-        out["trends_compute.png"] = plots.trends_figure(ds, quantity="compute")
+        out["trends_compute.png"] = study_plots.trends_figure(ds, quantity="compute")
     if quantity in ("parameters", "both"):
-        out["trends_parameters.png"] = plots.trends_figure(
+        out["trends_parameters.png"] = study_plots.trends_figure(
             ds, quantity="parameters", windows=("params-pre-dl", "params-dl-all",
                                                 "params-2018-present-language")
         )  # fmt: skip
