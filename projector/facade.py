@@ -93,8 +93,8 @@ def trends(
     seed: int = 0,
 ) -> xr.Dataset:
     """The Three Eras analysis of ``dataset``: growth per window with bootstrapped
-    intervals (dims ``window``, ``bound``, ...; ``projector.model.cube.trends_to_dataset``)."""
-    from projector.model.cube import trends_to_dataset
+    intervals (dims ``window``, ``draw``, ``system``; ``model.trends_cube``)."""
+    from projector.model.trends_cube import trends_to_dataset
     from projector.studies import trend_study
 
     when = dt.date.fromisoformat(cutoff) if isinstance(cutoff, str) else cutoff

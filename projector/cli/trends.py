@@ -47,7 +47,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_trends(args: argparse.Namespace) -> list[str]:
-    from projector.model.cube import trends_to_dataset
+    from projector.model.trends_cube import trends_to_dataset
     from projector.pipeline import checks
     from projector.pipeline.store import write_trends
     from projector.render.report import trends_markdown

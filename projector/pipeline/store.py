@@ -378,7 +378,7 @@ def write_trends(analysis: TrendAnalysis, out_dir: Path, figures: dict[str, Any]
     an older result stays intact until the new one is complete. The NetCDF file is
     encoded in memory first, so a full disk fails in plain file I/O, not inside HDF5.
     """
-    from projector.model.cube import trends_to_dataset
+    from projector.model.trends_cube import trends_to_dataset
     from projector.pipeline.fileio import write_bytes
     from projector.pipeline.transaction import result_transaction
     from projector.render.report import trends_csv, trends_markdown

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xarray as xr
 
-from projector.model.cube import TREND_COLUMNS, trends_table
 from projector.model.summary import PRECISION, paths_needed
+from projector.model.trends_cube import TREND_COLUMNS, trends_table
 
 if TYPE_CHECKING:  # trends pulls in scipy.stats (about 1 s): only its type is needed here
     from projector.studies.trends import TrendAnalysis

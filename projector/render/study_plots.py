@@ -53,7 +53,7 @@ def trends_figure(
     Parameters
     ----------
     ds
-        From :func:`projector.pipeline.results.trends_to_dataset`.
+        From :func:`projector.model.trends_cube.trends_to_dataset`.
     quantity
         ``compute`` (log10 FLOP) or ``parameters``.
     windows

@@ -454,7 +454,7 @@ def analyse(
 def open_trends(folder: str | Path, /) -> xr.Dataset:
     """The trends a ``projector trends`` folder holds (its ``trends.nc``), loaded in memory.
 
-    Dims: ``window``, ``draw``, ``system`` (:func:`projector.model.cube.trends_to_dataset`).
+    Dims: ``window``, ``draw``, ``system`` (:func:`projector.model.trends_cube.trends_to_dataset`).
     """
     import xarray as xr
 
