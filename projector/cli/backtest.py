@@ -44,6 +44,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_backtest(args: argparse.Namespace) -> list[str]:
+    from projector.extras import require
+
+    require("scoringrules", "studies", "backtest scores (CRPS)")  # before any compute
+    require("matplotlib", "plot", "backtest figures")  # before any compute
     from projector.pipeline import checks
     from projector.pipeline.folders import write_folder
     from projector.pipeline.run import resolve

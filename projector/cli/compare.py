@@ -37,6 +37,9 @@ def _open_results(paths: list[Path]) -> list[Any]:
 
 
 def _cmd_compare(args: argparse.Namespace) -> list[str]:
+    from projector.extras import require
+
+    require("matplotlib", "plot", "comparison figures")  # before any compute
     from projector.model.summary import summarize
     from projector.pipeline import checks
     from projector.pipeline.folders import write_folder
@@ -98,6 +101,10 @@ def _result_path(text: str) -> Path:
 
 
 def _cmd_report(args: argparse.Namespace) -> list[str]:
+    from projector.extras import require
+
+    require("markdown", "studies", "HTML reports")
+    require("matplotlib", "plot", "report figures")
     from projector.pipeline import checks
     from projector.pipeline.fileio import atomic_path
     from projector.pipeline.store import find_store

@@ -118,6 +118,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_project(args: argparse.Namespace) -> list[str]:
+    if args.plot:
+        from projector.extras import require
+
+        require("matplotlib", "plot", "plots")  # before any compute
     from projector.pipeline.run import Run
 
     run = Run(

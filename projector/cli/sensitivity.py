@@ -47,6 +47,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> list[str]:
+    from projector.extras import require
+
+    require("SALib", "studies", "sensitivity analyses")  # before any compute
+    require("matplotlib", "plot", "sensitivity figures")  # before any compute
     from projector.pipeline import checks
     from projector.pipeline.folders import write_folder
     from projector.pipeline.run import resolve

@@ -47,6 +47,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_trends(args: argparse.Namespace) -> list[str]:
+    from projector.extras import require
+
+    require("matplotlib", "plot", "trend figures")  # before any compute
     from projector.model.trends_cube import trends_to_dataset
     from projector.pipeline import checks
     from projector.pipeline.store import write_trends
