@@ -185,7 +185,7 @@ def _cmd_export(args: argparse.Namespace) -> list[str]:
 
 def _cmd_validate(args: argparse.Namespace) -> list[str]:
     from projector.inputs.scenario import Scenario
-    from projector.model.engine import reversion_mass_before_start
+    from projector.pipeline.run import reversion_warnings
 
     lines = []
     for name in args.scenario:
@@ -197,26 +197,8 @@ def _cmd_validate(args: argparse.Namespace) -> list[str]:
             f"{len(scen.reversion)} reversion components, {len(scen.anchors)} anchors, "
             f"sha256 {scen.sha256[:12]})"
         )
-        s = scen.start_year
-        if s is None:
-            from projector.inputs.systems import load_dataset
-
-            systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
-            s = float(systems.until(scen.data.cutoff).year.max())
-        what = {
-            "mirror": "acts like a date as far after it (the 2022 formula)",
-            "truncate": "is conditioned away (the mixture is renormalised on R > s)",
-            "immediate": "reverts at the start (w = 0 from s)",
-        }[scen.reversion_before_start]
-        for comp, mass in reversion_mass_before_start(scen, s):
-            if mass > 0.01:
-                print(
-                    f"projector: warning: {scen.source}: reversion component '{comp}' puts "
-                    f"{mass:.1%} of its probability before the start {s:.2f}; under "
-                    f"growth.reversion_before_start = '{scen.reversion_before_start}' such a "
-                    f"date {what}",
-                    file=sys.stderr,
-                )
+        for warning in reversion_warnings(scen):
+            print(f"projector: warning: {warning}", file=sys.stderr)
     return lines
 
 

@@ -50,7 +50,7 @@ from projector.pipeline.store import STORE_NAME, Layout, StoreWriter, open_resul
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["Run", "project", "resolve", "run", "stream_chunks"]
+__all__ = ["Run", "project", "resolve", "reversion_warnings", "run", "stream_chunks"]
 
 
 def resolve(
@@ -436,6 +436,32 @@ def run(
         force=force,
     )
     return r.result()
+
+
+#: What each ``growth.reversion_before_start`` policy does with a date before the start.
+_BEFORE_START = {
+    "mirror": "acts like a date as far after it (the 2022 formula)",
+    "truncate": "is conditioned away (the mixture is renormalised on R > s)",
+    "immediate": "reverts at the start (w = 0 from s)",
+}
+
+
+def reversion_warnings(scen: Scenario, /, *, threshold: float = 0.01) -> list[str]:
+    """Warnings for reversion components that put more than ``threshold`` of their
+    probability before the start (the newest data's date when the scenario sets none),
+    saying what the scenario's policy does with such dates (``projector validate``)."""
+    s = scen.start_year
+    if s is None:
+        systems = load_dataset(scen.data.dataset, notable_only=scen.data.notable_only)
+        s = float(systems.until(scen.data.cutoff).year.max())
+    what = _BEFORE_START[scen.reversion_before_start]
+    return [
+        f"{scen.source}: reversion component '{comp}' puts {mass:.1%} of its probability "
+        f"before the start {s:.2f}; under growth.reversion_before_start = "
+        f"'{scen.reversion_before_start}' such a date {what}"
+        for comp, mass in engine.reversion_mass_before_start(scen, s)
+        if mass > threshold
+    ]
 
 
 def project(scenario: str | Path | Scenario, /, **kwargs: Any) -> xr.Dataset:
