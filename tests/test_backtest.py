@@ -155,8 +155,10 @@ def test_backtest_scores_every_case_and_skips_past_the_truth(
     # The data ends 2021-06-15: 2019 + 3 lies beyond it.
     assert bt.skipped == [("2019-01-01", 3.0)]
     methods = {r["method"] for r in bt.rows}
-    assert methods == {"test", "flat", "climatology", "trend-from-frontier"}
-    assert len(bt.rows) == 5 * 4
+    assert methods == {"test", *backtest.BASELINES}
+    # 'records' needs a record-setting date whose h-year window ends by the cut-off
+    assert len([r for r in bt.rows if r["method"] != "records"]) == 5 * len(backtest.BASELINES)
+    assert 1 <= len([r for r in bt.rows if r["method"] == "records"]) <= 5
     flat = [r for r in bt.rows if r["method"] == "flat"]
     # The frontier rises on the trend line: a flat forecast is always below reality.
     assert all(r["pit"] == 1.0 and r["in_95"] == 0 for r in flat)
@@ -179,7 +181,9 @@ def test_backtest_is_reproducible_and_writes_the_contract(
     rows = list(csv.DictReader(a.splitlines()))
     assert list(rows[0])[:13] == list(backtest.COLUMNS[:13])
     assert {r["in_50"] for r in rows} <= {"0", "1"}
-    assert len(rows) == 3 * 2 * 4
+    others = [r for r in rows if r["method"] != "records"]  # records: where history allows
+    assert len(others) == 3 * 2 * len(backtest.BASELINES)
+    assert list(rows[0])[13:] == list(backtest.COLUMNS[13:])  # added columns come after
     md = (tmp_path / "a" / "backtest.md").read_text()
     assert "## Summary" in md and "| climatology | all |" in md
     assert (tmp_path / "a" / "backtest.png").stat().st_size > 10_000

@@ -36,6 +36,9 @@ from projector.errors import InputError
 from projector.inputs.frontier import frontier_at
 from projector.inputs.scenario import Scenario, override
 from projector.inputs.systems import Systems, decimal_year, load_dataset
+from projector.studies.baselines import BASELINES
+from projector.studies.baselines import ensembles as baseline_ensembles
+from projector.studies.scoring import BOOTSTRAP_DRAWS, COLUMNS, PIT_BINS, score, summarise
 
 __all__ = [
     "BASELINES",
@@ -48,25 +51,6 @@ __all__ = [
     "summarise",
 ]
 
-BASELINES = ("flat", "climatology", "trend-from-frontier")
-#: Columns of backtest.csv, in order (the first 13 are the issue's contract).
-COLUMNS = (
-    "method",
-    "cutoff",
-    "horizon",
-    "realised",
-    "median",
-    "q025",
-    "q25",
-    "q75",
-    "q975",
-    "pit",
-    "in_50",
-    "in_95",
-    "crps",
-    "frontier_at_cutoff",
-    "members",
-)
 _MAX_CUTOFFS = 2000
 _STEP = re.compile(r"^(\d+)([DWMY])$")
 
@@ -150,42 +134,6 @@ def parse_horizons(text: str, /) -> list[float]:
     return sorted(set(out))
 
 
-def score(members: npt.ArrayLike, realised: float, /) -> dict[str, float]:
-    """Scores of one ensemble forecast against the realised value (all in log10 FLOP).
-
-    ``pit`` is the fraction of members below reality, ties counted half (so a point
-    forecast that is exactly right has PIT 0.5); ``in_50``/``in_95`` are 1 when reality
-    lies inside the central 50% / 95% band (bounds included); ``crps`` is the ensemble
-    CRPS from ``scoringrules`` (its quantile-decomposition estimator, which equals the
-    empirical-distribution CRPS E|X - y| - E|X - X'| / 2; the absolute error for a
-    point forecast).
-    """
-    from projector.extras import require
-
-    scoringrules = require("scoringrules", "studies", "backtest scores (CRPS)")
-
-    x = np.sort(np.asarray(members, dtype=np.float64).ravel())
-    if x.size == 0 or not np.all(np.isfinite(x)):
-        raise InputError("backtest: an ensemble is empty or has non-finite members")
-    q025, q25, median, q75, q975 = np.quantile(x, [0.025, 0.25, 0.5, 0.75, 0.975])
-    below = np.searchsorted(x, realised, side="left")
-    equal = np.searchsorted(x, realised, side="right") - below
-    crps = float(scoringrules.crps_ensemble(realised, x, estimator="qd", sorted_ensemble=True))
-    return {
-        "realised": float(realised),
-        "median": float(median),
-        "q025": float(q025),
-        "q25": float(q25),
-        "q75": float(q75),
-        "q975": float(q975),
-        "pit": float((below + 0.5 * equal) / x.size),
-        "in_50": int(q25 <= realised <= q75),
-        "in_95": int(q025 <= realised <= q975),
-        "crps": crps,
-        "members": int(x.size),
-    }
-
-
 @dataclasses.dataclass(frozen=True)
 class Backtest:
     """Scored cases (one dict per method, cut-off and horizon, keys :data:`COLUMNS`)."""
@@ -219,18 +167,6 @@ def _hindcast_scenario(
     if not isinstance(scen.start_compute, str):
         changes["start.compute"] = "frontier"  # an explicit C(s) cannot move with T
     return override(scen, changes)
-
-
-def _climatology(
-    systems: Systems, cutoff_year: float, dl_start: float, h: float
-) -> npt.NDArray[np.float64]:
-    """Every h-year change of the frontier seen before the cut-off (monthly origins)."""
-    origins = np.arange(dl_start, cutoff_year - h + 1e-9, 1.0 / 12.0)
-    if origins.size == 0:
-        return np.empty(0)
-    start = frontier_at(systems, origins)
-    change = frontier_at(systems, origins + h) - start
-    return change[np.isfinite(change)]
 
 
 def study(
@@ -341,15 +277,13 @@ def run_backtest(
             if not math.isfinite(realised):
                 skipped.append((cutoff.isoformat(), h))
                 continue
-            ensembles: dict[str, npt.NDArray[np.float64]] = {scen.name: value_at(ds, t + h)}
-            if "flat" in baselines:
-                ensembles["flat"] = np.array([c_t])
-            if "climatology" in baselines:
-                change = _climatology(known, t, dl_start, h)
-                if change.size:
-                    ensembles["climatology"] = c_t + change
-            if "trend-from-frontier" in baselines:
-                ensembles["trend-from-frontier"] = c_t + ds["growth_dl"].values * h
+            ensembles = {scen.name: value_at(ds, t + h)}
+            ensembles.update(
+                baseline_ensembles(
+                    baselines, known=known, cutoff_year=t, c_t=c_t, h=h, dl_start=dl_start,
+                    rates=ds["growth_dl"].values,
+                )
+            )  # fmt: skip
             for method, members in ensembles.items():
                 row = {"method": method, "cutoff": cutoff.isoformat(), "horizon": h}
                 row.update(score(members, realised))
@@ -381,34 +315,8 @@ def run_backtest(
     )
 
 
-def summarise(bt: Backtest, /) -> list[dict[str, Any]]:
-    """Per method and horizon (and ``all``): cases, mean CRPS, coverage, median error.
-
-    ``bias`` is the mean of median - realised [OOM]; ``rmse`` its root mean square.
-    """
-    out = []
-    horizons = sorted({r["horizon"] for r in bt.rows})
-    for method in bt.methods:
-        mine = [r for r in bt.rows if r["method"] == method]
-        for h in [*horizons, None]:
-            sel = [r for r in mine if h is None or r["horizon"] == h]
-            if not sel:
-                continue
-            err = np.array([r["median"] - r["realised"] for r in sel])
-            out.append(
-                {
-                    "method": method,
-                    "horizon": "all" if h is None else h,
-                    "cases": len(sel),
-                    "crps": float(np.mean([r["crps"] for r in sel])),
-                    "cover_50": float(np.mean([r["in_50"] for r in sel])),
-                    "cover_95": float(np.mean([r["in_95"] for r in sel])),
-                    "bias": float(err.mean()),
-                    "rmse": float(np.sqrt(np.mean(err**2))),
-                    "width_95": float(np.mean([r["q975"] - r["q025"] for r in sel])),
-                }
-            )
-    return out
+def _pct(s: dict[str, Any], key: str) -> str:
+    return f"{s[key]:.0%} [{s[key + '_lo']:.0%}, {s[key + '_hi']:.0%}]"
 
 
 def to_csv(bt: Backtest, /) -> str:
@@ -446,16 +354,38 @@ def to_markdown(bt: Backtest, /, *, cases: bool = True) -> str:
         "",
         "## Summary",
         "",
-        "| method | horizon [y] | cases | mean CRPS [OOM] | in 50% band | in 95% band "
-        "| mean error [OOM] | RMS error [OOM] | mean 95% width [OOM] |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "Intervals: 90% block bootstrap over cut-offs (resampling whole cut-offs, "
+        f"{BOOTSTRAP_DRAWS} draws). Misses: cases above / below the 95% band.",
+        "",
+        "| method | horizon [y] | cases | mean CRPS [OOM] | in 50% band | in 90% band "
+        "| in 95% band | misses above / below | mean PIT | mean error [OOM] | RMS error [OOM] "
+        "| mean 95% width [OOM] |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for s in summarise(bt):
+    table = summarise(bt)
+    for s in table:
         h = s["horizon"] if s["horizon"] == "all" else f"{s['horizon']:g}"
         lines.append(
-            f"| {s['method']} | {h} | {s['cases']} | {s['crps']:.3f} | {s['cover_50']:.0%} "
-            f"| {s['cover_95']:.0%} | {s['bias']:+.2f} | {s['rmse']:.2f} | {s['width_95']:.2f} |"
+            f"| {s['method']} | {h} | {s['cases']} "
+            f"| {s['crps']:.3f} [{s['crps_lo']:.3f}, {s['crps_hi']:.3f}] "
+            f"| {_pct(s, 'cover_50')} | {_pct(s, 'cover_90')} | {_pct(s, 'cover_95')} "
+            f"| {s['above_95']} / {s['below_95']} | {s['mean_pit']:.2f} "
+            f"| {s['bias']:+.2f} | {s['rmse']:.2f} | {s['width_95']:.2f} |"
         )
+    lines += [
+        "",
+        "## PIT histograms",
+        "",
+        f"Cases per tenth of the PIT (all horizons); a calibrated forecast puts about "
+        f"1/{PIT_BINS} of its cases in each.",
+        "",
+        "| method | " + " | ".join(f"{k / PIT_BINS:.1f}-{(k + 1) / PIT_BINS:.1f}"
+                                   for k in range(PIT_BINS)) + " |",
+        "|---|" + "---:|" * PIT_BINS,
+    ]  # fmt: skip
+    for s in table:
+        if s["horizon"] == "all":
+            lines.append(f"| {s['method']} | " + " | ".join(map(str, s["pit_hist"])) + " |")
     if not cases:
         return "\n".join(lines) + "\n"
     lines += [
