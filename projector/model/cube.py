@@ -83,12 +83,12 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "log10_compute": (
         (PATH, TIME),
         "log10 FLOP",
-        "log10 of training compute of the largest system",
+        "log10 of training compute of the largest notable system",
     ),
     "log10_compute_yearly": (
         (PATH, YEAR),
         "log10 FLOP",
-        "log10 of training compute of the largest system at each year of the yearly grid "
+        "log10 of training compute of the largest notable system at each year of the yearly grid "
         "(linear between time-grid points)",
     ),
     "growth_dl": ((PATH,), "OOM/year", "bootstrapped Deep-Learning-era growth rate"),

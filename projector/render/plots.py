@@ -117,7 +117,7 @@ def fan_chart(
     _anchor_lines(ax, names, levels, float(np.nanmin(q)), float(np.nanmax(q)))
     a = ds.attrs
     ax.set_title(
-        f"{a.get('scenario_name', '')}: training compute of the largest system "
+        f"{a.get('scenario_name', '')}: training compute of the largest notable system "
         f"({a.get('paths', n)} paths)",
         fontsize=11,
     )
@@ -172,7 +172,7 @@ def _anchor_colors(n: int) -> list[Any]:
 
 
 def crossing_probability(ds: xr.Dataset, *, ax: Axes | None = None) -> Figure:
-    """P(the largest system has crossed each anchor by year t), one curve per anchor.
+    """P(the largest notable system has crossed each anchor by year t), one curve per anchor.
 
     When the anchors carry weights (``anchor_weight``), the weight-combined curve
     ``sum_a w_a P_a(t)`` is drawn too: the probability, under those beliefs in the

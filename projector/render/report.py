@@ -208,7 +208,7 @@ def _markdown_one(s: xr.Dataset, title: str, levels: tuple[int, int]) -> str:
         ]
     lines += [
         "",
-        f"{section} log10 training compute [FLOP] of the largest system",
+        f"{section} log10 training compute [FLOP] of the largest notable system",
         "",
         "| year | " + " | ".join(_qlabel(q) for q in qs) + " | anchors passed by median |",
         "|---:|" + "---:|" * len(qs) + "---:|",

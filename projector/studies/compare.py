@@ -203,7 +203,8 @@ def to_markdown(c: xr.Dataset, /, *, level: int = 1, probabilities: bool = True)
         "standard error, sqrt(mcse_a^2 + mcse_b^2): exact for independent runs, conservative "
         "for runs sharing a seed (their draws are common random numbers).",
         "",
-        f"{section} log10 training compute [FLOP] of the largest system: median [2.5%, 97.5%]",
+        f"{section} log10 training compute [FLOP] of the largest notable system: "
+        "median [2.5%, 97.5%]",
         "",
         head,
         rule,
