@@ -71,6 +71,9 @@ def _inputs(
         c += rng.uniform(0, 1, (n, 1))
         thresholds = np.array([28, 32, 33, 34.36, 34.5, 37, 41.0])
         return (times, c, thresholds), (np.empty((n, 7)),)
+    if name == "running_max":
+        c = 24.1 + np.cumsum(rng.normal(0, 0.05, (n, times.size)), axis=1)
+        return (c, 24.1), (c,)
     if name == "project_paths":
         (t, s, c0, g_dl, g_m, _, shape, width), _ = _inputs("integrate_paths", n, rng, n_dl, n_pre)
         years = np.arange(2022.0, 2101.0)
@@ -79,7 +82,7 @@ def _inputs(
         table = rng.normal(0, 0.5, (180, times.size))
         thresholds = np.array([28, 32, 33, 34.36, 34.5, 37, 41.0])
         args = (t, s, c0, g_dl, g_m, rev, shape, width, True, rng.normal(0, 0.3, n), table,
-                rng.integers(0, 180, n), thresholds, i, frac)  # fmt: skip
+                rng.integers(0, 180, n), thresholds, i, frac, False, c0)  # fmt: skip
         outs = (np.empty((n, years.size), np.float32), np.empty((n, 7)),
                 np.empty((min(n, 10_000), t.size), np.float32))  # fmt: skip
         return args, outs

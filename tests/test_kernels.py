@@ -58,6 +58,9 @@ def _inputs(name: str, rng: np.random.Generator) -> tuple[tuple, tuple]:
     if name == "first_crossing":
         c = 24 + np.cumsum(rng.uniform(0, 0.05, (n, len(times))), axis=1)
         return (times, c, np.array([20.0, 30.0, 40.0, 60.0])), (np.empty((n, 4)),)
+    if name == "running_max":
+        c = 24 + np.cumsum(rng.normal(0, 0.05, (n, len(times))), axis=1)
+        return (c, 24.1), (np.empty((n, len(times))),)
     if name == "project_paths":
         (t, s, c0, g_dl, g_m, rev, shape, width), _ = _inputs("integrate_paths", rng)
         years = np.array([2022.0, 2022.5, 2030.0, 2049.99, 2072.0])
@@ -65,8 +68,10 @@ def _inputs(name: str, rng: np.random.Generator) -> tuple[tuple, tuple]:
         frac = (years - t[i - 1]) / (t[i] - t[i - 1])
         table = rng.normal(0, 0.5, (30, 100))  # fewer columns than times: the last holds
         shift = bool(rng.random() < 0.8)
+        records = bool(rng.random() < 0.5)
         args = (t, s, c0, g_dl, g_m, rev, shape, width, shift, rng.normal(0, 0.3, n), table,
-                rng.integers(-1, 30, n), np.array([20.0, 30.0, 40.0, 60.0]), i, frac)  # fmt: skip
+                rng.integers(-1, 30, n), np.array([20.0, 30.0, 40.0, 60.0]), i, frac,
+                records, c0 + 0.2)  # fmt: skip
         outs = (np.empty((n, len(years)), np.float32), np.empty((n, 4)),
                 np.empty((int(rng.integers(0, n)), len(t)), np.float32))  # fmt: skip
         return args, outs

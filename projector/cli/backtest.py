@@ -9,7 +9,7 @@ from projector.cli.args import RESULTS_DIR, SET_HELP, add_dask_options, path_arg
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    from projector.studies.backtest import BASELINES
+    from projector.studies.baselines import BASELINES
 
     p = sub.add_parser(
         "backtest",

@@ -297,6 +297,17 @@ class Scenario:
         default="none",
         choices=("none", "resampled"),
     )
+    frontier_paths: str = key(
+        "choice",
+        "",
+        "'records': each path is the running maximum of its values and never below C(s) "
+        "(the frontier is a record: it cannot fall); 'levels': paths as integrated and "
+        "shifted, free to fall (the 2022 study, and every result before this key)",
+        toml="growth.frontier_paths",
+        result="frontier_paths",
+        default="levels",
+        choices=("levels", "records"),
+    )
     frontier_noise_scale: float = key(
         "float",
         "1",

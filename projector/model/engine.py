@@ -346,6 +346,8 @@ def run_chunk(p: Plan, first: int, stop: int, /, reduce: Reduce | None = None) -
     else:
         row, origin = np.full(n, -1, dtype=np.int64), np.full(n, np.nan)
     shift = bool(n_origin or p.start_log10_sd > 0)
+    # a record process: the frontier never falls, nor drops below the record C(s) itself
+    records = scen.frontier_paths == "records"
     crossing = np.empty((n, p.thresholds.shape[0]))
     yearly = None
     paths: npt.NDArray[np.floating]
@@ -355,7 +357,7 @@ def run_chunk(p: Plan, first: int, stop: int, /, reduce: Reduce | None = None) -
         kernels.project_paths(
             p.times, s, p.eras.log10_start, growth_dl, growth_moore, reversion, p.shape,
             p.width, shift, offset, p.deviation, row, p.thresholds, reduce.year_index,
-            reduce.year_frac, yearly, crossing, paths,
+            reduce.year_frac, records, p.eras.log10_start, yearly, crossing, paths,
         )  # fmt: skip
     else:
         paths = np.empty((n, p.times.shape[0]))
@@ -365,6 +367,8 @@ def run_chunk(p: Plan, first: int, stop: int, /, reduce: Reduce | None = None) -
         )  # fmt: skip
         if shift:
             kernels.shift_paths(paths, offset, p.deviation, row, paths)
+        if records:
+            kernels.running_max(paths, p.eras.log10_start, paths)
         kernels.first_crossing(p.times, paths, p.thresholds, crossing)
     return Chunk(
         first=first,

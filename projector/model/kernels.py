@@ -370,6 +370,30 @@ def _shift_one(
 
 
 @nb.njit(cache=True, parallel=True, nogil=True)
+def running_max(paths: np.ndarray, floor: float, out: np.ndarray) -> None:  # pragma: no cover
+    """Each path as a record: ``out[j, i] = max(floor, paths[j, 0..i])`` [log10 FLOP].
+
+    The frontier is the running maximum of released systems, so it never falls and never
+    drops below the record already set at the start (``floor`` = log10 C(s)).
+    ``out`` may be ``paths`` itself.
+    """
+    for j in nb.prange(paths.shape[0]):
+        _record_one(paths[j], floor, out[j])
+
+
+@nb.njit(cache=True, inline="always")
+def _record_one(
+    path: np.ndarray, floor: float, out: np.ndarray
+) -> None:  # pragma: no cover - jitted
+    """One path of :func:`running_max` into ``out`` (may be ``path`` itself)."""
+    best = floor
+    for i in range(path.shape[0]):
+        if path[i] > best:
+            best = path[i]
+        out[i] = best
+
+
+@nb.njit(cache=True, parallel=True, nogil=True)
 def project_paths(
     times: np.ndarray,
     start_year: float,
@@ -386,12 +410,15 @@ def project_paths(
     thresholds: np.ndarray,
     year_index: np.ndarray,
     year_frac: np.ndarray,
+    records: bool,
+    floor: float,
     out_yearly: np.ndarray,
     out_crossing: np.ndarray,
     out_full: np.ndarray,
 ) -> None:  # pragma: no cover - jitted
-    """:func:`integrate_paths`, :func:`shift_paths` (when ``shift``) and
-    :func:`first_crossing` path by path, reduced to what a result store keeps.
+    """:func:`integrate_paths`, :func:`shift_paths` (when ``shift``), :func:`running_max`
+    (when ``records``, from ``floor``) and :func:`first_crossing` path by path, reduced to
+    what a result store keeps.
 
     Each path lives in a buffer of one row while it is computed, so no
     (path, time) array is ever made: the same arithmetic in the same order as the
@@ -414,6 +441,8 @@ def project_paths(
         )  # fmt: skip
         if shift:
             _shift_one(buf, offset[j], deviation, row[j], buf)
+        if records:
+            _record_one(buf, floor, buf)
         _crossing_one(times, buf, thresholds, out_crossing[j])
         for k in range(year_index.shape[0]):
             i = year_index[k]

@@ -127,6 +127,11 @@ def shift_paths(
 
 
 # kernel -> twin, for the comparison test and the benchmarks.
+def running_max(paths: np.ndarray, floor: float, out: np.ndarray) -> None:
+    """Twin of :func:`projector.model.kernels.running_max`."""
+    out[:] = np.maximum.accumulate(np.maximum(paths, floor), axis=1)
+
+
 def project_paths(
     times: np.ndarray,
     start_year: float,
@@ -143,6 +148,8 @@ def project_paths(
     thresholds: np.ndarray,
     year_index: np.ndarray,
     year_frac: np.ndarray,
+    records: bool,
+    floor: float,
     out_yearly: np.ndarray,
     out_crossing: np.ndarray,
     out_full: np.ndarray,
@@ -152,6 +159,8 @@ def project_paths(
                     shape, width, paths)  # fmt: skip
     if shift:
         shift_paths(paths, offset, deviation, row, paths)
+    if records:
+        running_max(paths, floor, paths)
     first_crossing(times, paths, thresholds, out_crossing)
     yearly = paths[:, year_index - 1] * (1 - year_frac) + paths[:, year_index] * year_frac
     out_yearly[:] = yearly.astype(np.float32)
@@ -165,5 +174,6 @@ COMPARISONS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
     "integrate_paths": (kernels.integrate_paths, integrate_paths),
     "first_crossing": (kernels.first_crossing, first_crossing),
     "shift_paths": (kernels.shift_paths, shift_paths),
+    "running_max": (kernels.running_max, running_max),
     "project_paths": (kernels.project_paths, project_paths),
 }

@@ -25,7 +25,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
 from projector.inputs.frontier import frontier_at, record_setters
 from projector.inputs.systems import Systems
@@ -69,6 +68,8 @@ def trend_spread(
     c_t: float, rates: npt.ArrayLike, sd: float, h: float, *, members: int = GRID_MEMBERS
 ) -> npt.NDArray[np.float64]:
     """``c_t + median(rates) h`` spread by N(0, sd), floored at ``c_t`` [log10 FLOP]."""
+    from scipy import special  # here, not at import: the command line's --help lists BASELINES
+
     median = c_t + float(np.median(np.asarray(rates, dtype=np.float64))) * h
     z = special.ndtri((np.arange(members) + 0.5) / members)
     return np.maximum(median + sd * z, c_t)
