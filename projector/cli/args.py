@@ -115,13 +115,6 @@ SET_HELP = (
 )
 
 
-def overridden(name: str, sets: list[str]) -> object:
-    from projector.inputs.scenario import load_scenario, override, parse_set
-
-    changes = dict(parse_set(text) for text in sets)
-    return override(load_scenario(name), changes)
-
-
 def nonnegative_float(text: str) -> float:
     from projector.curation.estimate import parse_count
 

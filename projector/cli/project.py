@@ -13,7 +13,6 @@ from projector.cli.args import (
     add_run_options,
     emit,
     file_arg,
-    overridden,
     path_arg,
     positive_int,
     progress_bar,
@@ -184,13 +183,11 @@ def _cmd_export(args: argparse.Namespace) -> list[str]:
 
 
 def _cmd_validate(args: argparse.Namespace) -> list[str]:
-    from projector.inputs.scenario import Scenario
-    from projector.pipeline.run import reversion_warnings
+    from projector.pipeline.run import resolve, reversion_warnings
 
     lines = []
     for name in args.scenario:
-        scen = overridden(name, args.set)
-        assert isinstance(scen, Scenario)
+        scen = resolve(name, changes=args.set)
         start = "latest-data" if scen.start_year is None else f"{scen.start_year:g}"
         lines.append(
             f"{scen.source}: ok ({scen.name}: {scen.paths} paths, {start} to {scen.end_year:g}, "

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from projector.cli.args import RESULTS_DIR, date, emit, path_arg, positive_float, positive_int, seed
-from projector.errors import InputError
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -64,8 +63,6 @@ def _cmd_trends(args: argparse.Namespace) -> list[str]:
         half_width_years=args.half_width, low=args.z_low, high=args.z_high,
         large_from=args.large_from,
     )  # fmt: skip
-    if not rule.low < rule.high:  # before the output folder is touched
-        raise InputError(f"--z-low {args.z_low:g} must be below --z-high {args.z_high:g}")
     out_dir = checks.check_output_folder(args.out if args.out is not None else RESULTS_DIR / label)
     st = trend_study.study(
         data, cutoff, windows, label, rule=rule, resamples=args.resamples, noise=args.noise,

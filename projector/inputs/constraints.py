@@ -22,13 +22,13 @@ import importlib.resources
 import io
 import math
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from projector.errors import InputError
+from projector.inputs.systems import checked_rows
 
 __all__ = [
     "COLUMNS",
@@ -221,27 +221,9 @@ def load_constraints(path: str | Path | None = None) -> Constraints:
         raise InputError(f"{label}: line 1: malformed CSV header ({exc})") from None
     if header != COLUMNS:
         raise InputError(f"{label}: line 1: header must be {','.join(COLUMNS)}")
-    rows = [_row(label, line, raw_row) for line, raw_row in _lines(label, reader)]
+    rows = [_row(label, line, raw_row) for line, raw_row in checked_rows(label, reader)]
     _check_table(label, rows)
     return Constraints(tuple(rows), label, hashlib.sha256(raw).hexdigest())
-
-
-def _lines(label: str, reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows with the line each starts on; a malformed or cut-off row is an InputError."""
-    line = reader.line_num + 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise InputError(f"{label}: line {line}: malformed CSV ({exc})") from None
-        if None in row or None in row.values():
-            raise InputError(
-                f"{label}: line {line}: the row does not have the header's {len(COLUMNS)} fields"
-            )
-        yield line, row
-        line = reader.line_num + 1
 
 
 def _row(label: str, line: int, row: dict[str, str]) -> ConstraintRow:

@@ -115,7 +115,7 @@ def bundled_records() -> list[dict[str, str]]:
     if tuple(reader.fieldnames or ()) != BUNDLED_COLUMNS:
         raise InputError(f"{_BUNDLED_FILE}: header must be {','.join(BUNDLED_COLUMNS)}")
     rows = []
-    for lineno, row in _checked_rows(_BUNDLED_FILE, reader):
+    for lineno, row in checked_rows(_BUNDLED_FILE, reader):
         where = f"{_BUNDLED_FILE}: line {lineno}"
         if row["domain"] not in DOMAINS:
             raise InputError(f"{where}: domain must be one of {', '.join(DOMAINS)}")
@@ -154,7 +154,7 @@ def _reader(text: str) -> csv.DictReader[str]:
     return csv.DictReader(io.StringIO(text, newline=""), strict=True)
 
 
-def _checked_rows(label: str, reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str, str]]]:
+def checked_rows(label: str, reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str, str]]]:
     """Rows with the line each starts on; a malformed or cut-off row is an InputError.
 
     Catches what :mod:`csv` reports (an unterminated quote, a field over its size
@@ -174,7 +174,7 @@ def _checked_rows(label: str, reader: csv.DictReader[str]) -> Iterator[tuple[int
         if None in row.values() or len(row) < n_columns:
             got = sum(v is not None for v in row.values())
             raise InputError(
-                f"{label}: line {line}: {got} field(s) where the header has {n_columns}; "
+                f"{label}: line {line}: {got} field(s) where the header has {n_columns} fields; "
                 "is the row cut off?"
             )
         if None in row:  # more fields than the header
@@ -315,7 +315,7 @@ def load_dataset(
     fmt = _detect(label, list(columns))
     rows = _rows(
         label,
-        _checked_rows(label, reader),
+        checked_rows(label, reader),
         fmt,
         notable_only=notable_only,
         today=today or dt.date.today(),

@@ -81,6 +81,10 @@ class ScaleRule:
     high: float = 0.76
     large_from: dt.date = dt.date(2016, 1, 1)
 
+    def __post_init__(self) -> None:
+        if not self.low < self.high:
+            raise InputError(f"--z-low {self.low:g} must be below --z-high {self.high:g}")
+
 
 @dataclasses.dataclass(frozen=True)
 class Window:
