@@ -17,9 +17,12 @@ import functools
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["RNG_BLOCK", "Draws", "block_generator", "draws"]
+__all__ = ["CEILING_STREAM", "RNG_BLOCK", "Draws", "block_generator", "ceiling_normals", "draws"]
 
 RNG_BLOCK = 1000  # paths per random stream; fixed, so results never depend on chunking
+#: Second spawn-key entry of the ceilings' streams: ``SeedSequence(seed, (block, 1))`` is
+#: independent of the path streams ``(block,)``, which therefore keep their bits.
+CEILING_STREAM = 1
 
 
 def block_generator(seed: int, block: int) -> np.random.Generator:
@@ -82,3 +85,20 @@ def draws(seed: int, first: int, stop: int, n_dl: int, n_pre: int, noise: bool) 
         return arr[sl] if arr.shape[0] else arr
 
     return Draws(*(cat(f.name) for f in dataclasses.fields(Draws)))
+
+
+def ceiling_normals(seed: int, first: int, stop: int, k: int) -> npt.NDArray[np.float64]:
+    """(stop - first, k) standard normals for the ceilings of paths ``[first, stop)``.
+
+    One stream per block of paths, ``SeedSequence(seed, spawn_key=(block,
+    CEILING_STREAM))``, each drawing its full ``(RNG_BLOCK, k)`` quota: path j's draws
+    depend only on the seed, j and k, and turning ceilings on leaves every other draw as
+    it was.
+    """
+    blocks = range(first // RNG_BLOCK, (stop - 1) // RNG_BLOCK + 1)
+    parts = []
+    for b in blocks:
+        seq = np.random.SeedSequence(seed, spawn_key=(b, CEILING_STREAM))
+        parts.append(np.random.Generator(np.random.PCG64(seq)).standard_normal((RNG_BLOCK, k)))
+    lo = first - blocks[0] * RNG_BLOCK
+    return np.concatenate(parts)[lo : lo + stop - first]
