@@ -134,9 +134,9 @@ def write_ceilings_chart(ds: xr.Dataset, summary: xr.Dataset, target: Path) -> P
     fig = ceilings_chart(ds, summary)
     try:
         with atomic_path(target) as tmp:
-            fig.savefig(tmp, dpi=110, format="png")  # type: ignore[attr-defined]
+            fig.savefig(tmp, dpi=110, format="png")
     finally:
-        plots.close(fig)  # type: ignore[arg-type]
+        plots.close(fig)
     return target
 
 

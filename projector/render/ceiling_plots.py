@@ -8,17 +8,22 @@ matplotlib Figures without pyplot.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import xarray as xr
 
 from projector.render.plots import _subplots
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["ceilings_chart"]
 
 _COLORS = {"power": "tab:red", "chips": "tab:green", "money": "tab:orange", "data": "tab:purple"}
 
 
-def ceilings_chart(ds: xr.Dataset, summary: xr.Dataset) -> object:
+def ceilings_chart(ds: xr.Dataset, summary: xr.Dataset) -> Figure:
     """Three panels from a run with ceilings and its summary (``summarize``)."""
     fig, (ax, bx, cx) = _subplots(1, 3, figsize=(15, 5), layout="constrained")
     years = summary["year"].values

@@ -362,6 +362,10 @@ def build(
         ("Reversion prior and w(t)", plots.reversion_prior(ds)),
         ("Bootstrap distributions of the rates", plots.rate_distributions(ds)),
     ]
+    if "log10_ceiling" in ds:
+        from projector.render.ceiling_plots import ceilings_chart
+
+        figures.insert(1, ("Ceilings", ceilings_chart(ds, summary)))
     lines += ["", "## Figures", ""]
     for caption, fig in figures:
         lines += [f"### {caption}", "", _image(_png(fig), caption), ""]

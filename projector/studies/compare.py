@@ -121,8 +121,28 @@ def compare(
         se = (out[f"{name}_mcse"] ** 2 + ref_se**2) ** 0.5
         out[f"{name}_difference_mcse"] = se.where(out["result"] != names[0], 0.0)
     out["anchor_log10_flop"] = summaries[0]["anchor_log10_flop"]
+    for name in ("p_bound", "p_above_ceiling"):
+        if any(name in s for s in summaries):
+            out[name] = _ceiling_figure(summaries, name, common, names)
     out.attrs = {"reference": names[0], "results": names}
     return out
+
+
+def _ceiling_figure(
+    summaries: Sequence[xr.Dataset], name: str, years: list[float], names: list[str]
+) -> xr.DataArray:
+    """(result, constraint, year) figure of the results with ceilings (NaN: none)."""
+    from projector.model.limits import CEILINGS
+
+    out = np.full((len(summaries), len(CEILINGS), len(years)), np.nan)
+    for r, s in enumerate(summaries):
+        if name in s:
+            out[r] = s[name].sel(constraint=list(CEILINGS), year=years, method="nearest").values
+    return xr.DataArray(
+        out,
+        dims=("result", "constraint", "year"),
+        coords={"result": names, "constraint": list(CEILINGS), "year": years},
+    )
 
 
 def _rows(c: xr.Dataset) -> list[dict[str, Any]]:
@@ -233,6 +253,27 @@ def to_markdown(c: xr.Dataset, /, *, level: int = 1, probabilities: bool = True)
             se = c["crossing_quantile_difference_mcse"].sel(anchor=a).isel(sel).values
             cells.append(_cell(float(v), float(d), float(se), digits=1, reference=r == 0))
         lines.append(f"| {a} | " + " | ".join(cells) + " |")
+    if "p_bound" in c:
+        lines += [
+            "",
+            f"{section} Ceilings: share of paths held at a ceiling, by the binding one "
+            "(P(above any ceiling) in brackets; '-': no ceilings in that result)",
+            "",
+            head,
+            rule,
+        ]
+        for y in c["year"].values:
+            cells = []
+            for r in range(len(results)):
+                bound = c["p_bound"].isel(result=r).sel(year=y)
+                if not np.isfinite(bound.values).all():
+                    cells.append("-")
+                    continue
+                above = float(c["p_above_ceiling"].isel(result=r).sel(year=y).max())
+                parts = [f"{k} {float(bound.sel(constraint=k)):.2f}"
+                         for k in c["constraint"].values]  # fmt: skip
+                cells.append(", ".join(parts) + f" ({above:.2f})")
+            lines.append(f"| {y:g} | " + " | ".join(cells) + " |")
     for y in c["year"].values if probabilities else ():
         lines += ["", f"{section} P(crossed by {y:g})", "", head, rule]
         for a in c["anchor"].values:
