@@ -302,11 +302,25 @@ class Scenario:
         "",
         "'records': each path is the running maximum of its values and never below C(s) "
         "(the frontier is a record: it cannot fall); 'levels': paths as integrated and "
-        "shifted, free to fall (the 2022 study, and every result before this key)",
+        "shifted, free to fall (the 2022 study, and every result before this key); "
+        "'record-process': the running maximum of releases about the integrated trend, "
+        "fitted at the start to the records since data.dl_start (replaces frontier_noise)",
         toml="growth.frontier_paths",
         result="frontier_paths",
         default="levels",
-        choices=("levels", "records"),
+        choices=("levels", "records", "record-process"),
+    )
+    record_slope: str = key(
+        "choice",
+        "",
+        "frontier_paths = 'record-process': the latent level's rate: 'records' (fitted with "
+        "the tail scale by maximum likelihood on the record history; each path draws rate "
+        "and scale from the fit's normal approximation) or 'bootstrap' (the bootstrap "
+        "Deep-Learning rate; the level and scale fitted at its OLS slope)",
+        toml="growth.record_slope",
+        result="record_slope",
+        default="records",
+        choices=("records", "bootstrap"),
     )
     frontier_noise_scale: float = key(
         "float",

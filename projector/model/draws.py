@@ -17,7 +17,7 @@ import functools
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["RNG_BLOCK", "Draws", "block_generator", "draws"]
+__all__ = ["RECORD_STREAM", "RNG_BLOCK", "Draws", "block_generator", "draws", "record_uniforms"]
 
 RNG_BLOCK = 1000  # paths per random stream; fixed, so results never depend on chunking
 
@@ -82,3 +82,38 @@ def draws(seed: int, first: int, stop: int, n_dl: int, n_pre: int, noise: bool) 
         return arr[sl] if arr.shape[0] else arr
 
     return Draws(*(cat(f.name) for f in dataclasses.fields(Draws)))
+
+
+#: Second spawn-key entry of the record process's streams (``record_uniforms``).
+RECORD_STREAM = 1
+
+
+def _record_block(
+    seed: int, block: int, n_steps: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    rng = np.random.Generator(
+        np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block, RECORD_STREAM)))
+    )
+    z = rng.standard_normal((2, RNG_BLOCK))
+    # Step-major: step i's uniforms are the same whatever the number of steps, so a
+    # longer horizon leaves the earlier steps of every path unchanged.
+    return z, np.ascontiguousarray(rng.random((n_steps, RNG_BLOCK)).T)
+
+
+def record_uniforms(
+    seed: int, first: int, stop: int, n_steps: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The draws of ``growth.frontier_paths = 'record-process'``: two standard normals
+    per path (2, stop - first) for its parameters, then one uniform per path and grid
+    step (stop - first, n_steps), from the stream ``SeedSequence(seed, spawn_key=(block,
+    1))`` of each block, apart from :func:`draws`'s streams so that no other scenario's
+    draws move. Path j's draws depend only on the seed and j."""
+    blocks = range(first // RNG_BLOCK, (stop - 1) // RNG_BLOCK + 1)
+    if len(blocks) >= 4:
+        parts = list(_draw_pool().map(lambda b: _record_block(seed, b, n_steps), blocks))
+    else:
+        parts = [_record_block(seed, b, n_steps) for b in blocks]
+    lo = first - blocks[0] * RNG_BLOCK
+    z = np.concatenate([q[0] for q in parts], axis=1)[:, lo : lo + stop - first]
+    u = np.concatenate([q[1] for q in parts])[lo : lo + stop - first]
+    return z, u

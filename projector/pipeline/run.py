@@ -355,7 +355,7 @@ class Run:
 
         p, lay, target = self.plan(), self.layout, self.target
         assert target is not None
-        attrs = provenance(p.scenario, p.eras, p.growth_ref, clipped=0)
+        attrs = provenance(p.scenario, p.eras, p.growth_ref, clipped=0, record=p.record)
         attrs.update(paths_kept=lay.keep, chunk_paths=lay.chunk)
         with result_transaction(target) as tmp:
             writer = StoreWriter(

@@ -142,7 +142,7 @@ def sweep(
         variants=len(plans),
     )
     n_sys = max(len(p.t_dl) + len(p.t_pre) for p in plans)
-    prov = [provenance(p.scenario, p.eras, p.growth_ref, clipped=0) for p in plans]
+    prov = [provenance(p.scenario, p.eras, p.growth_ref, clipped=0, record=p.record) for p in plans]
     attrs = dict(prov[0])
     attrs.update(
         title=f"projector sweep: {first.name} ({len(plans)} variants)",
