@@ -24,7 +24,7 @@ from projector.pipeline.run import Run, resolve
 from projector.studies.backtest import _hindcast_scenario
 
 RP = ["growth.frontier_paths=record-process"]
-SLOPES = st.sampled_from(["records", "bootstrap"])
+SLOPES = st.sampled_from(["records", "records-forward", "bootstrap"])
 
 
 def _changes(slope: str) -> list[str]:
@@ -64,7 +64,7 @@ def test_every_hindcast_path_is_a_record(seed: int, cutoff: dt.date, slope: str)
     _assert_records(Run(_hindcast(cutoff, seed, slope)).result())
 
 
-@pytest.mark.parametrize("slope", ["records", "bootstrap"])
+@pytest.mark.parametrize("slope", ["records", "records-forward", "bootstrap"])
 def test_a_year_without_a_record_has_positive_probability(slope: str) -> None:
     # From 2018-01-01 the frontier (AlphaGo Zero, 10^23.5) stood still for more than 3 years.
     ds = Run(_hindcast(dt.date(2018, 1, 1), 1, slope, paths=4000)).result()

@@ -313,14 +313,16 @@ class Scenario:
     record_slope: str = key(
         "choice",
         "",
-        "frontier_paths = 'record-process': the latent level's rate: 'records' (fitted with "
-        "the tail scale by maximum likelihood on the record history; each path draws rate "
-        "and scale from the fit's normal approximation) or 'bootstrap' (the bootstrap "
-        "Deep-Learning rate; the level and scale fitted at its OLS slope)",
+        "frontier_paths = 'record-process': the slope of the record fit. 'records': fitted "
+        "with the tail scale by maximum likelihood on the record history (each path draws "
+        "both from the fit's normal approximation, and the level at s given them); the "
+        "level then moves at the engine's g(t). 'records-forward': the same, and the level "
+        "moves at the path's fitted slope (no reversion). 'bootstrap': the fit holds the "
+        "OLS slope of the Deep-Learning fit set",
         toml="growth.record_slope",
         result="record_slope",
         default="records",
-        choices=("records", "bootstrap"),
+        choices=("records", "records-forward", "bootstrap"),
     )
     frontier_noise_scale: float = key(
         "float",

@@ -6,9 +6,9 @@ Dependency direction: ``inputs`` and ``kernels`` -> ``record_process`` -> ``engi
 The model. Systems are released as a Poisson process whose upper tail is exponential
 about a latent level ``L(t)``: releases with log10 compute above ``u`` arrive at the rate
 ``exp((L(t) - u) / beta)`` per year, at every level ``u`` near the frontier (a
-peaks-over-threshold tail; ``beta`` [OOM] is its scale). ``L`` moves with the engine's
-growth rate, ``L(t) = L(s) + integral of g`` (bootstrap Deep-Learning rate blended to the
-long-run rate at the reversion date), so the long run is the 2022 method's. The
+peaks-over-threshold tail; ``beta`` [OOM] is its scale). From the start ``L`` moves with
+the engine's growth rate, ``L(t) = L(s) + integral of g`` (bootstrap Deep-Learning rate
+blended to the long-run rate at the reversion date), so the long run is the 2022 method's. The
 frontier is the running maximum, ``F(t) = max(C(s), releases in (s, t])``: it never falls
 and never drops below the record already set. Then:
 
@@ -20,11 +20,16 @@ and never drops below the record already set. Then:
   year or four has the probability the fitted process gives it;
 - the new record's excess over the old one is exponential with mean ``beta``.
 
-Fitting, at each start s from the data before it (nothing tuned on outcomes): ``beta``
-and ``L(s)`` by maximum likelihood on the record history from ``data.dl_start`` to s (the
-record times and sizes, and the waits between them, the last one open), with ``L``
-moving at the OLS slope of the systems the Deep-Learning rate is bootstrapped from.
-``L(s)`` has a closed form given ``beta``; ``beta`` maximises the profile likelihood.
+Fitting, at each start s from the data before it (no constant tuned on outcomes): the
+likelihood of the record history from ``data.dl_start`` to s (the record times and sizes,
+and the waits between them, the last one open) under a level moving at a constant slope
+over the history. ``L(s)`` has a closed form given ``beta`` and the slope. With
+``growth.record_slope = 'records'`` (the default) ``beta`` and the slope are fitted by
+maximum likelihood, each path draws them from the fit's normal approximation (the
+inverse Hessian) and takes the ``L(s)`` they imply: the past slope only places the level
+at s, and the future moves at the engine's g(t). ``'records-forward'`` also projects at
+the drawn slope; ``'bootstrap'`` holds the slope at the OLS slope of the Deep-Learning
+fit set and fits ``beta`` alone.
 """
 
 from __future__ import annotations
@@ -75,7 +80,7 @@ class RecordFit:
     scale_oom: float  # beta: mean excess of a new record over the old one [OOM]
     level_at_start: float  # L(s) [log10 FLOP]: releases above u at rate exp((L - u)/beta)
     slope: float  # the latent level's slope in the fit [OOM/year]
-    slope_source: str  # 'records' (fitted) or 'bootstrap' (the OLS slope, held)
+    slope_source: str  # growth.record_slope: 'records', 'records-forward' or 'bootstrap'
     cov: tuple[float, float, float]  # var ln beta, cov, var slope ('records'; else 0)
     history_start: float  # [decimal year] data.dl_start, or the first record after it
     history_level: float  # the frontier there [log10 FLOP]
@@ -180,7 +185,8 @@ def _profile(
 def fit(scen: Scenario, eras: Eras, t_dl: np.ndarray, y_dl: np.ndarray, /) -> RecordFit:
     """Fit the record process to the frontier's history before the start.
 
-    ``growth.record_slope = 'records'``: scale and slope by maximum likelihood (the level
+    ``growth.record_slope = 'records'`` or ``'records-forward'``: scale and slope by
+    maximum likelihood (the level
     profiled out), with the inverse Hessian of the profile log-likelihood in (ln scale,
     slope) as their covariance; ``'bootstrap'``: the slope held at the OLS slope of the
     Deep-Learning fit set, the scale by maximum likelihood.
@@ -214,7 +220,7 @@ def fit(scen: Scenario, eras: Eras, t_dl: np.ndarray, y_dl: np.ndarray, /) -> Re
     def nll(v: np.ndarray) -> float:
         return -_profile(math.exp(v[0]), v[1], first, level, t, x, s)[0]
 
-    if scen.record_slope == "records":
+    if scen.record_slope != "bootstrap":
         res = optimize.minimize(nll, np.array([math.log(0.5), max(ols, 0.1)]), method="L-BFGS-B",
                                 bounds=[(lo, hi), (1e-3, _MAX_SLOPE)])  # fmt: skip
         v = np.asarray(res.x, dtype=float)
@@ -267,7 +273,7 @@ def path_parameters(
     from scipy import special
 
     n = z.shape[1]
-    if fit.slope_source != "records":
+    if fit.slope_source == "bootstrap":
         return np.full(n, fit.scale_oom), np.full(n, fit.slope), np.full(n, fit.level_at_start)
     var_b, cov, var_g = fit.cov
     sd_g = math.sqrt(var_g)
@@ -398,8 +404,9 @@ def project(
 
     As ``engine.run_chunk`` returns them: with ``reduce``, the kept full paths (float32)
     and the yearly values; without, every full path (float64). With
-    ``growth.record_slope = 'records'`` each path's Deep-Learning rate is its draw of the
-    fitted slope (``record_process_slope`` and ``_sd_slope`` in the provenance).
+    ``growth.record_slope = 'records-forward'`` each path's Deep-Learning rate is its draw
+    of the fitted slope (``record_process_slope`` and ``_sd_slope`` in the provenance);
+    otherwise the bootstrap rate, as in every other scenario.
     """
     from projector.model.draws import record_uniforms
 
@@ -408,9 +415,10 @@ def project(
     s = p.eras.start_year
     z, u = record_uniforms(p.scenario.seed, first, stop, n_time - 1)
     scale, slope, level = path_parameters(p.record, z, s, p.scenario.clip_floor)
-    # 'records': the latent level moves at each path's draw of the fitted slope (growth_dl
-    # keeps the bootstrap rate, which the backtest's trend baselines use)
-    rate = slope if p.record.slope_source == "records" else growth_dl
+    # 'records-forward': the latent level moves at each path's draw of the fitted slope
+    # (growth_dl keeps the bootstrap rate, which the backtest's trend baselines use);
+    # otherwise the fit only places the level at s and the future is the engine's g(t)
+    rate = slope if p.record.slope_source == "records-forward" else growth_dl
     floor = p.eras.log10_start + offset  # C(s), with its error when start.log10_sd > 0
     crossing = np.empty((n, p.thresholds.shape[0]))
     reduced = reduce is not None and n_time > 1
