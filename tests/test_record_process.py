@@ -152,3 +152,15 @@ def test_existing_scenarios_do_not_use_the_record_process() -> None:
     ds = Run("default", paths=20, seed=0).result()
     assert ds.attrs["frontier_paths"] == "levels"
     assert not any(k.startswith("record_process_") for k in ds.attrs)
+
+
+def test_the_backtest_records_what_each_hindcast_fitted() -> None:
+    from projector.studies.backtest import study, to_markdown
+
+    bt = study("calibrated", [dt.date(2018, 1, 1), dt.date(2020, 1, 1)], [1.0], paths=200,
+               changes=RP)  # fmt: skip
+    assert [f["cutoff"] for f in bt.fitted] == ["2018-01-01", "2020-01-01"]
+    assert all(f["history"].endswith(f["cutoff"]) for f in bt.fitted)
+    assert "## Fitted at each cut-off" in to_markdown(bt)
+    plain = study("calibrated", [dt.date(2018, 1, 1)], [1.0], paths=200)
+    assert plain.fitted == () and "Fitted at each" not in to_markdown(plain)

@@ -276,8 +276,10 @@ class Run:
         else:
             slots = self.workers or 1
             budget.check_fits(
-                lay, target.parent, in_flight=2 * slots, n_systems=len(p.t_dl) + len(p.t_pre)
-            )
+                lay, target.parent, in_flight=2 * slots,
+                # the record process draws one uniform per path and step, like a system index
+                n_systems=len(p.t_dl) + len(p.t_pre) + (len(p.times) if p.record else 0),
+            )  # fmt: skip
         self._checked = True
 
     def compute(self) -> None:
