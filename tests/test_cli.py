@@ -108,6 +108,20 @@ BAD = [
     (["sweep", "{good}", "--set", "growth.speed=1,2"], "--set growth.speed: unknown key"),
     (["sweep", "{good}", "--set", "seed=1,x"], "key 'seed' must be an integer"),
     (["export", "{missing}", "{missing}"], "no such result file"),
+    # ceilings (issue 20): a mode that does not exist, and three bad constraints tables
+    (["project", "{good}", "--set", "ceilings.mode=squash"], "key 'mode' must be one of 'off'"),
+    (
+        ["project", "{good}", "--set", "ceilings.mode=clip", "--set", "ceilings.table={neg_range}"],
+        "line 3: column 'low': must be a finite number > 0, got '-1.0e8'",
+    ),
+    (
+        ["project", "{good}", "--set", "ceilings.mode=clip", "--set", "ceilings.table={unknown}"],
+        "line 3: column 'constraint': unknown constraint 'power_grid'",
+    ),
+    (
+        ["project", "{good}", "--set", "ceilings.mode=clip", "--set", "ceilings.table={no_source}"],
+        "line 3: column 'source_url': every row needs its source's http(s) URL",
+    ),
 ]
 
 
@@ -124,7 +138,18 @@ def bad_inputs(make_scenario: Callable[..., Path], tmp_path: Path) -> dict[str, 
         "system,publication_date,training_compute_flop\n"
         "A,2012-01-01,1e18\nB,2014-01-01,1e19\nC,2016-01-01,1e20\n"
     )
+    from projector.inputs.constraints import _bundled
+
+    table = _bundled()[0].decode().splitlines()
+    tables = {
+        "neg_range": table[2].replace("1.0e8,1.0e8", "-1.0e8,1.0e8", 1),
+        "unknown": table[2].replace("power_run", "power_grid", 1),
+        "no_source": table[2].replace("https://", "see ", 1),
+    }
+    for key, line in tables.items():
+        (tmp_path / f"{key}.csv").write_text("\n".join([*table[:2], line, *table[3:]]) + "\n")
     return {
+        **{key: str(tmp_path / f"{key}.csv") for key in tables},
         "bad_toml": str(bad_toml),
         "bad_value": str(bad_value),
         "good": str(make_scenario()),

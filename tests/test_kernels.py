@@ -12,6 +12,13 @@ from hypothesis import strategies as st
 from projector.model import kernels, twins
 
 
+def _knots(rng: np.random.Generator, n: int, n_knot: int) -> np.ndarray:
+    """Ceilings at whole years: rising, four of them, one not modelled at first (NaN)."""
+    knots = 25 + np.cumsum(rng.uniform(0, 0.6, (n, 4, n_knot)), axis=2)
+    knots[:, 3, :3] = np.nan
+    return knots
+
+
 def _inputs(name: str, rng: np.random.Generator) -> tuple[tuple, tuple]:
     """Arguments and output buffers for one kernel (same for kernel and twin)."""
     if name in twins.RECORD_KERNELS:
@@ -63,6 +70,10 @@ def _inputs(name: str, rng: np.random.Generator) -> tuple[tuple, tuple]:
     if name == "running_max":
         c = 24 + np.cumsum(rng.normal(0, 0.05, (n, len(times))), axis=1)
         return (c, 24.1), (np.empty((n, len(times))),)
+    if name == "apply_ceilings":
+        c = 24 + np.cumsum(rng.uniform(0, 0.05, (n, len(times))), axis=1)
+        args = (times, c, int(rng.integers(1, 4)), 2021.0, _knots(rng, n, 52), 0.3)
+        return args, (np.empty((n, len(times))), np.empty((n, 4)))
     if name == "project_paths":
         (t, s, c0, g_dl, g_m, rev, shape, width), _ = _inputs("integrate_paths", rng)
         years = np.array([2022.0, 2022.5, 2030.0, 2049.99, 2072.0])
@@ -74,8 +85,12 @@ def _inputs(name: str, rng: np.random.Generator) -> tuple[tuple, tuple]:
         args = (t, s, c0, g_dl, g_m, rev, shape, width, shift, rng.normal(0, 0.3, n), table,
                 rng.integers(-1, 30, n), np.array([20.0, 30.0, 40.0, 60.0]), i, frac,
                 records, c0 + 0.2)  # fmt: skip
+        mode = int(rng.integers(0, 4))
+        knots = _knots(rng, n, 52) if mode else np.empty((0, 0, 2))
+        args = (*args, mode, 2021.0, knots, 0.3)
         outs = (np.empty((n, len(years)), np.float32), np.empty((n, 4)),
-                np.empty((int(rng.integers(0, n)), len(t)), np.float32))  # fmt: skip
+                np.empty((int(rng.integers(0, n)), len(t)), np.float32),
+                np.empty((n, knots.shape[1])))  # fmt: skip
         return args, outs
     raise KeyError(name)
 

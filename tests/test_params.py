@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from projector import dates
 from projector.errors import InputError
 from projector.inputs.declare import describe
-from projector.inputs.params import PARAMS, Anchor, DataSpec, Scenario, TrendWindow
+from projector.inputs.params import PARAMS, Anchor, CeilingSpec, DataSpec, Scenario, TrendWindow
 from projector.inputs.reversion import FAMILIES, Component, calendar_params
 from projector.inputs.scenario import load_scenario, override, settable_keys
 from projector.model import kernels
@@ -33,9 +33,11 @@ FREE = [
 
 
 def test_every_scalar_key_is_a_field_of_the_scenario() -> None:
-    attrs = {f.name for f in dataclasses.fields(Scenario)} | {
-        f.name for f in dataclasses.fields(DataSpec)
-    }
+    attrs = (
+        {f.name for f in dataclasses.fields(Scenario)}
+        | {f.name for f in dataclasses.fields(DataSpec)}
+        | {f.name for f in dataclasses.fields(CeilingSpec)}
+    )
     for table, params in PARAMS.items():
         for p in params:
             assert p.table == table

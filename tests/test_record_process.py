@@ -164,3 +164,8 @@ def test_the_backtest_records_what_each_hindcast_fitted() -> None:
     assert "## Fitted at each cut-off" in to_markdown(bt)
     plain = study("calibrated", [dt.date(2018, 1, 1)], [1.0], paths=200)
     assert plain.fitted == () and "Fitted at each" not in to_markdown(plain)
+
+
+def test_ceilings_with_the_record_process_are_refused() -> None:
+    with pytest.raises(InputError, match="does not apply ceilings yet"):
+        Run("default", paths=20, changes=[*RP, "ceilings.mode=clip"]).result()

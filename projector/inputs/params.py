@@ -34,6 +34,7 @@ __all__ = [
     "PARAMS",
     "TABLES",
     "Anchor",
+    "CeilingSpec",
     "DataSpec",
     "Scenario",
     "TrendWindow",
@@ -69,6 +70,79 @@ class DataSpec:
     notable_only: bool = key(
         "bool", "", "Airtable-format exports: keep rows with a notability criterion", default=True
     )
+
+
+def _factor(name: str) -> Any:
+    return key(
+        "float",
+        "factor",
+        f"multiplies the constraints table's {name} (low, central and high) at every year; "
+        "a fraction stays <= 1",
+        toml=f"ceilings.{name}",
+        default=1.0,
+        low=1e-6,
+        high=1e6,
+        typical=(0.25, 4),
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CeilingSpec:
+    """``[ceilings]``: physical and economic ceilings on each path (issue 20)."""
+
+    mode: str = key(
+        "choice",
+        "",
+        "'off'; 'report' (paths unchanged, the summary says how much of them lies above "
+        "each ceiling); 'clip' (a path cannot exceed its ceiling); 'saturate' (paths grow "
+        "at their Deep-Learning rate and slow smoothly onto their ceiling, which replaces "
+        "the reversion story)",
+        toml="ceilings.mode",
+        result="ceiling_mode",
+        default="off",
+        choices=("off", "report", "clip", "saturate"),
+    )
+    table: str = key(
+        "str",
+        "",
+        "'bundled' or a path to a constraints CSV (relative to the scenario file)",
+        toml="ceilings.table",
+        result="ceiling_table",
+        default="bundled",
+    )  # "bundled" or an absolute path once loaded
+    correlation: float = key(
+        "float",
+        "1",
+        "correlation of every pair of constraint draws of a path (a common factor: 0 = "
+        "independent, 1 = all at the same quantile)",
+        toml="ceilings.correlation",
+        result="ceiling_correlation",
+        default=0.0,
+        low=0,
+        high=1,
+        typical=(0, 1),
+    )
+    softness: float = key(
+        "float",
+        "OOM",
+        "saturate: width of the smooth approach to the ceiling (a soft minimum; the path "
+        "passes 0.3 x softness below the ceiling where it meets it)",
+        toml="ceilings.softness",
+        result="ceiling_softness",
+        default=0.3,
+        low=0.01,
+        high=5,
+        typical=(0.1, 1),
+    )
+    power_run: float = _factor("power_run")
+    energy_efficiency: float = _factor("energy_efficiency")
+    mfu: float = _factor("mfu")
+    duration_run: float = _factor("duration_run")
+    chip_stock: float = _factor("chip_stock")
+    chip_share_run: float = _factor("chip_share_run")
+    budget_run: float = _factor("budget_run")
+    price_performance: float = _factor("price_performance")
+    data_stock: float = _factor("data_stock")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -364,6 +438,7 @@ class Scenario:
         high=1,
         typical=(1e-4, 1e-2),
     )
+    ceilings: CeilingSpec
     reversion: tuple[Component, ...]  # [[reversion]]: reversion.Component rows
     anchors: tuple[Anchor, ...]  # [[anchors]]
     windows: tuple[TrendWindow, ...]  # [[windows]]
@@ -398,18 +473,22 @@ class Scenario:
         """The resolved scenario as a JSON-able dict (for provenance)."""
         body = dataclasses.asdict(dataclasses.replace(self, raw={}))
         body.pop("raw")
+        if self.ceilings.mode == "off":
+            # switched off, the feature is not part of the run: scenarios and results
+            # made before it keep their hash and provenance
+            body.pop("ceilings")
         return _jsonable(body)
 
 
 #: ``extends`` is read while the file is merged and is not kept in the scenario.
 EXTENDS = Param("", "extends", "str", "", "scenario this one overrides (name or relative path)", "")
 #: The tables of scalar keys, in the order of the README table; then the arrays of tables.
-TABLES = ("", "data", "start", "growth", "report")
+TABLES = ("", "data", "start", "growth", "report", "ceilings")
 ARRAY_TABLES = ("reversion", "anchors", "windows")
 
 
 def _params() -> dict[str, tuple[Param, ...]]:
-    keys = (*declared(Scenario), *declared(DataSpec, "data"))
+    keys = (*declared(Scenario), *declared(DataSpec, "data"), *declared(CeilingSpec, "ceilings"))
     out = {t: tuple(p for p in keys if p.table == t) for t in TABLES}
     top = list(out[""])
     top.insert([p.key for p in top].index("description") + 1, EXTENDS)

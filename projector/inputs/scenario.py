@@ -34,6 +34,7 @@ from projector.inputs.params import (
     PARAMS,
     TABLES,
     Anchor,
+    CeilingSpec,
     DataSpec,
     Scenario,
     TrendWindow,
@@ -167,9 +168,10 @@ def _read_merged(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], by
     raw, data = _read_toml(path)
     parent = raw.pop("extends", None)
     # Relative paths in [data] are relative to the file that states them.
-    ds = raw.get("data", {}).get("dataset") if isinstance(raw.get("data"), dict) else None
-    if isinstance(ds, str) and ds != "bundled" and not Path(ds).is_absolute():
-        raw["data"]["dataset"] = str((path.parent / ds).resolve())
+    for table, name in (("data", "dataset"), ("ceilings", "table")):
+        ds = raw.get(table, {}).get(name) if isinstance(raw.get(table), dict) else None
+        if isinstance(ds, str) and ds != "bundled" and not Path(ds).is_absolute():
+            raw[table][name] = str((path.parent / ds).resolve())
     if parent is None:
         return raw, data
     if not isinstance(parent, str):
@@ -212,6 +214,7 @@ def _build(
     # Every declared key, by the attribute that holds it: the fields are the mapping.
     values = {p.attr: sec[p.table][p.key] for p in declared(Scenario)}
     data = {p.attr: sec["data"][p.key] for p in declared(DataSpec, "data")}
+    ceilings = {p.attr: sec["ceilings"][p.key] for p in declared(CeilingSpec, "ceilings")}
     # What one key cannot say alone: relations between keys, and the derived forms.
     if (
         data["dataset"] != "bundled"
@@ -258,6 +261,7 @@ def _build(
         **values,
         start_rule=rule,
         data=DataSpec(**data),
+        ceilings=CeilingSpec(**ceilings),
         reversion=components(where, raw.get("reversion")),
         anchors=anchors(where, raw.get("anchors")),
         windows=windows(where, raw.get("windows")),

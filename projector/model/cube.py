@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from projector import __version__
 from projector.inputs.declare import declared
+from projector.inputs.params import CeilingSpec
 from projector.inputs.scenario import Scenario
 from projector.model.engine import (
     PATH_ARRAYS,
@@ -40,6 +41,7 @@ from projector.model.engine import (
     Reduce,
     start_date_label,
 )
+from projector.model.limits import CEILINGS, CeilingPlan, at_years
 
 if TYPE_CHECKING:  # xarray and the trends (scipy.stats) load only where a Dataset is built,
     import xarray as xr  # so Dask workers that run chunks start quickly
@@ -49,7 +51,9 @@ if TYPE_CHECKING:  # xarray and the trends (scipy.stats) load only where a Datas
 
 __all__ = [
     "ANCHOR",
+    "CEILING_VARIABLES",
     "COMPONENT",
+    "CONSTRAINT",
     "FULL_PATHS_LIMIT",
     "PATH",
     "PATH_VARIABLES",
@@ -59,6 +63,7 @@ __all__ = [
     "VARIABLES",
     "VARIANT",
     "YEAR",
+    "ceiling_arrays",
     "chunk_arrays",
     "coords",
     "default_keep",
@@ -73,6 +78,8 @@ __all__ = [
 ]
 
 PATH, TIME, ANCHOR, COMPONENT, YEAR = "path", "time", "anchor", "component", "year"
+CONSTRAINT = "constraint"  # the ceilings of a run with ceilings.mode not 'off'
+
 VARIANT = "variant"  # the sweep dimension
 
 #: Full monthly paths are kept for every path up to this many paths ...
@@ -118,6 +125,24 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     ),
     "system_log10_compute": (("system",), "log10 FLOP", "training compute of that system"),
     "component_weight": ((COMPONENT,), "1", "reversion mixture weight"),
+    "log10_ceiling": (
+        (PATH, CONSTRAINT, YEAR),
+        "log10 FLOP",
+        "the path's ceiling on one training run at each year of the yearly grid (NaN: not "
+        "modelled that year)",
+    ),
+    "binding_constraint": (
+        (PATH, YEAR),
+        "1",
+        "index along constraint of the lowest ceiling at the year (-1: none modelled)",
+    ),
+    "ceiling_reached_year": (
+        (PATH, CONSTRAINT),
+        "decimal year",
+        "first grid time the path, before its ceilings were applied, reached each ceiling "
+        "(NaN: never in horizon)",
+    ),
+    "ceiling_modelled_from": ((CONSTRAINT,), "year", "first year each ceiling is modelled"),
 }
 #: The per-path variables (first dim ``path``), with their stored dtype.
 PATH_VARIABLES: dict[str, str] = {
@@ -132,6 +157,12 @@ PATH_VARIABLES: dict[str, str] = {
     "start_offset": "float64",
     "frontier_origin": "float64",
 }
+#: The per-path variables of a run with ceilings, with their stored dtype.
+CEILING_VARIABLES: dict[str, str] = {
+    "log10_ceiling": "float32",
+    "binding_constraint": "int8",
+    "ceiling_reached_year": "float64",
+}
 #: Per-path variables without a time axis: stored for every path.
 SCALAR_VARIABLES = tuple(name for name in PATH_ARRAYS if name != "log10_compute")
 COORDS = {
@@ -142,6 +173,7 @@ COORDS = {
     ANCHOR: ("", "biological anchor (compute threshold) name"),
     "system": ("", "a system the run was fitted on (after cut-off, one per paper)"),
     COMPONENT: ("", "reversion mixture component name"),
+    CONSTRAINT: ("", "ceiling on one training run: power, chips, money, data"),
 }
 
 
@@ -211,11 +243,39 @@ def chunk_arrays(
     out: dict[str, np.ndarray] = {"log10_compute_yearly": yearly}
     for name in SCALAR_VARIABLES:
         out[name] = np.asarray(getattr(c, name), dtype=PATH_VARIABLES[name])
+    if c.ceiling_knots is not None and c.ceiling_reached is not None:
+        out.update(ceiling_arrays(p, c.ceiling_knots, c.ceiling_reached, years))
     if c.first < keep:
         out["log10_compute"] = np.asarray(
             c.log10_compute[: min(keep, c.stop) - c.first], dtype=np.float32
         )
     return out
+
+
+def ceiling_arrays(
+    p: Plan,
+    knots: npt.NDArray[np.float64],
+    reached: npt.NDArray[np.float64],
+    years: npt.NDArray[np.float64],
+) -> dict[str, np.ndarray]:
+    """The ceilings a store keeps of some paths: each at the years, the binding one, and
+    when the path reached each (``CEILING_VARIABLES``)."""
+    assert p.ceilings is not None
+    # At the grid times either side of each year, then linear between them as the paths
+    # are (yearly_values): a path at or below its ceiling on the grid is so at the years.
+    if len(p.times) > 1:
+        i, frac = _interp_weights(p.times, years)
+        before, after = (at_years(p.ceilings, knots, p.times[j]) for j in (i - 1, i))
+        at = before * (1 - frac) + after * frac  # (path, ceiling, year)
+    else:
+        at = at_years(p.ceilings, knots, years)
+    masked = np.where(np.isnan(at), np.inf, at)
+    binding = np.where(np.isinf(masked.min(axis=1)), -1, masked.argmin(axis=1))
+    return {
+        "log10_ceiling": at.astype(np.float32),
+        "binding_constraint": binding.astype(np.int8),
+        "ceiling_reached_year": np.asarray(reached, dtype=np.float64),
+    }
 
 
 def reduction(p: Plan, years: npt.NDArray[np.float64], keep: int) -> Reduce:
@@ -231,6 +291,7 @@ def provenance(
     *,
     clipped: int,
     created_at: dt.datetime | None = None,
+    ceilings: CeilingPlan | None = None,
     record: RecordFit | None = None,
 ) -> dict[str, Any]:
     """Provenance attributes of a projection (JSON-able: numbers, strings, lists).
@@ -245,6 +306,16 @@ def provenance(
         for p in declared(Scenario)
         if p.result
     }
+    if ceilings is not None:  # a run without ceilings records none of their keys
+        keys.update(
+            {
+                p.result: getattr(scen.ceilings, p.attr)
+                for p in declared(CeilingSpec, "ceilings")
+                if p.result
+            },
+            ceiling_table_file=ceilings.table_label,
+            ceiling_table_sha256=ceilings.table_sha256,
+        )
     return dict(
         title=f"projector result: {scen.name}",
         projector_version=__version__,
@@ -312,16 +383,24 @@ def to_dataset(
         "log10_compute": paths,
         "log10_compute_yearly": yearly_values(p.times, paths, years).astype(np.float32),
         **{name: arrays[name] for name in PATH_ARRAYS if name != "log10_compute"},
-        **static_arrays(scen, p.eras),
+        **static_arrays(scen, p.eras, p),
     }
+    if p.ceilings is not None:
+        data.update(ceiling_arrays(p, arrays["ceiling_knots"], arrays["ceiling_reached"], years))
     ds = xr.Dataset(
         {name: (VARIABLES[name][0], values) for name, values in data.items()},
-        coords={**coords(scen, p.times, years, n), "system": system_names(p.eras)},
+        coords={**coords(scen, p.times, years, n, p), "system": system_names(p.eras)},
     )
     _stamp(ds, scen)
     ds.attrs.update(
         provenance(
-            scen, p.eras, p.growth_ref, clipped=clipped, created_at=created_at, record=p.record
+            scen,
+            p.eras,
+            p.growth_ref,
+            clipped=clipped,
+            created_at=created_at,
+            ceilings=p.ceilings,
+            record=p.record,
         ),
         paths=n,
         paths_kept=n,
@@ -329,9 +408,12 @@ def to_dataset(
     return ds
 
 
-def static_arrays(scen: Scenario, eras: Eras | None = None) -> dict[str, np.ndarray]:
+def static_arrays(
+    scen: Scenario, eras: Eras | None = None, p: Plan | None = None
+) -> dict[str, np.ndarray]:
     """The variables that do not depend on the draws: anchor thresholds and weights,
-    mixture weights and (given ``eras``) the systems the run was fitted on."""
+    mixture weights, (given ``eras``) the systems the run was fitted on and (given a
+    plan with ceilings) the year each ceiling is modelled from."""
     out = {
         "anchor_log10_flop": np.array([a.log10_flop for a in scen.anchors], dtype=np.float64),
         "anchor_weight": np.array(
@@ -342,14 +424,22 @@ def static_arrays(scen: Scenario, eras: Eras | None = None) -> dict[str, np.ndar
     if eras is not None:
         out["system_year"] = np.asarray(eras.systems.year, dtype=np.float64)
         out["system_log10_compute"] = np.asarray(eras.systems.log10_compute, dtype=np.float64)
+    if p is not None and p.ceilings is not None:
+        out["ceiling_modelled_from"] = np.asarray(p.ceilings.modelled_from, dtype=np.float64)
     return out
 
 
 def coords(
-    scen: Scenario, times: npt.NDArray[np.float64], years: npt.NDArray[np.float64], paths: int
+    scen: Scenario,
+    times: npt.NDArray[np.float64],
+    years: npt.NDArray[np.float64],
+    paths: int,
+    p: Plan | None = None,
 ) -> dict[str, np.ndarray]:
-    """Coordinate values of a projection."""
+    """Coordinate values of a projection (``constraint`` given a plan with ceilings)."""
+    extra = {CONSTRAINT: np.array(CEILINGS, dtype=str)} if p and p.ceilings else {}
     return {
+        **extra,
         PATH: np.arange(paths, dtype=np.int64),
         TIME: np.asarray(times, dtype=np.float64),
         YEAR: np.asarray(years, dtype=np.float64),

@@ -17,9 +17,21 @@ import functools
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["RECORD_STREAM", "RNG_BLOCK", "Draws", "block_generator", "draws", "record_uniforms"]
+__all__ = [
+    "CEILING_STREAM",
+    "RECORD_STREAM",
+    "RNG_BLOCK",
+    "Draws",
+    "block_generator",
+    "ceiling_normals",
+    "draws",
+    "record_uniforms",
+]
 
 RNG_BLOCK = 1000  # paths per random stream; fixed, so results never depend on chunking
+#: Second spawn-key entry of the ceilings' streams: ``SeedSequence(seed, (block, 1))`` is
+#: independent of the path streams ``(block,)``, which therefore keep their bits.
+CEILING_STREAM = 1
 
 
 def block_generator(seed: int, block: int) -> np.random.Generator:
@@ -84,8 +96,25 @@ def draws(seed: int, first: int, stop: int, n_dl: int, n_pre: int, noise: bool) 
     return Draws(*(cat(f.name) for f in dataclasses.fields(Draws)))
 
 
+def ceiling_normals(seed: int, first: int, stop: int, k: int) -> npt.NDArray[np.float64]:
+    """(stop - first, k) standard normals for the ceilings of paths ``[first, stop)``.
+
+    One stream per block of paths, ``SeedSequence(seed, spawn_key=(block,
+    CEILING_STREAM))``, each drawing its full ``(RNG_BLOCK, k)`` quota: path j's draws
+    depend only on the seed, j and k, and turning ceilings on leaves every other draw as
+    it was.
+    """
+    blocks = range(first // RNG_BLOCK, (stop - 1) // RNG_BLOCK + 1)
+    parts = []
+    for b in blocks:
+        seq = np.random.SeedSequence(seed, spawn_key=(b, CEILING_STREAM))
+        parts.append(np.random.Generator(np.random.PCG64(seq)).standard_normal((RNG_BLOCK, k)))
+    lo = first - blocks[0] * RNG_BLOCK
+    return np.concatenate(parts)[lo : lo + stop - first]
+
+
 #: Second spawn-key entry of the record process's streams (``record_uniforms``).
-RECORD_STREAM = 1
+RECORD_STREAM = 2
 
 
 def _record_block(
@@ -106,7 +135,7 @@ def record_uniforms(
     """The draws of ``growth.frontier_paths = 'record-process'``: two standard normals
     per path (2, stop - first) for its parameters, then one uniform per path and grid
     step (stop - first, n_steps), from the stream ``SeedSequence(seed, spawn_key=(block,
-    1))`` of each block, apart from :func:`draws`'s streams so that no other scenario's
+    2))`` of each block, apart from :func:`draws`'s streams so that no other scenario's
     draws move. Path j's draws depend only on the seed and j."""
     blocks = range(first // RNG_BLOCK, (stop - 1) // RNG_BLOCK + 1)
     if len(blocks) >= 4:

@@ -29,11 +29,13 @@ from projector.inputs.frontier import frontier_at, record_setters
 from projector.inputs.reversion import calendar_params
 from projector.inputs.scenario import Scenario
 from projector.inputs.systems import Systems
-from projector.model import kernels, record_process
+from projector.model import ceiling_kernels, kernels, record_process
 from projector.model.draws import RNG_BLOCK, Draws, block_generator, draws
 from projector.model.eras import MIN_ERA_SYSTEMS, Eras, prepare_eras
+from projector.model.limits import CEILINGS, CeilingPlan, draw_knots, plan_ceilings
 
 __all__ = [
+    "CEILING_ARRAYS",
     "PATH_ARRAYS",
     "RNG_BLOCK",
     "Chunk",
@@ -64,6 +66,8 @@ PATH_ARRAYS = (
     "start_offset",
     "frontier_origin",
 )
+#: Per-path arrays of a run with ceilings (``ceilings.mode`` not 'off'; None otherwise).
+CEILING_ARRAYS = ("ceiling_knots", "ceiling_reached")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +89,10 @@ class Chunk:
     # With a Reduce: the paths at its years, (n, year) float32 [log10 FLOP]; then
     # log10_compute holds only the kept paths' rows, as float32.
     log10_compute_yearly: npt.NDArray[np.float32] | None = None
+    # With ceilings: (n, ceiling, knot) log10 FLOP at the plan's whole-year knots, and
+    # (n, ceiling) the first grid time the path before its ceilings reached each.
+    ceiling_knots: npt.NDArray[np.float64] | None = None
+    ceiling_reached: npt.NDArray[np.float64] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,6 +134,7 @@ class Plan:
     start_log10_sd: float  # [OOM]
     deviation: npt.NDArray[np.float64]  # (origin, time) [OOM]; no rows when off
     deviation_origin: npt.NDArray[np.float64]  # (origin,) [decimal year]
+    ceilings: CeilingPlan | None = None  # None: ceilings.mode = 'off'
     record: record_process.RecordFit | None = None  # frontier_paths = 'record-process'
 
     @property
@@ -283,6 +292,7 @@ def plan(scen: Scenario, systems: Systems, /) -> Plan:
         start_log10_sd=sd,
         deviation=deviation,
         deviation_origin=origin,
+        ceilings=plan_ceilings(scen, s, float(times[-1])),
         record=record,
     )
 
@@ -359,6 +369,14 @@ def run_chunk(p: Plan, first: int, stop: int, /, reduce: Reduce | None = None) -
                      component, crossing_r, offset, origin, clipped, yearly_r)  # fmt: skip
     # a record process: the frontier never falls, nor drops below the record C(s) itself
     records = scen.frontier_paths == "records"
+    cp = p.ceilings
+    knots, reached = np.empty((0, 0, 2)), np.empty((n, 0))
+    if cp is not None:
+        knots, reached = draw_knots(cp, scen.seed, first, stop), np.empty((n, len(CEILINGS)))
+        if cp.mode == "saturate":
+            reversion = np.full(n, np.inf)  # the ceiling slows the path, not the 2022 story
+    mode = cp.code if cp is not None else 0
+    knot0, soft = (cp.knot0, cp.softness) if cp is not None else (0.0, 1.0)
     crossing = np.empty((n, p.thresholds.shape[0]))
     yearly = None
     paths: npt.NDArray[np.floating]
@@ -368,7 +386,8 @@ def run_chunk(p: Plan, first: int, stop: int, /, reduce: Reduce | None = None) -
         kernels.project_paths(
             p.times, s, p.eras.log10_start, growth_dl, growth_moore, reversion, p.shape,
             p.width, shift, offset, p.deviation, row, p.thresholds, reduce.year_index,
-            reduce.year_frac, records, p.eras.log10_start, yearly, crossing, paths,
+            reduce.year_frac, records, p.eras.log10_start, mode, knot0, knots, soft, yearly,
+            crossing, paths, reached,
         )  # fmt: skip
     else:
         paths = np.empty((n, p.times.shape[0]))
@@ -378,9 +397,15 @@ def run_chunk(p: Plan, first: int, stop: int, /, reduce: Reduce | None = None) -
         )  # fmt: skip
         if shift:
             kernels.shift_paths(paths, offset, p.deviation, row, paths)
+        if mode:
+            ceiling_kernels.apply_ceilings(p.times, paths, mode, knot0, knots, soft, paths, reached)
         if records:
             kernels.running_max(paths, p.eras.log10_start, paths)
         kernels.first_crossing(p.times, paths, p.thresholds, crossing)
+    if cp is not None and cp.mode == "saturate":
+        # the date growth slows: where the path at its Deep-Learning rate meets its ceiling
+        met = np.where(np.isnan(reached), np.inf, reached).min(axis=1)
+        reversion = np.where(np.isinf(met), np.nan, met)
     return Chunk(
         first=first,
         stop=stop,
@@ -395,6 +420,8 @@ def run_chunk(p: Plan, first: int, stop: int, /, reduce: Reduce | None = None) -
         frontier_origin=origin,
         clipped=clipped,
         log10_compute_yearly=yearly,
+        ceiling_knots=knots if cp is not None else None,
+        ceiling_reached=reached if cp is not None else None,
     )
 
 

@@ -1,7 +1,8 @@
 """Numba kernels of the projection: NumPy arrays in, NumPy arrays out.
 
-Dependency direction: imports nothing from projector; ``engine`` and ``trends`` call
-these, and ``projector.model.twins`` holds one slow, obviously correct NumPy twin of each.
+Dependency direction: imports only ``ceiling_kernels`` (the ceilings' step of a path);
+``engine`` and ``trends`` call these, and ``projector.model.twins`` holds one slow,
+obviously correct NumPy twin of each.
 
 Conventions (numbagg style): no I/O, no xarray, no random numbers inside jitted
 code (draws come in as arrays, made by a seeded ``numpy.random.Generator``), the
@@ -19,6 +20,8 @@ import math
 
 import numba as nb
 import numpy as np
+
+from projector.model.ceiling_kernels import _ceiling_one
 
 __all__ = [
     "FAMILY_CODES",
@@ -412,12 +415,18 @@ def project_paths(
     year_frac: np.ndarray,
     records: bool,
     floor: float,
+    ceiling_mode: int,
+    knot0: float,
+    knots: np.ndarray,
+    softness: float,
     out_yearly: np.ndarray,
     out_crossing: np.ndarray,
     out_full: np.ndarray,
+    out_reached: np.ndarray,
 ) -> None:  # pragma: no cover - jitted
-    """:func:`integrate_paths`, :func:`shift_paths` (when ``shift``), :func:`running_max`
-    (when ``records``, from ``floor``) and :func:`first_crossing` path by path, reduced to
+    """:func:`integrate_paths`, :func:`shift_paths` (when ``shift``),
+    :func:`apply_ceilings` (when ``ceiling_mode`` > 0), :func:`running_max` (when
+    ``records``, from ``floor``) and :func:`first_crossing` path by path, reduced to
     what a result store keeps.
 
     Each path lives in a buffer of one row while it is computed, so no
@@ -431,6 +440,7 @@ def project_paths(
     out_yearly : (n_path, n_year) float32 [log10 FLOP], the paths at the years
     out_crossing : (n_path, n_anchor) float64 [decimal year], NaN for never
     out_full : (n_keep, n_time) float32 [log10 FLOP], the first ``n_keep`` paths whole
+    knots, out_reached : as :func:`apply_ceilings` (no rows when ``ceiling_mode`` is 0)
     """
     n_time = times.shape[0]
     for j in nb.prange(growth_dl.shape[0]):
@@ -441,6 +451,8 @@ def project_paths(
         )  # fmt: skip
         if shift:
             _shift_one(buf, offset[j], deviation, row[j], buf)
+        if ceiling_mode > 0:
+            _ceiling_one(times, buf, ceiling_mode, knot0, knots[j], softness, out_reached[j])
         if records:
             _record_one(buf, floor, buf)
         _crossing_one(times, buf, thresholds, out_crossing[j])

@@ -202,6 +202,12 @@ def fit(scen: Scenario, eras: Eras, t_dl: np.ndarray, y_dl: np.ndarray, /) -> Re
     s = eras.start_year
     first = decimal_year(scen.data.dl_start)
     where = f"{eras.systems.label}: growth.frontier_paths = 'record-process'"
+    if scen.ceilings.mode != "off":  # not yet: the record kernels apply no ceiling
+        raise InputError(
+            f"{scen.source}: growth.frontier_paths = 'record-process' does not apply ceilings "
+            f"yet; set ceilings.mode = 'off' (now {scen.ceilings.mode!r}) or another "
+            "growth.frontier_paths"
+        )
     if s - first < MIN_HISTORY_YEARS - 1e-9:
         raise InputError(
             f"{where} has fewer than five years of records before cut-off {iso_date(s)} "

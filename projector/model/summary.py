@@ -267,4 +267,10 @@ def _summarize_one(ds: xr.Dataset) -> xr.Dataset:
         report_years=[float(y) for y in _attr_list(ds, "report_years")],
         report_quantiles=[float(q) for q in _attr_list(ds, "report_quantiles")],
     )
+    if "log10_ceiling" in ds:
+        from projector.model.ceiling_summary import summarize_ceilings
+
+        extra = summarize_ceilings(ds, qs, n)
+        out = out.merge(extra, combine_attrs="override")
+        out.attrs["ceiling_quantile_paths"] = extra.attrs["ceiling_quantile_paths"]
     return out

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from projector.model import kernels, record_process
+from projector.model import ceiling_kernels, kernels, record_process
 
 __all__ = ["COMPARISONS", "RECORD_KERNELS", "record_inputs"]
 
@@ -126,6 +126,36 @@ def shift_paths(
     out[:] = log10_compute + offset[:, None] + dev
 
 
+def apply_ceilings(
+    times: np.ndarray,
+    paths: np.ndarray,
+    mode: int,
+    knot0: float,
+    knots: np.ndarray,
+    softness: float,
+    out: np.ndarray,
+    out_reached: np.ndarray,
+) -> None:
+    """Twin of :func:`projector.model.ceiling_kernels.apply_ceilings`."""
+    x = times - knot0
+    m = np.clip(np.floor(x).astype(np.int64), 0, knots.shape[2] - 2)
+    f = x - m
+    each = knots[:, :, m] * (1 - f) + knots[:, :, m + 1] * f  # (path, ceiling, time)
+    with np.errstate(invalid="ignore"):
+        reached = paths[:, None, :] >= each  # NaN compares False: never
+    first = np.argmax(reached, axis=2)
+    out_reached[:] = np.where(reached.any(axis=2), times[first], np.nan)
+    c = np.min(np.where(np.isnan(each), np.inf, each), axis=1)
+    if mode == 2:
+        out[:] = np.minimum(paths, c)
+    elif mode == 3:
+        ln10 = np.log(10.0)
+        soft = -softness * np.logaddexp(-paths * ln10 / softness, -c * ln10 / softness) / ln10
+        out[:] = np.where(np.isinf(c), paths, soft)
+    else:
+        out[:] = paths
+
+
 # kernel -> twin, for the comparison test and the benchmarks.
 def running_max(paths: np.ndarray, floor: float, out: np.ndarray) -> None:
     """Twin of :func:`projector.model.kernels.running_max`."""
@@ -150,15 +180,22 @@ def project_paths(
     year_frac: np.ndarray,
     records: bool,
     floor: float,
+    ceiling_mode: int,
+    knot0: float,
+    knots: np.ndarray,
+    softness: float,
     out_yearly: np.ndarray,
     out_crossing: np.ndarray,
     out_full: np.ndarray,
+    out_reached: np.ndarray,
 ) -> None:
     paths = np.empty((len(growth_dl), len(times)))
     integrate_paths(times, start_year, log10_start, growth_dl, growth_moore, reversion,
                     shape, width, paths)  # fmt: skip
     if shift:
         shift_paths(paths, offset, deviation, row, paths)
+    if ceiling_mode > 0:
+        apply_ceilings(times, paths, ceiling_mode, knot0, knots, softness, paths, out_reached)
     if records:
         running_max(paths, floor, paths)
     first_crossing(times, paths, thresholds, out_crossing)
@@ -254,6 +291,7 @@ COMPARISONS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
     "first_crossing": (kernels.first_crossing, first_crossing),
     "shift_paths": (kernels.shift_paths, shift_paths),
     "running_max": (kernels.running_max, running_max),
+    "apply_ceilings": (ceiling_kernels.apply_ceilings, apply_ceilings),
     "project_paths": (kernels.project_paths, project_paths),
     "record_paths": (record_process.record_paths, record_paths),
     "project_record_paths": (record_process.project_record_paths, project_record_paths),

@@ -126,6 +126,20 @@ def write_fan_chart(ds: xr.Dataset, target: Path, *, summary: xr.Dataset | None 
     return target
 
 
+def write_ceilings_chart(ds: xr.Dataset, summary: xr.Dataset, target: Path) -> Path:
+    """The ceilings figure of ``ds`` (a run with ceilings) as a PNG at ``target``."""
+    from projector.render import plots
+    from projector.render.ceiling_plots import ceilings_chart
+
+    fig = ceilings_chart(ds, summary)
+    try:
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")  # type: ignore[attr-defined]
+    finally:
+        plots.close(fig)  # type: ignore[arg-type]
+    return target
+
+
 def write_reports(
     folder: Path, *, plot: bool = False, held: Held | None = None
 ) -> tuple[xr.Dataset, list[Path]]:
@@ -145,6 +159,8 @@ def write_reports(
         written.append(folder / name)
     if plot and "variant" not in ds.dims:
         written.append(write_fan_chart(ds, folder / "fan_chart.png", summary=s))
+        if "log10_ceiling" in ds:
+            written.append(write_ceilings_chart(ds, s, folder / "ceilings.png"))
     written.append(folder / STORE_NAME)
     return s, written
 

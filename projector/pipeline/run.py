@@ -254,6 +254,7 @@ class Run:
                 keep=min(keep, scen.paths),
                 anchors=tuple(a.name for a in scen.anchors),
                 components=tuple(c.name for c in scen.reversion),
+                constraints=p.ceilings.names if p.ceilings is not None else (),
             )
         return self._layout
 
@@ -335,7 +336,8 @@ class Run:
 
         def sink(_: int, c: engine.Chunk) -> None:
             nonlocal clipped
-            for name in engine.PATH_ARRAYS:
+            names = engine.PATH_ARRAYS + (engine.CEILING_ARRAYS if p.ceilings else ())
+            for name in names:
                 part = getattr(c, name)
                 if name not in arrays:
                     arrays[name] = np.empty((n, *part.shape[1:]), dtype=part.dtype)
@@ -357,14 +359,16 @@ class Run:
 
         p, lay, target = self.plan(), self.layout, self.target
         assert target is not None
-        attrs = provenance(p.scenario, p.eras, p.growth_ref, clipped=0, record=p.record)
+        attrs = provenance(
+            p.scenario, p.eras, p.growth_ref, clipped=0, ceilings=p.ceilings, record=p.record
+        )
         attrs.update(paths_kept=lay.keep, chunk_paths=lay.chunk)
         with result_transaction(target) as tmp:
             writer = StoreWriter(
                 tmp / STORE_NAME,
                 lay,
                 attrs,
-                static_arrays(p.scenario, p.eras),
+                static_arrays(p.scenario, p.eras, p),
                 systems=system_names(p.eras),
             )
             held = Held(lay)

@@ -32,7 +32,9 @@ import xarray as xr
 from projector.errors import InputError
 from projector.model.cube import (
     ANCHOR,
+    CEILING_VARIABLES,
     COMPONENT,
+    CONSTRAINT,
     PATH,
     PATH_VARIABLES,
     TIME,
@@ -82,6 +84,12 @@ class Layout:
     anchors: tuple[str, ...]
     components: tuple[str, ...]
     variants: int = 0
+    constraints: tuple[str, ...] = ()  # the ceilings stored (none when ceilings are off)
+
+    @property
+    def variables(self) -> dict[str, str]:
+        """The per-path variables of the store and their dtypes."""
+        return {**PATH_VARIABLES, **(CEILING_VARIABLES if self.constraints else {})}
 
     def shape(self, name: str) -> tuple[int, ...]:
         dims = VARIABLES[name][0]
@@ -91,6 +99,7 @@ class Layout:
             YEAR: len(self.years),
             ANCHOR: len(self.anchors),
             COMPONENT: len(self.components),
+            CONSTRAINT: len(self.constraints),
         }
         lead = (self.variants,) if self.variants and dims[0] == PATH else ()
         return lead + tuple(size[d] for d in dims)
@@ -98,6 +107,8 @@ class Layout:
     def bytes_on_disk(self) -> float:
         """Upper bound of the store's size (uncompressed) [bytes]."""
         per_path = 4 * len(self.years) + 8 * len(self.anchors) + 7 * 8 + 2
+        k = len(self.constraints)
+        per_path += k * (4 * len(self.years) + 8) + len(self.years)
         total = self.paths * per_path + self.keep * 4 * len(self.times)
         return float(total * max(self.variants, 1))
 
@@ -110,6 +121,8 @@ class Layout:
         working copies, and the arrays a small run holds (:data:`HOLD_BYTES`).
         """
         per_path = 16 * n_systems + 12 * len(self.years) + 8 * len(self.anchors) + 200
+        # ceilings: the knots (float64) and the yearly ceilings (float64, then float32)
+        per_path += len(self.constraints) * (8 * (len(self.years) + 2) + 12 * len(self.years))
         kept = min(self.keep, self.chunk) * 4 * len(self.times)
         chunk = (self.chunk * per_path + kept) * in_flight
         summary = min(4 * len(self.years) * self.paths, 400e6) + 24 * self.paths
@@ -164,6 +177,8 @@ class StoreWriter:
         }
         if len(lay.times):
             coords[TIME] = np.asarray(lay.times, dtype=np.float64)
+        if lay.constraints:
+            coords[CONSTRAINT] = np.array(lay.constraints, dtype=str)
         if lay.variants:
             coords[VARIANT] = np.arange(lay.variants, dtype=np.int64)
         if systems is not None:
@@ -175,7 +190,7 @@ class StoreWriter:
         for name, values in (variant_data or {}).items():
             self._array(name, values, (VARIANT,), {})
         self.arrays: dict[str, Any] = {}
-        for name, dtype in PATH_VARIABLES.items():
+        for name, dtype in lay.variables.items():
             if name == "log10_compute" and (lay.keep == 0 or not len(lay.times)):
                 continue
             shape = lay.shape(name)
@@ -239,13 +254,14 @@ class StoreWriter:
             else:
                 self.arrays[name][rows] = values
 
-        for _ in self._pool().map(put, arrays.items()):
+        # a sweep stores ceilings only when every variant has them
+        for _ in self._pool().map(put, [(k, v) for k, v in arrays.items() if k in self.arrays]):
             pass
 
     def _pool(self) -> cf.ThreadPoolExecutor:
         if self._threads is None:
             self._threads = cf.ThreadPoolExecutor(
-                max_workers=len(PATH_VARIABLES), thread_name_prefix="store"
+                max_workers=len(self.layout.variables), thread_name_prefix="store"
             )
         return self._threads
 

@@ -20,6 +20,7 @@ from projector.errors import InputError
 from projector.inputs.scenario import Scenario, override, parse_set
 from projector.inputs.systems import Systems
 from projector.model.cube import provenance, static_arrays, yearly_grid
+from projector.model.limits import CEILINGS
 from projector.pipeline import budget, executors
 from projector.pipeline.folders import write_reports
 from projector.pipeline.run import Run, executor, resolve, stream_chunks
@@ -140,9 +141,15 @@ def sweep(
         anchors=tuple(a.name for a in first.anchors),
         components=tuple(c.name for c in first.reversion),
         variants=len(plans),
+        constraints=CEILINGS if all(p.ceilings for p in plans) else (),
     )
     n_sys = max(len(p.t_dl) + len(p.t_pre) for p in plans)
-    prov = [provenance(p.scenario, p.eras, p.growth_ref, clipped=0, record=p.record) for p in plans]
+    prov = [
+        provenance(
+            p.scenario, p.eras, p.growth_ref, clipped=0, ceilings=p.ceilings, record=p.record
+        )
+        for p in plans
+    ]
     attrs = dict(prov[0])
     attrs.update(
         title=f"projector sweep: {first.name} ({len(plans)} variants)",

@@ -16,6 +16,7 @@ import xarray as xr
 
 from projector.model.summary import PRECISION, paths_needed
 from projector.model.trends_cube import TREND_COLUMNS, trends_table
+from projector.render.ceiling_report import ceilings_csv, ceilings_markdown, has_ceilings
 
 if TYPE_CHECKING:  # trends pulls in scipy.stats (about 1 s): only its type is needed here
     from projector.studies.trends import TrendAnalysis
@@ -135,6 +136,8 @@ def summary_csv(s: xr.Dataset, /) -> str:
                 row("anchor", name, f"{y:g}", "p_crossed", v, m, "p_crossed")
             row("anchor", name, "", "p_never", f("p_never", anchor=name),
                 f("p_never_mcse", anchor=name), "p_never")  # fmt: skip
+        if has_ceilings(one):
+            ceilings_csv(one, row)
     return buf.getvalue()
 
 
@@ -254,6 +257,8 @@ def _markdown_one(s: xr.Dataset, title: str, levels: tuple[int, int]) -> str:
         "times (the first step at or above the threshold).",
         "",
     ]
+    if has_ceilings(s):
+        lines += [*ceilings_markdown(s, section), ""]
     if flags.count:
         horizon = (
             f" ({flags.horizon} of them a quantile near the horizon, 'never' or a year, "
