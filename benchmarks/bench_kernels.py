@@ -35,6 +35,8 @@ ROUNDS = 3  # timed runs of each end-to-end command
 def _inputs(
     name: str, n: int, rng: np.random.Generator, n_dl: int, n_pre: int
 ) -> tuple[tuple[Any, ...], tuple[np.ndarray, ...]]:
+    if name in twins.RECORD_KERNELS:
+        return twins.record_inputs(name, n, rng)
     times = engine.time_grid(2022.0, 2100.0, 12)
     if name == "bootstrap_slopes":
         t = np.sort(rng.uniform(2010, 2022, n_dl))

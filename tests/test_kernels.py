@@ -21,6 +21,8 @@ def _knots(rng: np.random.Generator, n: int, n_knot: int) -> np.ndarray:
 
 def _inputs(name: str, rng: np.random.Generator) -> tuple[tuple, tuple]:
     """Arguments and output buffers for one kernel (same for kernel and twin)."""
+    if name in twins.RECORD_KERNELS:
+        return twins.record_inputs(name, 257, rng)
     times = 2022.0 + np.arange(0, 50 * 12 + 1) / 12
     n = 257
     if name == "bootstrap_slopes":

@@ -376,11 +376,27 @@ class Scenario:
         "",
         "'records': each path is the running maximum of its values and never below C(s) "
         "(the frontier is a record: it cannot fall); 'levels': paths as integrated and "
-        "shifted, free to fall (the 2022 study, and every result before this key)",
+        "shifted, free to fall (the 2022 study, and every result before this key); "
+        "'record-process': the running maximum of releases about the integrated trend, "
+        "fitted at the start to the records since data.dl_start (replaces frontier_noise)",
         toml="growth.frontier_paths",
         result="frontier_paths",
         default="levels",
-        choices=("levels", "records"),
+        choices=("levels", "records", "record-process"),
+    )
+    record_slope: str = key(
+        "choice",
+        "",
+        "frontier_paths = 'record-process': the slope of the record fit. 'records': fitted "
+        "with the tail scale by maximum likelihood on the record history (each path draws "
+        "both from the fit's normal approximation, and the level at s given them); the "
+        "level then moves at the engine's g(t). 'records-forward': the same, and the level "
+        "moves at the path's fitted slope (no reversion). 'bootstrap': the fit holds the "
+        "OLS slope of the Deep-Learning fit set",
+        toml="growth.record_slope",
+        result="record_slope",
+        default="records",
+        choices=("records", "records-forward", "bootstrap"),
     )
     frontier_noise_scale: float = key(
         "float",

@@ -46,6 +46,8 @@ from projector.model.limits import CEILINGS, CeilingPlan, at_years
 if TYPE_CHECKING:  # xarray and the trends (scipy.stats) load only where a Dataset is built,
     import xarray as xr  # so Dask workers that run chunks start quickly
 
+    from projector.model.record_process import RecordFit
+
 
 __all__ = [
     "ANCHOR",
@@ -290,11 +292,13 @@ def provenance(
     clipped: int,
     created_at: dt.datetime | None = None,
     ceilings: CeilingPlan | None = None,
+    record: RecordFit | None = None,
 ) -> dict[str, Any]:
     """Provenance attributes of a projection (JSON-able: numbers, strings, lists).
 
     Each scenario key declared with a ``result`` attribute is recorded under that name
-    (``inputs.params``); the rest describes the data, the start and the run.
+    (``inputs.params``); the rest describes the data, the start and the run, and (with
+    ``record``) what the record process was fitted to (``record_process_*``).
     """
     created = created_at or dt.datetime.now(dt.UTC)
     keys = {
@@ -338,6 +342,7 @@ def provenance(
         created_at=created.isoformat(timespec="seconds"),
         method="Besiroglu, Heim & Sevilla (2022), Projecting compute trends in Machine Learning; "
         "see method.md",
+        **({} if record is None else record.attrs(eras.start_year, eras.log10_start)),
     )
 
 
@@ -395,6 +400,7 @@ def to_dataset(
             clipped=clipped,
             created_at=created_at,
             ceilings=p.ceilings,
+            record=p.record,
         ),
         paths=n,
         paths_kept=n,

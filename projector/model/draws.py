@@ -17,7 +17,16 @@ import functools
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["CEILING_STREAM", "RNG_BLOCK", "Draws", "block_generator", "ceiling_normals", "draws"]
+__all__ = [
+    "CEILING_STREAM",
+    "RECORD_STREAM",
+    "RNG_BLOCK",
+    "Draws",
+    "block_generator",
+    "ceiling_normals",
+    "draws",
+    "record_uniforms",
+]
 
 RNG_BLOCK = 1000  # paths per random stream; fixed, so results never depend on chunking
 #: Second spawn-key entry of the ceilings' streams: ``SeedSequence(seed, (block, 1))`` is
@@ -102,3 +111,38 @@ def ceiling_normals(seed: int, first: int, stop: int, k: int) -> npt.NDArray[np.
         parts.append(np.random.Generator(np.random.PCG64(seq)).standard_normal((RNG_BLOCK, k)))
     lo = first - blocks[0] * RNG_BLOCK
     return np.concatenate(parts)[lo : lo + stop - first]
+
+
+#: Second spawn-key entry of the record process's streams (``record_uniforms``).
+RECORD_STREAM = 2
+
+
+def _record_block(
+    seed: int, block: int, n_steps: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    rng = np.random.Generator(
+        np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block, RECORD_STREAM)))
+    )
+    z = rng.standard_normal((2, RNG_BLOCK))
+    # Step-major: step i's uniforms are the same whatever the number of steps, so a
+    # longer horizon leaves the earlier steps of every path unchanged.
+    return z, np.ascontiguousarray(rng.random((n_steps, RNG_BLOCK)).T)
+
+
+def record_uniforms(
+    seed: int, first: int, stop: int, n_steps: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The draws of ``growth.frontier_paths = 'record-process'``: two standard normals
+    per path (2, stop - first) for its parameters, then one uniform per path and grid
+    step (stop - first, n_steps), from the stream ``SeedSequence(seed, spawn_key=(block,
+    2))`` of each block, apart from :func:`draws`'s streams so that no other scenario's
+    draws move. Path j's draws depend only on the seed and j."""
+    blocks = range(first // RNG_BLOCK, (stop - 1) // RNG_BLOCK + 1)
+    if len(blocks) >= 4:
+        parts = list(_draw_pool().map(lambda b: _record_block(seed, b, n_steps), blocks))
+    else:
+        parts = [_record_block(seed, b, n_steps) for b in blocks]
+    lo = first - blocks[0] * RNG_BLOCK
+    z = np.concatenate([q[0] for q in parts], axis=1)[:, lo : lo + stop - first]
+    u = np.concatenate([q[1] for q in parts])[lo : lo + stop - first]
+    return z, u

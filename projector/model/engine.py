@@ -29,7 +29,7 @@ from projector.inputs.frontier import frontier_at, record_setters
 from projector.inputs.reversion import calendar_params
 from projector.inputs.scenario import Scenario
 from projector.inputs.systems import Systems
-from projector.model import ceiling_kernels, kernels
+from projector.model import ceiling_kernels, kernels, record_process
 from projector.model.draws import RNG_BLOCK, Draws, block_generator, draws
 from projector.model.eras import MIN_ERA_SYSTEMS, Eras, prepare_eras
 from projector.model.limits import CEILINGS, CeilingPlan, draw_knots, plan_ceilings
@@ -135,6 +135,7 @@ class Plan:
     deviation: npt.NDArray[np.float64]  # (origin, time) [OOM]; no rows when off
     deviation_origin: npt.NDArray[np.float64]  # (origin,) [decimal year]
     ceilings: CeilingPlan | None = None  # None: ceilings.mode = 'off'
+    record: record_process.RecordFit | None = None  # frontier_paths = 'record-process'
 
     @property
     def paths(self) -> int:
@@ -263,7 +264,10 @@ def plan(scen: Scenario, systems: Systems, /) -> Plan:
                 f"Deep-Learning-era system(s); need at least {MIN_ERA_SYSTEMS}"
             )
     sd = _start_sd(scen, eras)
-    if scen.frontier_noise == "resampled":
+    record = None
+    if scen.frontier_paths == "record-process":  # the record process replaces the deviations
+        record = record_process.fit(scen, eras, dl.year, dl.log10_compute)
+    if scen.frontier_noise == "resampled" and record is None:
         deviation, origin = _frontier_deviations(eras, times, scen)
     else:
         deviation, origin = np.empty((0, times.shape[0])), np.empty(0)
@@ -289,6 +293,7 @@ def plan(scen: Scenario, systems: Systems, /) -> Plan:
         deviation=deviation,
         deviation_origin=origin,
         ceilings=plan_ceilings(scen, s, float(times[-1])),
+        record=record,
     )
 
 
@@ -356,6 +361,12 @@ def run_chunk(p: Plan, first: int, stop: int, /, reduce: Reduce | None = None) -
     else:
         row, origin = np.full(n, -1, dtype=np.int64), np.full(n, np.nan)
     shift = bool(n_origin or p.start_log10_sd > 0)
+    if p.record is not None:  # issue 19: the frontier as the running maximum of releases
+        paths_r, yearly_r, crossing_r = record_process.project(
+            p, first, stop, growth_dl, growth_moore, reversion, offset, reduce
+        )
+        return Chunk(first, stop, paths_r, growth_dl, growth_pre, growth_moore, reversion,
+                     component, crossing_r, offset, origin, clipped, yearly_r)  # fmt: skip
     # a record process: the frontier never falls, nor drops below the record C(s) itself
     records = scen.frontier_paths == "records"
     cp = p.ceilings

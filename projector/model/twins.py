@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from projector.model import ceiling_kernels, kernels
+from projector.model import ceiling_kernels, kernels, record_process
 
-__all__ = ["COMPARISONS"]
+__all__ = ["COMPARISONS", "RECORD_KERNELS", "record_inputs"]
 
 
 def ols_fit(t: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -204,6 +204,85 @@ def project_paths(
     out_full[:] = paths[: out_full.shape[0]].astype(np.float32)
 
 
+def record_paths(
+    times: np.ndarray,
+    latent: np.ndarray,
+    floor: np.ndarray,
+    scale: np.ndarray,
+    u: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Twin of :func:`projector.model.record_process.record_paths`: each step's largest
+    release is Gumbel(loc, scale), loc = scale * ln(integral of exp(L / scale)); the
+    frontier is the running maximum of C(s) and them."""
+    lo, hi, b = latent[:, :-1], latent[:, 1:], scale[:, None]
+    dt = np.diff(times)[None, :]
+    x = (hi - lo) / b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        integral = np.where(np.abs(x) > 1e-12, dt * b * (np.exp(hi / b) - np.exp(lo / b))
+                            / (hi - lo), dt * np.exp(hi / b))  # fmt: skip
+        top = np.where(u > 0, b * np.log(integral) - b * np.log(-np.log(u)), -np.inf)
+    steps = np.concatenate([floor[:, None], top], axis=1)
+    out[:] = np.maximum.accumulate(np.maximum(steps, floor[:, None]), axis=1)
+
+
+def project_record_paths(
+    times: np.ndarray,
+    start_year: float,
+    level: np.ndarray,
+    growth_dl: np.ndarray,
+    growth_moore: np.ndarray,
+    reversion: np.ndarray,
+    shape: int,
+    width: float,
+    floor: np.ndarray,
+    scale: np.ndarray,
+    u: np.ndarray,
+    thresholds: np.ndarray,
+    year_index: np.ndarray,
+    year_frac: np.ndarray,
+    out_yearly: np.ndarray,
+    out_crossing: np.ndarray,
+    out_full: np.ndarray,
+) -> None:
+    """Twin of :func:`projector.model.record_process.project_record_paths`."""
+    paths = np.empty((len(growth_dl), len(times)))
+    integrate_paths(times, start_year, 0.0, growth_dl, growth_moore, reversion, shape,
+                    width, paths)  # fmt: skip
+    paths += level[:, None]
+    record_paths(times, paths, floor, scale, u, paths)
+    first_crossing(times, paths, thresholds, out_crossing)
+    if year_index.size:
+        yearly = paths[:, year_index - 1] * (1 - year_frac) + paths[:, year_index] * year_frac
+        out_yearly[:] = yearly.astype(np.float32)
+    out_full[:] = paths[: out_full.shape[0]].astype(out_full.dtype)
+
+
+def record_inputs(name: str, n: int, rng: np.random.Generator) -> tuple[tuple, tuple]:
+    """Arguments and output buffers of the record-process kernels (tests and benchmarks)."""
+    times = 2022.0 + np.arange(0, 50 * 12 + 1) / 12
+    latent = 24.0 + np.cumsum(rng.uniform(0, 0.08, (n, len(times))), axis=1)
+    floor = 24.3 + rng.normal(0, 0.2, n)
+    scale = rng.uniform(0.2, 1.0, n)
+    u = rng.random((n, len(times) - 1))
+    u[0, :3] = 0.0  # a step with no release
+    if name == "record_paths":
+        return (times, latent, floor, scale, u), (np.empty((n, len(times))),)
+    rev = rng.normal(2032, 8, n)
+    years = np.array([2022.0, 2022.5, 2030.0, 2049.99, 2072.0])
+    i = np.clip(np.searchsorted(times, years), 1, len(times) - 1)
+    frac = (years - times[i - 1]) / (times[i] - times[i - 1])
+    args = (times, 2022.0, 24.0 + rng.normal(0, 0.3, n), rng.uniform(0.3, 0.9, n),
+            rng.uniform(0.05, 0.3, n), rev, int(rng.integers(0, 4)), float(rng.uniform(0.5, 5)),
+            floor, scale, u, np.array([20.0, 30.0, 40.0, 60.0]), i, frac)  # fmt: skip
+    outs = (np.empty((n, len(years)), np.float32), np.empty((n, 4)),
+            np.empty((int(rng.integers(0, n)), len(times)), np.float32))  # fmt: skip
+    return args, outs
+
+
+#: The record-process kernels, whose inputs ``record_inputs`` builds.
+RECORD_KERNELS = ("record_paths", "project_record_paths")
+
 COMPARISONS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
     "bootstrap_slopes": (kernels.bootstrap_slopes, bootstrap_slopes),
     "mixture_draws": (kernels.mixture_draws, mixture_draws),
@@ -214,4 +293,6 @@ COMPARISONS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
     "running_max": (kernels.running_max, running_max),
     "apply_ceilings": (ceiling_kernels.apply_ceilings, apply_ceilings),
     "project_paths": (kernels.project_paths, project_paths),
+    "record_paths": (record_process.record_paths, record_paths),
+    "project_record_paths": (record_process.project_record_paths, project_record_paths),
 }

@@ -277,8 +277,10 @@ class Run:
         else:
             slots = self.workers or 1
             budget.check_fits(
-                lay, target.parent, in_flight=2 * slots, n_systems=len(p.t_dl) + len(p.t_pre)
-            )
+                lay, target.parent, in_flight=2 * slots,
+                # the record process draws one uniform per path and step, like a system index
+                n_systems=len(p.t_dl) + len(p.t_pre) + (len(p.times) if p.record else 0),
+            )  # fmt: skip
         self._checked = True
 
     def compute(self) -> None:
@@ -357,7 +359,9 @@ class Run:
 
         p, lay, target = self.plan(), self.layout, self.target
         assert target is not None
-        attrs = provenance(p.scenario, p.eras, p.growth_ref, clipped=0, ceilings=p.ceilings)
+        attrs = provenance(
+            p.scenario, p.eras, p.growth_ref, clipped=0, ceilings=p.ceilings, record=p.record
+        )
         attrs.update(paths_kept=lay.keep, chunk_paths=lay.chunk)
         with result_transaction(target) as tmp:
             writer = StoreWriter(

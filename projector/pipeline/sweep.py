@@ -145,7 +145,10 @@ def sweep(
     )
     n_sys = max(len(p.t_dl) + len(p.t_pre) for p in plans)
     prov = [
-        provenance(p.scenario, p.eras, p.growth_ref, clipped=0, ceilings=p.ceilings) for p in plans
+        provenance(
+            p.scenario, p.eras, p.growth_ref, clipped=0, ceilings=p.ceilings, record=p.record
+        )
+        for p in plans
     ]
     attrs = dict(prov[0])
     attrs.update(

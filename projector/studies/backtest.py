@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 _MAX_CUTOFFS = 2000
+_FIT = "record_process_"  # the attributes of what a hindcast fitted
 _STEP = re.compile(r"^(\d+)([DWMY])$")
 
 
@@ -151,6 +152,9 @@ class Backtest:
     paths: int
     seed: int
     methods: tuple[str, ...]
+    # What each hindcast fitted at its cut-off from the data before it (the result's
+    # record_process_* attributes, with frontier_paths = 'record-process'), by cut-off.
+    fitted: tuple[dict[str, Any], ...] = ()
 
 
 def _hindcast_scenario(
@@ -257,6 +261,7 @@ def run_backtest(
 
     rows: list[dict[str, Any]] = []
     skipped: list[tuple[str, float]] = []
+    fitted: list[dict[str, Any]] = []
     for cutoff in cutoffs:
         t = decimal_year(cutoff)
         kept = [h for h in horizons if t + h <= truth_end_year + 1e-9]
@@ -272,6 +277,9 @@ def run_backtest(
             raise InputError(f"cut-off {cutoff.isoformat()}: {exc}") from None
         known = systems.until(cutoff)
         c_t = float(ds.attrs["log10_start_compute"])
+        fit = {k[len(_FIT) :]: v for k, v in ds.attrs.items() if k.startswith(_FIT)}
+        if fit:
+            fitted.append({"cutoff": cutoff.isoformat(), "frontier": c_t, **fit})
         for h in kept:
             realised = float(frontier_at(truth, [t + h])[0])
             if not math.isfinite(realised):
@@ -312,6 +320,7 @@ def run_backtest(
         paths=paths,
         seed=seed,
         methods=methods,
+        fitted=tuple(fitted),
     )
 
 
@@ -386,6 +395,7 @@ def to_markdown(bt: Backtest, /, *, cases: bool = True) -> str:
     for s in table:
         if s["horizon"] == "all":
             lines.append(f"| {s['method']} | " + " | ".join(map(str, s["pit_hist"])) + " |")
+    lines += _fitted_table(bt)
     if not cases:
         return "\n".join(lines) + "\n"
     lines += [
@@ -406,3 +416,32 @@ def to_markdown(bt: Backtest, /, *, cases: bool = True) -> str:
             f"| {r['crps']:.3f} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _fitted_table(bt: Backtest) -> list[str]:
+    """backtest.md's table of what each hindcast fitted from the data before its cut-off."""
+    if not bt.fitted:
+        return []
+    lines = [
+        "",
+        "## Fitted at each cut-off",
+        "",
+        "The record process (growth.frontier_paths = 'record-process'), fitted by maximum "
+        "likelihood to the record history before each cut-off and nothing after it: tail "
+        "scale beta (mean size of a new record's excess), slope, the latent level L(T) "
+        "against the frontier C(T), the rate of new records at T and the chance of none in "
+        "a year (both along the fitted slope).",
+        "",
+        "| cut-off | history | records | systems | C(T) | L(T) | beta [OOM] (sd of ln) "
+        "| slope [OOM/y] (sd) | records / year at T | P(none in a year) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for f in bt.fitted:
+        lines.append(
+            f"| {f['cutoff']} | {f['history']} | {f['records']} | {f['systems']} "
+            f"| {f['frontier']:.2f} | {f['level_at_start']:.2f} "
+            f"| {f['scale_oom']:.3f} ({f['sd_log_scale']:.3f}) "
+            f"| {f['slope']:.3f} ({f['sd_slope']:.3f}) | {f['rate_at_start']:.2f} "
+            f"| {f['no_record_in_a_year']:.3f} |"
+        )
+    return lines
