@@ -83,11 +83,17 @@ def _inputs(
         frac = (years - t[i - 1]) / (t[i] - t[i - 1])
         table = rng.normal(0, 0.5, (180, times.size))
         thresholds = np.array([28, 32, 33, 34.36, 34.5, 37, 41.0])
+        # ceilings off (mode 0): the figure the README's speed section has always timed
         args = (t, s, c0, g_dl, g_m, rev, shape, width, True, rng.normal(0, 0.3, n), table,
-                rng.integers(0, 180, n), thresholds, i, frac, False, c0)  # fmt: skip
+                rng.integers(0, 180, n), thresholds, i, frac, False, c0, 0, 0.0,
+                np.empty((0, 0, 2)), 1.0)  # fmt: skip
         outs = (np.empty((n, years.size), np.float32), np.empty((n, 7)),
-                np.empty((min(n, 10_000), t.size), np.float32))  # fmt: skip
+                np.empty((min(n, 10_000), t.size), np.float32), np.empty((n, 0)))  # fmt: skip
         return args, outs
+    if name == "apply_ceilings":
+        c = 24.1 + np.cumsum(np.full((n, times.size), 0.3 / 12), axis=1)
+        knots = 25 + np.cumsum(rng.uniform(0, 0.6, (n, 4, 80)), axis=2)
+        return (times, c, 2, 2022.0, knots, 0.3), (np.empty_like(c), np.empty((n, 4)))
     raise KeyError(name)
 
 

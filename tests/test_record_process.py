@@ -166,6 +166,15 @@ def test_the_backtest_records_what_each_hindcast_fitted() -> None:
     assert plain.fitted == () and "Fitted at each" not in to_markdown(plain)
 
 
-def test_ceilings_with_the_record_process_are_refused() -> None:
-    with pytest.raises(InputError, match="does not apply ceilings yet"):
-        Run("default", paths=20, changes=[*RP, "ceilings.mode=clip"]).result()
+@pytest.mark.parametrize("mode", ["clip", "saturate"])
+def test_ceilings_hold_record_paths_and_keep_them_records(mode: str) -> None:
+    changes = [*RP, f"ceilings.mode={mode}", "end_year=2045", "report.years=[2030,2040]"]
+    ds = Run("default", paths=600, changes=changes).result()
+    _assert_records(ds)
+    value = ds["log10_compute_yearly"].values.astype(np.float64)
+    lowest = np.nanmin(ds["log10_ceiling"].values.astype(np.float64), axis=1)
+    start = float(ds.attrs["log10_start_compute"])
+    assert np.all(value <= np.maximum(lowest, start) + 1e-4)
+    free = Run("default", paths=600, changes=changes[:1] + changes[2:]).result()
+    k = list(ds["year"].values).index(2040.0)
+    assert np.median(value[:, k]) < np.median(free["log10_compute_yearly"][:, k].values) - 1

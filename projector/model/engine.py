@@ -361,14 +361,6 @@ def run_chunk(p: Plan, first: int, stop: int, /, reduce: Reduce | None = None) -
     else:
         row, origin = np.full(n, -1, dtype=np.int64), np.full(n, np.nan)
     shift = bool(n_origin or p.start_log10_sd > 0)
-    if p.record is not None:  # issue 19: the frontier as the running maximum of releases
-        paths_r, yearly_r, crossing_r = record_process.project(
-            p, first, stop, growth_dl, growth_moore, reversion, offset, reduce
-        )
-        return Chunk(first, stop, paths_r, growth_dl, growth_pre, growth_moore, reversion,
-                     component, crossing_r, offset, origin, clipped, yearly_r)  # fmt: skip
-    # a record process: the frontier never falls, nor drops below the record C(s) itself
-    records = scen.frontier_paths == "records"
     cp = p.ceilings
     knots, reached = np.empty((0, 0, 2)), np.empty((n, 0))
     if cp is not None:
@@ -377,6 +369,17 @@ def run_chunk(p: Plan, first: int, stop: int, /, reduce: Reduce | None = None) -
             reversion = np.full(n, np.inf)  # the ceiling slows the path, not the 2022 story
     mode = cp.code if cp is not None else 0
     knot0, soft = (cp.knot0, cp.softness) if cp is not None else (0.0, 1.0)
+    if p.record is not None:  # issue 19: the frontier as the running maximum of releases
+        paths_r, yearly_r, crossing_r = record_process.project(
+            p, first, stop, growth_dl, growth_moore, reversion, offset, reduce,
+            (mode, knot0, knots, soft, reached),
+        )  # fmt: skip
+        return Chunk(first, stop, paths_r, growth_dl, growth_pre, growth_moore,
+                     _slowed(cp, reached, reversion), component, crossing_r, offset, origin,
+                     clipped, yearly_r, knots if cp is not None else None,
+                     reached if cp is not None else None)  # fmt: skip
+    # a record process: the frontier never falls, nor drops below the record C(s) itself
+    records = scen.frontier_paths == "records"
     crossing = np.empty((n, p.thresholds.shape[0]))
     yearly = None
     paths: npt.NDArray[np.floating]
@@ -402,10 +405,7 @@ def run_chunk(p: Plan, first: int, stop: int, /, reduce: Reduce | None = None) -
         if records:
             kernels.running_max(paths, p.eras.log10_start, paths)
         kernels.first_crossing(p.times, paths, p.thresholds, crossing)
-    if cp is not None and cp.mode == "saturate":
-        # the date growth slows: where the path at its Deep-Learning rate meets its ceiling
-        met = np.where(np.isnan(reached), np.inf, reached).min(axis=1)
-        reversion = np.where(np.isinf(met), np.nan, met)
+    reversion = _slowed(cp, reached, reversion)
     return Chunk(
         first=first,
         stop=stop,
@@ -423,6 +423,17 @@ def run_chunk(p: Plan, first: int, stop: int, /, reduce: Reduce | None = None) -
         ceiling_knots=knots if cp is not None else None,
         ceiling_reached=reached if cp is not None else None,
     )
+
+
+def _slowed(
+    cp: CeilingPlan | None, reached: npt.NDArray[np.float64], reversion: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """The reversion dates a chunk reports: under 'saturate', where growth slows, the first
+    time the path at its Deep-Learning rate meets a ceiling (NaN: never); else as drawn."""
+    if cp is None or cp.mode != "saturate":
+        return reversion
+    met = np.where(np.isnan(reached), np.inf, reached).min(axis=1)
+    return np.where(np.isinf(met), np.nan, met)
 
 
 def chunk_bounds(paths: int, chunk_paths: int) -> list[tuple[int, int]]:

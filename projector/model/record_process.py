@@ -47,6 +47,7 @@ from projector.errors import InputError
 from projector.inputs.frontier import frontier_at, record_setters
 from projector.inputs.systems import decimal_year
 from projector.model import kernels
+from projector.model.ceiling_kernels import _ceiling_one
 
 if TYPE_CHECKING:
     from projector.inputs.scenario import Scenario
@@ -202,12 +203,6 @@ def fit(scen: Scenario, eras: Eras, t_dl: np.ndarray, y_dl: np.ndarray, /) -> Re
     s = eras.start_year
     first = decimal_year(scen.data.dl_start)
     where = f"{eras.systems.label}: growth.frontier_paths = 'record-process'"
-    if scen.ceilings.mode != "off":  # not yet: the record kernels apply no ceiling
-        raise InputError(
-            f"{scen.source}: growth.frontier_paths = 'record-process' does not apply ceilings "
-            f"yet; set ceilings.mode = 'off' (now {scen.ceilings.mode!r}) or another "
-            "growth.frontier_paths"
-        )
     if s - first < MIN_HISTORY_YEARS - 1e-9:
         raise InputError(
             f"{where} has fewer than five years of records before cut-off {iso_date(s)} "
@@ -367,12 +362,19 @@ def project_record_paths(
     thresholds: np.ndarray,
     year_index: np.ndarray,
     year_frac: np.ndarray,
+    ceiling_mode: int,
+    knot0: float,
+    knots: np.ndarray,
+    softness: float,
     out_yearly: np.ndarray,
     out_crossing: np.ndarray,
     out_full: np.ndarray,
+    out_reached: np.ndarray,
 ) -> None:  # pragma: no cover - jitted
-    """``kernels.integrate_paths`` from each path's ``level`` L(s), :func:`record_paths`
-    and ``kernels.first_crossing`` path by path: the first ``out_full.shape[0]`` paths
+    """``kernels.integrate_paths`` from each path's ``level`` L(s), :func:`record_paths`,
+    the ceilings (``ceiling_kernels.apply_ceilings`` on the frontier, then the record at the
+    start as a floor again, when ``ceiling_mode`` > 0) and ``kernels.first_crossing`` path
+    by path: the first ``out_full.shape[0]`` paths
     whole (any float dtype) and, when ``year_index`` is not empty, the values at the years
     (as ``kernels.project_paths``: one row of buffer per path, the same bits either way)."""
     n_time = times.shape[0]
@@ -383,6 +385,9 @@ def project_record_paths(
             shape, width, buf,
         )  # fmt: skip
         _records_one(times, buf, floor[j], scale[j], u[j], buf)
+        if ceiling_mode > 0:
+            _ceiling_one(times, buf, ceiling_mode, knot0, knots[j], softness, out_reached[j])
+            kernels._record_one(buf, floor[j], buf)
         kernels._crossing_one(times, buf, thresholds, out_crossing[j])
         for k in range(year_index.shape[0]):
             i = year_index[k]
@@ -405,6 +410,13 @@ def project(
     reversion: np.ndarray,
     offset: np.ndarray,
     reduce: Reduce | None,
+    ceilings: tuple[int, float, np.ndarray, float, np.ndarray] = (
+        0,
+        0.0,
+        np.empty((0, 0, 2)),
+        1.0,
+        np.empty((0, 0)),
+    ),
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Paths ``[first, stop)`` as records: (log10_compute, yearly or None, crossing).
 
@@ -412,7 +424,9 @@ def project(
     and the yearly values; without, every full path (float64). With
     ``growth.record_slope = 'records-forward'`` each path's Deep-Learning rate is its draw
     of the fitted slope (``record_process_slope`` and ``_sd_slope`` in the provenance);
-    otherwise the bootstrap rate, as in every other scenario.
+    otherwise the bootstrap rate, as in every other scenario. ``ceilings``: (mode code,
+    first knot year, knots, softness, out_reached) as ``ceiling_kernels.apply_ceilings``
+    takes them; ``out_reached`` is filled.
     """
     from projector.model.draws import record_uniforms
 
@@ -438,6 +452,7 @@ def project(
         year_index, year_frac = np.empty(0, np.int64), np.empty(0)
     project_record_paths(
         p.times, s, level, rate, growth_moore, reversion, p.shape, p.width, floor,
-        scale, u, p.thresholds, year_index, year_frac, yearly, crossing, paths,
+        scale, u, p.thresholds, year_index, year_frac, ceilings[0], ceilings[1], ceilings[2],
+        ceilings[3], yearly, crossing, paths, ceilings[4],
     )  # fmt: skip
     return paths, (yearly if reduced else None), crossing

@@ -241,9 +241,14 @@ def project_record_paths(
     thresholds: np.ndarray,
     year_index: np.ndarray,
     year_frac: np.ndarray,
+    ceiling_mode: int,
+    knot0: float,
+    knots: np.ndarray,
+    softness: float,
     out_yearly: np.ndarray,
     out_crossing: np.ndarray,
     out_full: np.ndarray,
+    out_reached: np.ndarray,
 ) -> None:
     """Twin of :func:`projector.model.record_process.project_record_paths`."""
     paths = np.empty((len(growth_dl), len(times)))
@@ -251,6 +256,9 @@ def project_record_paths(
                     width, paths)  # fmt: skip
     paths += level[:, None]
     record_paths(times, paths, floor, scale, u, paths)
+    if ceiling_mode > 0:
+        apply_ceilings(times, paths, ceiling_mode, knot0, knots, softness, paths, out_reached)
+        paths[:] = np.maximum.accumulate(np.maximum(paths, floor[:, None]), axis=1)
     first_crossing(times, paths, thresholds, out_crossing)
     if year_index.size:
         yearly = paths[:, year_index - 1] * (1 - year_frac) + paths[:, year_index] * year_frac
@@ -272,11 +280,17 @@ def record_inputs(name: str, n: int, rng: np.random.Generator) -> tuple[tuple, t
     years = np.array([2022.0, 2022.5, 2030.0, 2049.99, 2072.0])
     i = np.clip(np.searchsorted(times, years), 1, len(times) - 1)
     frac = (years - times[i - 1]) / (times[i] - times[i - 1])
-    args = (times, 2022.0, 24.0 + rng.normal(0, 0.3, n), rng.uniform(0.3, 0.9, n),
+    base = (times, 2022.0, 24.0 + rng.normal(0, 0.3, n), rng.uniform(0.3, 0.9, n),
             rng.uniform(0.05, 0.3, n), rev, int(rng.integers(0, 4)), float(rng.uniform(0.5, 5)),
             floor, scale, u, np.array([20.0, 30.0, 40.0, 60.0]), i, frac)  # fmt: skip
+    mode = int(rng.integers(0, 4))
+    knots = 25 + np.cumsum(rng.uniform(0, 0.6, (n, 4, 52)), axis=2)
+    knots[:, 3, :3] = np.nan  # a ceiling not modelled at first
+    knots = knots if mode else np.empty((0, 0, 2))
+    args = (*base, mode, 2021.0, knots, 0.3)
     outs = (np.empty((n, len(years)), np.float32), np.empty((n, 4)),
-            np.empty((int(rng.integers(0, n)), len(times)), np.float32))  # fmt: skip
+            np.empty((int(rng.integers(0, n)), len(times)), np.float32),
+            np.empty((n, knots.shape[1])))  # fmt: skip
     return args, outs
 
 
