@@ -87,6 +87,9 @@ def test_validate(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "epoch-2022", "default"]) == 0
     out = capsys.readouterr().out
     assert "epoch-2022.toml: ok" in out and "default.toml: ok" in out
+    assert "ceilings:" not in out
+    assert main(["validate", "constrained"]) == 0
+    assert "  ceilings: clip, table constraints.csv (" in capsys.readouterr().out
 
 
 BAD = [
@@ -110,6 +113,17 @@ BAD = [
     (["export", "{missing}", "{missing}"], "no such result file"),
     # ceilings (issue 20): a mode that does not exist, and three bad constraints tables
     (["project", "{good}", "--set", "ceilings.mode=squash"], "key 'mode' must be one of 'off'"),
+    (
+        [
+            "validate",
+            "{good}",
+            "--set",
+            "ceilings.mode=report",
+            "--set",
+            "ceilings.table={unknown}",
+        ],
+        "unknown constraint 'power_grid'",
+    ),
     (
         ["project", "{good}", "--set", "ceilings.mode=clip", "--set", "ceilings.table={neg_range}"],
         "line 3: column 'low': must be a finite number > 0, got '-1.0e8'",

@@ -194,6 +194,15 @@ def _cmd_validate(args: argparse.Namespace) -> list[str]:
             f"{len(scen.reversion)} reversion components, {len(scen.anchors)} anchors, "
             f"sha256 {scen.sha256[:12]})"
         )
+        if scen.ceilings.mode != "off":  # the table is read and checked now, not at run time
+            from projector.inputs.constraints import load_constraints
+
+            spec = scen.ceilings
+            table = load_constraints(None if spec.table == "bundled" else spec.table)
+            lines.append(
+                f"  ceilings: {spec.mode}, table {table.label} ({len(table.rows)} rows, "
+                f"sha256 {table.sha256[:12]}), correlation {spec.correlation:g}"
+            )
         for warning in reversion_warnings(scen):
             print(f"projector: warning: {warning}", file=sys.stderr)
     return lines
