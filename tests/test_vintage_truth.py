@@ -162,6 +162,15 @@ def test_uncertain_truth_is_seeded_and_leaves_the_hindcasts_alone(
     assert "- truth mode: uncertain: each row's stated uncertainty" in md
     assert "N(0, 0.2 OOM)" in md and "30 truth draws (seed 4)" in md
     assert len(backtest.summarise(a)[0]["pit_hist"]) == PIT_BINS
+    assert a.frontier_band is not None and point.frontier_band is None
+    lo, hi = a.frontier_band
+    ok = np.isfinite(lo)
+    assert np.all(lo[ok] <= hi[ok]) and np.all(np.diff(lo[ok]) >= 0)
+    from projector.render.study_plots import backtest_figure
+
+    fig = backtest_figure(a)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "90% of the truth draws" in labels
 
 
 def test_revision_noise_alone_needs_no_uncertainty_column(

@@ -176,6 +176,9 @@ class Backtest:
     pit_hists: Mapping[tuple[str, str, float], list[float]] = dataclasses.field(
         default_factory=dict
     )
+    # With an uncertain truth: the 5% and 95% quantiles of the truth draws' frontier on
+    # frontier_years (the figure's band).
+    frontier_band: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None
 
 
 def _hindcast_scenario(
@@ -361,6 +364,7 @@ def run_backtest(
         truth_mode="" if model is None else model.describe(truth, seed=seed),
         columns=columns,
         pit_hists=pit_hists,
+        frontier_band=None if draws is None else draws.band(grid),
     )
 
 

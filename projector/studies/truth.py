@@ -119,6 +119,16 @@ class FrontierDraws:
             return np.full(self.best.shape[0], -np.inf)
         return self.best[:, k - 1].copy()
 
+    def band(
+        self, years: npt.ArrayLike, /, q: tuple[float, float] = (0.05, 0.95)
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Quantiles ``q`` of the draws' frontier at each year (for the figure)."""
+        t = np.asarray(years, dtype=np.float64)
+        k = np.searchsorted(self.published, t + 1e-9, side="right")
+        values = np.where(k > 0, self.best[:, np.maximum(k - 1, 0)], -np.inf)
+        lo, hi = np.quantile(values, q, axis=0)
+        return lo, hi
+
 
 def frontier_draws(
     truth: Systems, /, model: TruthModel, *, rng: np.random.Generator
