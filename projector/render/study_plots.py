@@ -129,6 +129,8 @@ def backtest_figure(bt: Any, *, method: str | None = None) -> Figure:
         years, lo, hi = bt.frontier_years[ok], band[0][ok], band[1][ok]
         ax.fill_between(years, lo, hi, step="post", color="black", alpha=0.15, lw=0,
                         label="90% of the truth draws")  # fmt: skip
+        for edge in (lo, hi):  # the edges stay visible over the projected bands
+            ax.step(years, edge, where="post", color="black", lw=0.7, ls=":", zorder=3)
     rows = [r for r in bt.rows if r["method"] == method]
     cutoffs = sorted({r["cutoff"] for r in rows})
     cmap = _cmap("viridis")
