@@ -265,3 +265,20 @@ def test_vintage_true_hindcast_on_epoch_snapshots(
     for p, d in zip(point, drawn, strict=True):
         assert p["median"] == d["median"] and p["realised"] == d["realised_point"]
         assert float(d["realised_sd"]) > 0
+
+
+def test_the_python_facade_takes_the_truth_options(
+    within3_csv: Path, make_scenario: Callable[..., Path]
+) -> None:
+    import projector as pj
+
+    path = make_scenario(dataset=within3_csv, paths=100)
+    kw = {"cutoffs": ["2016-01-01"], "horizons": [1, 2], "paths": 100, "baselines": []}
+    point = pj.backtest(str(path), **kw)
+    drawn = pj.backtest(str(path), **kw, truth_uncertainty=True, revision_noise=0.1, truth_draws=9)
+    assert "truth_mode" not in point.attrs and "realised_sd" not in point
+    assert drawn.attrs["truth_mode"].startswith("truth mode: uncertain")
+    assert set(drawn["truth_draws"].values) == {9}
+    np.testing.assert_array_equal(drawn["realised_point"].values, point["realised"].values)
+    with pytest.raises(InputError, match="revision noise"):
+        pj.backtest(str(path), **kw, revision_noise=-0.5)
