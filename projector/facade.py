@@ -117,18 +117,30 @@ def backtest(
     changes: Mapping[str, Any] | Sequence[str] | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
+    truth_uncertainty: bool = False,
+    revision_noise: float = 0.0,
+    truth_draws: int | None = None,
 ) -> xr.Dataset:
     """Hindcasts of ``scenario`` from each cut-off, scored against the realised frontier
     (one row per method, cut-off and horizon along dim ``case``; the columns of
-    ``backtest.csv``). Each hindcast is a :class:`~projector.pipeline.run.Run`."""
+    ``backtest.csv``). Each hindcast is a :class:`~projector.pipeline.run.Run`.
+    ``truth_uncertainty`` / ``revision_noise`` [OOM] score against an uncertain truth
+    (``truth_draws`` draws; :mod:`projector.studies.truth`)."""
     from projector.pipeline.run import executor
     from projector.studies import backtest as bt
+    from projector.studies.truth import TRUTH_DRAWS, TruthModel
 
+    model = TruthModel(
+        uncertainty=truth_uncertainty,
+        revision_sd=float(revision_noise),
+        draws=TRUTH_DRAWS if truth_draws is None else int(truth_draws),
+    )
     with executor(workers=workers, scheduler=scheduler) as client:
         result = bt.study(
             scenario, _dates(cutoffs), [float(h) for h in horizons], dataset=dataset,
             truth=truth, changes=changes, paths=paths, seed=seed,
             baselines=bt.BASELINES if baselines is None else baselines, client=client,
+            truth_model=model,
         )  # fmt: skip
     scen = result.scenario
     ds = _rows_to_dataset(result.rows, "case")
@@ -144,6 +156,8 @@ def backtest(
         seed=result.seed,
         skipped=[f"{c}+{h:g}" for c, h in result.skipped],
     )
+    if result.truth_mode:
+        ds.attrs["truth_mode"] = result.truth_mode
     return ds
 
 

@@ -10,6 +10,7 @@ from projector.cli.args import RESULTS_DIR, SET_HELP, add_dask_options, path_arg
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     from projector.studies.baselines import BASELINES
+    from projector.studies.truth import TRUTH_DRAWS
 
     p = sub.add_parser(
         "backtest",
@@ -29,6 +30,27 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--horizons", default="1,2,3", help="years after each cut-off (default 1,2,3)")
     p.add_argument("--dataset", help="data the hindcasts see (default: the scenario's)")
     p.add_argument("--truth", help="data reality is read from (default: the same as --dataset)")
+    p.add_argument(
+        "--truth-uncertainty",
+        action="store_true",
+        help="score against an uncertain truth: redraw each truth row's log10 compute with its "
+        "stated uncertainty (uncertainty_factor or Epoch's Confidence) and average the scores "
+        "over the draws",
+    )
+    p.add_argument(
+        "--revision-noise",
+        type=float,
+        default=0.0,
+        metavar="SD",
+        help="in the truth draws, add N(0, SD) [OOM] to each row's log10 compute (later "
+        "revisions of the estimates); combinable with --truth-uncertainty (default 0)",
+    )
+    p.add_argument(
+        "--truth-draws",
+        type=positive_int,
+        default=TRUTH_DRAWS,
+        help=f"truth draws of an uncertain truth (default {TRUTH_DRAWS}; seeded by --seed)",
+    )
     p.add_argument("--paths", type=positive_int, default=10_000, help="paths per hindcast")
     p.add_argument("--seed", type=seed, help="seed (default: the scenario's)")
     p.add_argument(
@@ -53,6 +75,9 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
     from projector.pipeline.run import resolve
     from projector.studies import backtest
 
+    truth_model = backtest.TruthModel(
+        uncertainty=args.truth_uncertainty, revision_sd=args.revision_noise, draws=args.truth_draws
+    )
     cutoffs = backtest.parse_cutoffs(args.cutoffs)
     horizons = backtest.parse_horizons(args.horizons)
     names = [b.strip() for b in args.baselines.split(",") if b.strip()]
@@ -75,7 +100,7 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
         bt = backtest.study(
             scen, cutoffs, horizons, dataset=args.dataset, truth=args.truth,
             paths=args.paths, seed=args.seed, baselines=baselines, progress=bar.update,
-            client=client,
+            client=client, truth_model=truth_model,
         )  # fmt: skip
     from projector.render import study_plots
 

@@ -123,6 +123,14 @@ def backtest_figure(bt: Any, *, method: str | None = None) -> Figure:
         lw=1.4,
         label="realised frontier",
     )
+    band = getattr(bt, "frontier_band", None)
+    if band is not None:  # an uncertain truth: where 90% of its draws put the frontier
+        ok = np.isfinite(band[0])
+        years, lo, hi = bt.frontier_years[ok], band[0][ok], band[1][ok]
+        ax.fill_between(years, lo, hi, step="post", color="black", alpha=0.15, lw=0,
+                        label="90% of the truth draws")  # fmt: skip
+        for edge in (lo, hi):  # the edges stay visible over the projected bands
+            ax.step(years, edge, where="post", color="black", lw=0.7, ls=":", zorder=3)
     rows = [r for r in bt.rows if r["method"] == method]
     cutoffs = sorted({r["cutoff"] for r in rows})
     cmap = _cmap("viridis")
@@ -145,9 +153,16 @@ def backtest_figure(bt: Any, *, method: str | None = None) -> Figure:
     ax.legend(loc="upper left", frameon=False)
     ax.grid(alpha=0.3)
     bins = np.linspace(0, 1, 11)
+    hists = getattr(bt, "pit_hists", None)
     for m in bt.methods:
+        lw = 1.6 if m == method else 1.0
+        if hists:  # an uncertain truth: expected cases per bin, over the truth draws
+            mine = [v for (mm, _, _), v in hists.items() if mm == m]
+            counts = np.sum(mine, axis=0) if mine else np.zeros(bins.size - 1)
+            ax_pit.stairs(counts, bins, lw=lw, label=m)
+            continue
         pit = [r["pit"] for r in bt.rows if r["method"] == m]
-        ax_pit.hist(pit, bins=bins, histtype="step", lw=1.6 if m == method else 1.0, label=m)
+        ax_pit.hist(pit, bins=bins, histtype="step", lw=lw, label=m)
     n = len([r for r in bt.rows if r["method"] == method])
     ax_pit.axhline(n / 10, color="grey", ls=":", lw=1, label="uniform: what calibration looks like")
     ax_pit.set_xlabel("PIT (fraction of the ensemble below reality)")

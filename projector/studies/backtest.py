@@ -16,7 +16,10 @@ reality lies in the central 50% and 95% bands, the median's error and the CRPS
 - ``trend-from-frontier``: C(T) plus the hindcast's bootstrap Deep-Learning slope x h.
 
 Cases whose T + h lies after the truth data's newest system are skipped and counted,
-never scored against a guess.
+never scored against a guess. With an uncertain truth (``truth_model``: each row's stated
+uncertainty and/or a per-row revision noise, :mod:`projector.studies.truth`) every case
+is scored against the same truth draws and the scores are averaged over them
+(:func:`~projector.studies.scoring.score_draws`).
 """
 
 from __future__ import annotations
@@ -38,12 +41,22 @@ from projector.inputs.scenario import Scenario, override
 from projector.inputs.systems import Systems, decimal_year, load_dataset
 from projector.studies.baselines import BASELINES
 from projector.studies.baselines import ensembles as baseline_ensembles
-from projector.studies.scoring import BOOTSTRAP_DRAWS, COLUMNS, PIT_BINS, score, summarise
+from projector.studies.scoring import (
+    BOOTSTRAP_DRAWS,
+    COLUMNS,
+    DRAW_COLUMNS,
+    PIT_BINS,
+    score,
+    score_draws,
+    summarise,
+)
+from projector.studies.truth import TruthModel, frontier_draws, truth_rng
 
 __all__ = [
     "BASELINES",
     "COLUMNS",
     "Backtest",
+    "TruthModel",
     "parse_cutoffs",
     "parse_horizons",
     "run_backtest",
@@ -155,6 +168,17 @@ class Backtest:
     # What each hindcast fitted at its cut-off from the data before it (the result's
     # record_process_* attributes, with frontier_paths = 'record-process'), by cut-off.
     fitted: tuple[dict[str, Any], ...] = ()
+    # The truth mode: backtest.md's line on it ("" for the point truth, whose md is as
+    # before), the CSV's columns, and with an uncertain truth each case's share of truth
+    # draws per PIT bin, by (method, cut-off, horizon).
+    truth_mode: str = ""
+    columns: tuple[str, ...] = COLUMNS
+    pit_hists: Mapping[tuple[str, str, float], list[float]] = dataclasses.field(
+        default_factory=dict
+    )
+    # With an uncertain truth: the 5% and 95% quantiles of the truth draws' frontier on
+    # frontier_years (the figure's band).
+    frontier_band: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None
 
 
 def _hindcast_scenario(
@@ -187,6 +211,7 @@ def study(
     baselines: Sequence[str] = BASELINES,
     client: Any = None,
     progress: Callable[[int], None] | None = None,
+    truth_model: TruthModel | None = None,
 ) -> Backtest:
     """The backtest of a scenario file as the command line and ``projector.backtest`` run
     it: the scenario with its changes, the hindcast data (``dataset``, default the
@@ -203,7 +228,7 @@ def study(
         real = load_dataset(str(truth), notable_only=scen.data.notable_only)
     return run_backtest(
         scen, systems, real, list(cutoffs), list(horizons), paths=paths, seed=seed,
-        baselines=list(baselines), progress=progress, client=client,
+        baselines=list(baselines), progress=progress, client=client, truth_model=truth_model,
     )  # fmt: skip
 
 
@@ -219,6 +244,7 @@ def run_backtest(
     baselines: Sequence[str] = BASELINES,
     progress: Callable[[int], None] | None = None,
     client: Any = None,
+    truth_model: TruthModel | None = None,
 ) -> Backtest:
     """Hindcast ``scen`` from each cut-off and score it and the baselines.
 
@@ -239,11 +265,14 @@ def run_backtest(
         Names from :data:`BASELINES`.
     progress
         Called with 1 after each cut-off.
+    truth_model
+        An uncertain truth (default: the point frontier of the stated estimates).
 
     Raises
     ------
     InputError
-        An unknown baseline, a cut-off whose eras are too thin, or no case to score.
+        An unknown baseline, a cut-off whose eras are too thin, no case to score, or a
+        truth uncertainty the truth data does not state.
     client
         A Dask client (``pipeline.executors.connect``) to run each hindcast's chunks on.
     """
@@ -253,6 +282,12 @@ def run_backtest(
             f"--baselines: unknown baseline {unknown[0]!r} (valid: {', '.join(BASELINES)})"
         )
     seed = scen.seed if seed is None else seed
+    model = truth_model if truth_model is not None and not truth_model.point else None
+    draws = None
+    if model is not None:
+        model.check(truth)
+        draws = frontier_draws(truth, model, rng=truth_rng(seed))
+    pit_hists: dict[tuple[str, str, float], list[float]] = {}
     truth_end_year = float(truth.year.max())
     truth_end = str(truth.date[int(np.argmax(truth.year))])
     dl_start = decimal_year(scen.data.dl_start)
@@ -293,8 +328,12 @@ def run_backtest(
                 )
             )  # fmt: skip
             for method, members in ensembles.items():
-                row = {"method": method, "cutoff": cutoff.isoformat(), "horizon": h}
-                row.update(score(members, realised))
+                row: dict[str, Any] = {"method": method, "cutoff": cutoff.isoformat(), "horizon": h}
+                if draws is None:
+                    row.update(score(members, realised))
+                else:
+                    row.update(score_draws(members, draws.at(t + h)), realised_point=realised)
+                    pit_hists[(method, cutoff.isoformat(), h)] = row.pop("pit_hist")
                 row["frontier_at_cutoff"] = c_t
                 rows.append(row)
         if progress is not None:
@@ -306,9 +345,10 @@ def run_backtest(
         )
     grid = np.linspace(min(decimal_year(c) for c in cutoffs) - 3.0, truth_end_year, 2000)
     methods = (scen.name, *[b for b in BASELINES if b in baselines])
+    columns = COLUMNS if model is None else (*COLUMNS, *DRAW_COLUMNS)
     return Backtest(
         scenario=scen,
-        rows=[{k: r[k] for k in COLUMNS} for r in rows],
+        rows=[{k: r[k] for k in columns} for r in rows],
         skipped=skipped,
         truth_label=truth.label,
         truth_sha256=truth.sha256,
@@ -321,7 +361,16 @@ def run_backtest(
         seed=seed,
         methods=methods,
         fitted=tuple(fitted),
+        truth_mode="" if model is None else model.describe(truth, seed=seed),
+        columns=columns,
+        pit_hists=pit_hists,
+        frontier_band=None if draws is None else draws.band(grid),
     )
+
+
+def _n(value: float) -> str:
+    """A count as it is (point truth), an expected count or chance to two decimals."""
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
 def _pct(s: dict[str, Any], key: str) -> str:
@@ -334,7 +383,7 @@ def to_csv(bt: Backtest, /) -> str:
     import io
 
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=bt.columns, lineterminator="\n")
     writer.writeheader()
     for r in bt.rows:
         writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
@@ -353,6 +402,7 @@ def to_markdown(bt: Backtest, /, *, cases: bool = True) -> str:
         f"- hindcast data: `{bt.dataset_label}` (sha256 {bt.dataset_sha256[:12]})",
         f"- truth: `{bt.truth_label}` (sha256 {bt.truth_sha256[:12]}), newest system "
         f"{bt.truth_end}; reality = the realised frontier (running maximum)",
+        *([f"- {bt.truth_mode}"] if bt.truth_mode else []),
         f"- {len(cutoffs)} cut-offs from {cutoffs[0]} to {cutoffs[-1]}; {bt.paths} paths per "
         f"hindcast, seed {bt.seed}",
         f"- {len(bt.skipped)} case(s) skipped: cut-off + horizon after the truth's newest system",
@@ -378,7 +428,7 @@ def to_markdown(bt: Backtest, /, *, cases: bool = True) -> str:
             f"| {s['method']} | {h} | {s['cases']} "
             f"| {s['crps']:.3f} [{s['crps_lo']:.3f}, {s['crps_hi']:.3f}] "
             f"| {_pct(s, 'cover_50')} | {_pct(s, 'cover_90')} | {_pct(s, 'cover_95')} "
-            f"| {s['above_95']} / {s['below_95']} | {s['mean_pit']:.2f} "
+            f"| {_n(s['above_95'])} / {_n(s['below_95'])} | {s['mean_pit']:.2f} "
             f"| {s['bias']:+.2f} | {s['rmse']:.2f} | {s['width_95']:.2f} |"
         )
     lines += [
@@ -394,7 +444,7 @@ def to_markdown(bt: Backtest, /, *, cases: bool = True) -> str:
     ]  # fmt: skip
     for s in table:
         if s["horizon"] == "all":
-            lines.append(f"| {s['method']} | " + " | ".join(map(str, s["pit_hist"])) + " |")
+            lines.append(f"| {s['method']} | " + " | ".join(map(_n, s["pit_hist"])) + " |")
     lines += _fitted_table(bt)
     if not cases:
         return "\n".join(lines) + "\n"
@@ -412,7 +462,7 @@ def to_markdown(bt: Backtest, /, *, cases: bool = True) -> str:
         lines.append(
             f"| {r['method']} | {r['cutoff']} | {r['horizon']:g} | {r['realised']:.2f} "
             f"| {r['median']:.2f} | {r['q025']:.2f} | {r['q25']:.2f} | {r['q75']:.2f} "
-            f"| {r['q975']:.2f} | {r['pit']:.2f} | {r['in_50']} | {r['in_95']} "
+            f"| {r['q975']:.2f} | {r['pit']:.2f} | {_n(r['in_50'])} | {_n(r['in_95'])} "
             f"| {r['crps']:.3f} |"
         )
     return "\n".join(lines) + "\n"

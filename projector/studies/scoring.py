@@ -20,7 +20,15 @@ from projector.errors import InputError
 if TYPE_CHECKING:
     from projector.studies.backtest import Backtest
 
-__all__ = ["BOOTSTRAP_DRAWS", "COLUMNS", "PIT_BINS", "score", "summarise"]
+__all__ = [
+    "BOOTSTRAP_DRAWS",
+    "COLUMNS",
+    "DRAW_COLUMNS",
+    "PIT_BINS",
+    "score",
+    "score_draws",
+    "summarise",
+]
 
 #: Block-bootstrap draws behind each interval, from a fixed seed (so intervals repeat).
 BOOTSTRAP_DRAWS = 1000
@@ -49,6 +57,10 @@ COLUMNS = (
     "q95",
     "in_90",
 )
+#: Columns added after :data:`COLUMNS` when the truth is uncertain (:func:`score_draws`):
+#: the point truth, the sd of the truth draws, the chance of a miss above / below the
+#: 95% band, and the number of truth draws.
+DRAW_COLUMNS = ("realised_point", "realised_sd", "above_95", "below_95", "truth_draws")
 
 
 def score(members: npt.ArrayLike, realised: float, /) -> dict[str, float]:
@@ -92,6 +104,51 @@ def score(members: npt.ArrayLike, realised: float, /) -> dict[str, float]:
     }
 
 
+def score_draws(members: npt.ArrayLike, realised: npt.ArrayLike, /) -> dict[str, Any]:
+    """Scores of one ensemble against an uncertain truth: :func:`score` averaged over the
+    truth draws ``realised`` (draw,) [log10 FLOP].
+
+    ``crps`` is the expected CRPS under the truth's distribution, ``pit`` the mean PIT,
+    ``in_50``/``in_90``/``in_95`` the chance that the truth lies in the band (fractions,
+    not 0/1), ``above_95``/``below_95`` the chance of a miss above / below it, and
+    ``pit_hist`` the share of the draws in each of the :data:`PIT_BINS` bins (so the
+    summary's histogram counts expected cases). ``realised`` becomes the draws' mean and
+    ``realised_sd`` their sd. With every draw at the same value this is :func:`score`.
+    """
+    from projector.extras import require
+
+    scoringrules = require("scoringrules", "studies", "backtest scores (CRPS)")
+
+    y = np.asarray(realised, dtype=np.float64).ravel()
+    if y.size == 0 or not np.all(np.isfinite(y)):
+        raise InputError("backtest: the truth draws are empty or not finite")
+    out: dict[str, Any] = score(members, float(y[0]))
+    x = np.sort(np.asarray(members, dtype=np.float64).ravel())
+    below = np.searchsorted(x, y, side="left")
+    equal = np.searchsorted(x, y, side="right") - below
+    pit = (below + 0.5 * equal) / x.size
+    # One call over all draws: the same estimator, element by element, as score()'s.
+    crps = scoringrules.crps_ensemble(
+        y, np.broadcast_to(x, (y.size, x.size)), estimator="qd", sorted_ensemble=True
+    )
+    q = {k: out[k] for k in ("q025", "q05", "q25", "q75", "q95", "q975")}
+    out.update(
+        # About the first draw: exact (mean y[0], sd 0) when every draw is the same.
+        realised=float(y[0] + np.mean(y - y[0])),
+        realised_sd=float(np.std(y - y[0])),
+        pit=float(np.mean(pit)),
+        in_50=float(np.mean((q["q25"] <= y) & (y <= q["q75"]))),
+        in_90=float(np.mean((q["q05"] <= y) & (y <= q["q95"]))),
+        in_95=float(np.mean((q["q025"] <= y) & (y <= q["q975"]))),
+        above_95=float(np.mean(y > q["q975"])),
+        below_95=float(np.mean(y < q["q025"])),
+        crps=float(np.mean(crps)),
+        truth_draws=int(y.size),
+        pit_hist=(np.histogram(pit, bins=PIT_BINS, range=(0.0, 1.0))[0] / y.size).tolist(),
+    )
+    return out
+
+
 def _interval(
     values: npt.NDArray[np.float64], blocks: npt.NDArray[np.int64], rng: np.random.Generator
 ) -> tuple[float, float]:
@@ -104,6 +161,25 @@ def _interval(
     means = sums[draw].sum(axis=1) / counts[draw].sum(axis=1)
     lo, hi = np.quantile(means, [0.05, 0.95])
     return float(lo), float(hi)
+
+
+def _misses(sel: list[dict[str, Any]], key: str, miss: Any) -> int | float:
+    """Cases outside the 95% band on one side: a count, or with an uncertain truth (the
+    rows carry the chance of a miss) the expected count."""
+    if sel and key in sel[0]:
+        return float(sum(r[key] for r in sel))
+    return int(sum(miss(r) for r in sel))
+
+
+def _pit_hist(
+    bt: Backtest, sel: list[dict[str, Any]], pit: npt.NDArray[np.float64]
+) -> list[int] | list[float]:
+    """The PIT histogram: counts of cases, or with an uncertain truth the expected counts
+    (each case's share of truth draws per bin, summed)."""
+    if bt.pit_hists:
+        keys = [(r["method"], r["cutoff"], r["horizon"]) for r in sel]
+        return np.sum([bt.pit_hists[k] for k in keys], axis=0).tolist()
+    return np.histogram(pit, bins=PIT_BINS, range=(0.0, 1.0))[0].tolist()
 
 
 def summarise(bt: Backtest, /) -> list[dict[str, Any]]:
@@ -134,10 +210,10 @@ def summarise(bt: Backtest, /) -> list[dict[str, Any]]:
                 "cover_50": float(np.mean([r["in_50"] for r in sel])),
                 "cover_90": float(np.mean([r["in_90"] for r in sel])),
                 "cover_95": float(np.mean([r["in_95"] for r in sel])),
-                "above_95": int(sum(r["realised"] > r["q975"] for r in sel)),
-                "below_95": int(sum(r["realised"] < r["q025"] for r in sel)),
+                "above_95": _misses(sel, "above_95", lambda r: r["realised"] > r["q975"]),
+                "below_95": _misses(sel, "below_95", lambda r: r["realised"] < r["q025"]),
                 "mean_pit": float(pit.mean()),
-                "pit_hist": np.histogram(pit, bins=PIT_BINS, range=(0.0, 1.0))[0].tolist(),
+                "pit_hist": _pit_hist(bt, sel, pit),
                 "bias": float(err.mean()),
                 "rmse": float(np.sqrt(np.mean(err**2))),
                 "width_95": float(np.mean([r["q975"] - r["q025"] for r in sel])),
