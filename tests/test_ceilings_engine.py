@@ -68,15 +68,15 @@ def test_clip_keeps_paths_at_or_below_their_ceiling_or_the_record() -> None:
     assert float(s["p_above_ceiling"].max()) <= float(s["p_start_at_ceiling"]) + 1e-12
 
 
-def test_clip_lowers_the_upper_tail_and_not_the_lower() -> None:
+def test_clip_lowers_the_paths_and_most_the_upper_tail() -> None:
     off, _ = _run("report")
     on, _ = _run("clip")
     k = list(off["year"].values).index(2030.0)
     a = off["log10_compute_yearly"][:, k].values
     b = on["log10_compute_yearly"][:, k].values
     assert np.all(b <= a + 1e-6)
-    assert np.quantile(b, 0.975) < np.quantile(a, 0.975) - 0.3
-    assert np.quantile(b, 0.025) == pytest.approx(np.quantile(a, 0.025), abs=0.05)
+    cut = [np.quantile(a, q) - np.quantile(b, q) for q in (0.025, 0.5, 0.975)]
+    assert cut[2] > 0.3 and cut[2] > cut[0] and cut[2] > cut[1]
 
 
 def test_saturate_meets_the_ceiling_smoothly_and_records_when() -> None:

@@ -148,10 +148,13 @@ def test_too_little_history_on_the_command_line_is_one_line_exit_2(
     assert "\n" not in err and "fewer than five years of records before cut-off" in err
 
 
-def test_existing_scenarios_do_not_use_the_record_process() -> None:
+def test_default_uses_the_record_process_and_the_old_method_is_kept() -> None:
     ds = Run("default", paths=20, seed=0).result()
-    assert ds.attrs["frontier_paths"] == "levels"
-    assert not any(k.startswith("record_process_") for k in ds.attrs)
+    assert ds.attrs["frontier_paths"] == "record-process"
+    assert any(k.startswith("record_process_") for k in ds.attrs)
+    old = Run("calibrated-deviations", paths=20, seed=0).result()
+    assert old.attrs["frontier_paths"] == "levels" and old.attrs["frontier_noise"] == "resampled"
+    assert not any(k.startswith("record_process_") for k in old.attrs)
 
 
 def test_the_backtest_records_what_each_hindcast_fitted() -> None:
@@ -162,7 +165,7 @@ def test_the_backtest_records_what_each_hindcast_fitted() -> None:
     assert [f["cutoff"] for f in bt.fitted] == ["2018-01-01", "2020-01-01"]
     assert all(f["history"].endswith(f["cutoff"]) for f in bt.fitted)
     assert "## Fitted at each cut-off" in to_markdown(bt)
-    plain = study("calibrated", [dt.date(2018, 1, 1)], [1.0], paths=200)
+    plain = study("calibrated-deviations", [dt.date(2018, 1, 1)], [1.0], paths=200)
     assert plain.fitted == () and "Fitted at each" not in to_markdown(plain)
 
 

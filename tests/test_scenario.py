@@ -39,7 +39,10 @@ def test_default_is_the_calibrated_method_on_all_data() -> None:
     d, c, e = load_scenario("default"), load_scenario("calibrated"), load_scenario("epoch-2022")
     assert d.moore_units == "consistent" and d.start_year is None and d.data.cutoff is None
     assert d.reversion == c.reversion and d.anchors == e.anchors
-    assert d.frontier_noise == "resampled" and d.reversion_before_start == "truncate"
+    assert d.frontier_paths == "record-process" and d.reversion_before_start == "truncate"
+    old = load_scenario("calibrated-deviations")  # calibrated before issue 19
+    assert old.frontier_paths == "levels" and old.frontier_noise == "resampled"
+    assert old.frontier_noise_scale == 0.8 and old.reversion == c.reversion
     # The study's stories, told relative to the start: ~8, ~12 and ~18 more years.
     assert [(r.relative_to, r.param("mean"), r.weight) for r in d.reversion] == [
         ("start", 8.0, 0.75),
