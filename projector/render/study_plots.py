@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from projector.extras import require
 from projector.inputs.systems import decimal_year
 from projector.render.plots import _anchor_lines, _cmap, _subplots
 
@@ -147,6 +148,13 @@ def backtest_figure(bt: Any, *, method: str | None = None) -> Figure:
         ax.fill_between(x, lo95, hi95, color=color, alpha=0.12, lw=0)
         ax.fill_between(x, lo50, hi50, color=color, alpha=0.25, lw=0)
         ax.plot(x, [start] + [r["median"] for r in mine], color=color, lw=1.0)
+    if cutoffs:  # the colour of each cut-off's bands, from the first to the last
+        first, last = (decimal_year(dt.date.fromisoformat(c)) for c in (cutoffs[0], cutoffs[-1]))
+        colors = require("matplotlib.colors", "plot", "plots")
+        cm = require("matplotlib.cm", "plot", "plots")
+        norm = colors.Normalize(vmin=first, vmax=max(last, first + 1e-6))
+        bar = fig.colorbar(cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, pad=0.01)
+        bar.set_label(f"cut-off ({len(cutoffs)}: {cutoffs[0]} to {cutoffs[-1]})")
     ax.set_xlabel("year")
     ax.set_ylabel("log10 training compute of the largest notable system [FLOP]")
     ax.set_title(f"{method}: projected bands (50%, 95%) from each cut-off")
