@@ -218,3 +218,21 @@ def _central(table, ceiling: str, year: float) -> float:  # type: ignore[no-unty
     if ceiling == "money":
         return float(np.log10(v["budget_run"] * v["price_performance"]))
     return float(np.log10(0.3 * v["data_stock"] ** 2))
+
+
+def test_report_thresholds_give_p_above_each_at_each_report_year() -> None:
+    ds, _ = run_in_memory(
+        "default", paths=PATHS, changes={**SMALL, "report.thresholds": [29.3, 31]}
+    )
+    s = summarize(ds)
+    k = list(ds["year"].values).index(2030.0)
+    v = ds["log10_compute_yearly"][:, k].values
+    assert float(s["p_above_threshold"].sel(threshold=29.3, year=2030)) == np.mean(v > 29.3)
+    from projector.render.report import summary_csv, summary_markdown
+
+    assert "\nthreshold,31,2040,p_above," in summary_csv(s)
+    assert "| 29.3 (= 2e29 FLOP) |" in summary_markdown(s)
+    plain = summarize(run_in_memory("default", paths=200, changes=SMALL)[0])
+    assert "p_above_threshold" not in plain and "threshold" not in summary_csv(plain)
+    scen = load_scenario("constrained")
+    assert scen.thresholds == (29.30103,) and 0.05 in scen.quantiles

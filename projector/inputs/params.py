@@ -463,6 +463,19 @@ class Scenario:
         high=1,
         typical=(0.01, 0.99),
     )
+    thresholds: tuple[float, ...] = key(
+        "floats",
+        "log10 FLOP",
+        "levels whose P(largest notable system above it) the summary reports at each report "
+        "year (e.g. [29.3] for Epoch's 2e29 FLOP feasible by 2030); 'none' for none",
+        toml="report.thresholds",
+        result="report_thresholds",
+        default="none",
+        special=("none",),
+        low=0,
+        high=100,
+        typical=(25, 35),
+    )
     source: str  # the file it was read from
     sha256: str  # hash of the resolved scenario (after `extends` and overrides)
     file_sha256: str  # hash of the file's bytes
@@ -473,10 +486,12 @@ class Scenario:
         """The resolved scenario as a JSON-able dict (for provenance)."""
         body = dataclasses.asdict(dataclasses.replace(self, raw={}))
         body.pop("raw")
+        # a feature switched off is not part of the run: scenarios and results made
+        # before it keep their hash and provenance
         if self.ceilings.mode == "off":
-            # switched off, the feature is not part of the run: scenarios and results
-            # made before it keep their hash and provenance
             body.pop("ceilings")
+        if not self.thresholds:
+            body.pop("thresholds")
         return _jsonable(body)
 
 

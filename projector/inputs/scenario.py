@@ -254,6 +254,7 @@ def _build(
     values.update(
         start_year=start_year,
         end_year=end_year,
+        thresholds=() if values["thresholds"] == "none" else tuple(values["thresholds"]),
         report_years=years,
         quantiles=tuple(sorted(set(qs) | {0.5})),
     )

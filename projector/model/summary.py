@@ -63,6 +63,7 @@ PRECISION = {
     "crossing_quantile": (1, 0.05),  # decimal year
     "p_crossed": (2, 0.005),
     "p_never": (2, 0.005),
+    "p_above_threshold": (2, 0.005),
 }
 #: Memory for the block of years a summary reads at once [bytes].
 BLOCK_BYTES = 400e6
@@ -203,13 +204,21 @@ def _summarize_one(ds: xr.Dataset) -> xr.Dataset:
 
     # NumPy partitions without the GIL: the years of a read block on two threads (a
     # block at a time, so memory stays at one block of years).
+    levels = np.array(_attr_list(ds, "report_thresholds") if "report_thresholds" in ds.attrs
+                      else [], dtype=np.float64)  # fmt: skip
+    above = np.zeros((len(levels), len(years)))
     with cf.ThreadPoolExecutor(max_workers=2, thread_name_prefix="summary") as pool:
         for first in range(0, len(years), YEARS_PER_READ):
             ks = range(first, min(first + YEARS_PER_READ, len(years)))
-            for k, res in zip(ks, pool.map(year, [column(k) for k in ks]), strict=True):
+            cols = [column(k) for k in ks]
+            for k, res in zip(ks, pool.map(year, cols), strict=True):
                 if res is not None:
                     cq[k], cq_se[k] = res
                     passed[k] = int(np.sum(thresholds <= cq[k][qs == 0.5][0]))
+            for k, col in zip(ks, cols, strict=True):
+                if levels.size:  # P(above each report threshold); NaN before a start
+                    ok = col[np.isfinite(col)]
+                    above[:, k] = (ok[None, :] > levels[:, None]).mean(axis=1) if ok.size else 0
     n_anchor = len(thresholds)
     xq = np.full((n_anchor, len(qs)), np.nan)
     xq_se = np.full_like(xq, np.nan)
@@ -226,8 +235,15 @@ def _summarize_one(ds: xr.Dataset) -> xr.Dataset:
         idx = np.searchsorted(years, as_inf, side="left")
         p_by[a] = np.cumsum(np.bincount(idx, minlength=len(years) + 1))[: len(years)] / n
         never[a] = float(np.count_nonzero(np.isnan(col))) / n
+    by_level = {}
+    if levels.size:
+        by_level = {
+            "p_above_threshold": (("threshold", YEAR), above),
+            "p_above_threshold_mcse": (("threshold", YEAR), probability_mcse(above * n, n)),
+        }
     out = xr.Dataset(
         {
+            **by_level,
             "compute_quantile": ((YEAR, QUANTILE), cq),
             "compute_quantile_mcse": ((YEAR, QUANTILE), cq_se),
             "anchors_passed_by_median": ((YEAR,), passed),
@@ -239,7 +255,12 @@ def _summarize_one(ds: xr.Dataset) -> xr.Dataset:
             "p_never_mcse": ((ANCHOR,), probability_mcse(never * n, n)),
             "anchor_log10_flop": ((ANCHOR,), thresholds),
         },
-        coords={YEAR: years, QUANTILE: qs, ANCHOR: np.array([str(a) for a in ds[ANCHOR].values])},
+        coords={
+            YEAR: years,
+            QUANTILE: qs,
+            ANCHOR: np.array([str(a) for a in ds[ANCHOR].values]),
+            **({"threshold": levels} if levels.size else {}),
+        },
         attrs=dict(ds.attrs),
     )
     units = {
@@ -249,6 +270,17 @@ def _summarize_one(ds: xr.Dataset) -> xr.Dataset:
         "p_crossed": ("1", "probability of having crossed the anchor by the year"),
         "p_never": ("1", "probability of not crossing within the horizon"),
         "anchor_log10_flop": ("log10 FLOP", "anchor threshold"),
+        **(
+            {
+                "p_above_threshold": (
+                    "1",
+                    "probability the path is above the report threshold "
+                    "(report.thresholds, log10 FLOP) at the year",
+                )
+            }
+            if levels.size
+            else {}
+        ),
     }
     for name, (u, long_name) in units.items():
         out[name].attrs.update(units=u, long_name=long_name)

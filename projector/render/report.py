@@ -136,6 +136,14 @@ def summary_csv(s: xr.Dataset, /) -> str:
                 row("anchor", name, f"{y:g}", "p_crossed", v, m, "p_crossed")
             row("anchor", name, "", "p_never", f("p_never", anchor=name),
                 f("p_never_mcse", anchor=name), "p_never")  # fmt: skip
+        if "p_above_threshold" in one:
+            for t in one["threshold"].values:
+                for y in _years(one):
+                    at = {"threshold": t, "year": y}
+                    p = float(one["p_above_threshold"].sel(at))
+                    m = float(one["p_above_threshold_mcse"].sel(at))
+                    row("threshold", f"{float(t):g}", f"{y:g}", "p_above", p, m,
+                        "p_above_threshold")  # fmt: skip
         if has_ceilings(one):
             ceilings_csv(one, row)
     return buf.getvalue()
@@ -222,6 +230,25 @@ def _markdown_one(s: xr.Dataset, title: str, levels: tuple[int, int]) -> str:
         passed = int(f("anchors_passed_by_median", year=y))
         lines.append(f"| {y:g} | " + " | ".join(cells) + f" | {passed} |")
     years = _years(s)
+    if "p_above_threshold" in s:
+        lines += [
+            "",
+            f"{section} P(largest notable system above a threshold) [report.thresholds]",
+            "",
+            "| threshold [log10 FLOP] | " + " | ".join(f"{y:g}" for y in years) + " |",
+            "|---:|" + "---:|" * len(years),
+        ]
+        for t in s["threshold"].values:
+            cells = [
+                flags.cell(f"{float(v):.3f}", float(m), "p_above_threshold")
+                for v, m in (
+                    (s["p_above_threshold"].sel(threshold=t, year=y),
+                     s["p_above_threshold_mcse"].sel(threshold=t, year=y))
+                    for y in years
+                )
+            ]  # fmt: skip
+            flop = f"{10 ** float(t):.2g}".replace("e+", "e")
+            lines.append(f"| {float(t):g} (= {flop} FLOP) | " + " | ".join(cells) + " |")
     lines += [
         "",
         f"{section} Anchors: year of first crossing and probability of having crossed",
