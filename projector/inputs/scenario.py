@@ -201,7 +201,10 @@ def _build(
     file_sha: str,
     overrides: tuple[tuple[str, str], ...] = (),
 ) -> Scenario:
-    where = str(path) if not overrides else f"{path} (with --set)"
+    # name what was changed (by --set, --paths, --seed, --dataset, a sweep or the API),
+    # not where it came from, which only the caller knows
+    changed = ", ".join(dict.fromkeys(k for k, _ in overrides))
+    where = str(path) if not overrides else f"{path} (with changes to {changed})"
     tables = (*TABLES[1:], *ARRAY_TABLES)
     sec = {
         "": section(
