@@ -456,10 +456,25 @@ def project_paths(
         if records:
             _record_one(buf, floor, buf)
         _crossing_one(times, buf, thresholds, out_crossing[j])
-        for k in range(year_index.shape[0]):
-            i = year_index[k]
-            f = year_frac[k]
-            out_yearly[j, k] = np.float32(buf[i - 1] * (1 - f) + buf[i] * f)
-        if j < out_full.shape[0]:
-            for i in range(n_time):
-                out_full[j, i] = np.float32(buf[i])
+        _keep_one(buf, year_index, year_frac, j, out_yearly, out_full)
+
+
+@nb.njit(cache=True, inline="always")
+def _keep_one(
+    buf: np.ndarray,
+    year_index: np.ndarray,
+    year_frac: np.ndarray,
+    j: int,
+    out_yearly: np.ndarray,
+    out_full: np.ndarray,
+) -> None:  # pragma: no cover - jitted
+    """What a store keeps of path ``j`` (its one-row buffer ``buf``): the values at the
+    years, float32, linear between grid times; and the whole row in ``out_full``'s dtype
+    when ``j`` is among its first ``out_full.shape[0]`` paths."""
+    for k in range(year_index.shape[0]):
+        i = year_index[k]
+        f = year_frac[k]
+        out_yearly[j, k] = np.float32(buf[i - 1] * (1 - f) + buf[i] * f)
+    if j < out_full.shape[0]:
+        for i in range(buf.shape[0]):
+            out_full[j, i] = buf[i]

@@ -389,13 +389,7 @@ def project_record_paths(
             _ceiling_one(times, buf, ceiling_mode, knot0, knots[j], softness, out_reached[j])
             kernels._record_one(buf, floor[j], buf)
         kernels._crossing_one(times, buf, thresholds, out_crossing[j])
-        for k in range(year_index.shape[0]):
-            i = year_index[k]
-            f = year_frac[k]
-            out_yearly[j, k] = np.float32(buf[i - 1] * (1 - f) + buf[i] * f)
-        if j < out_full.shape[0]:
-            for i in range(n_time):
-                out_full[j, i] = buf[i]
+        kernels._keep_one(buf, year_index, year_frac, j, out_yearly, out_full)
 
 
 # --- the engine's call ------------------------------------------------------------------

@@ -199,9 +199,21 @@ def project_paths(
     if records:
         running_max(paths, floor, paths)
     first_crossing(times, paths, thresholds, out_crossing)
-    yearly = paths[:, year_index - 1] * (1 - year_frac) + paths[:, year_index] * year_frac
-    out_yearly[:] = yearly.astype(np.float32)
-    out_full[:] = paths[: out_full.shape[0]].astype(np.float32)
+    _keep(paths, year_index, year_frac, out_yearly, out_full)
+
+
+def _keep(
+    paths: np.ndarray,
+    year_index: np.ndarray,
+    year_frac: np.ndarray,
+    out_yearly: np.ndarray,
+    out_full: np.ndarray,
+) -> None:
+    """What a store keeps: the paths at the years (float32) and the first rows whole."""
+    if year_index.size:
+        yearly = paths[:, year_index - 1] * (1 - year_frac) + paths[:, year_index] * year_frac
+        out_yearly[:] = yearly.astype(np.float32)
+    out_full[:] = paths[: out_full.shape[0]].astype(out_full.dtype)
 
 
 def record_paths(
@@ -260,10 +272,7 @@ def project_record_paths(
         apply_ceilings(times, paths, ceiling_mode, knot0, knots, softness, paths, out_reached)
         paths[:] = np.maximum.accumulate(np.maximum(paths, floor[:, None]), axis=1)
     first_crossing(times, paths, thresholds, out_crossing)
-    if year_index.size:
-        yearly = paths[:, year_index - 1] * (1 - year_frac) + paths[:, year_index] * year_frac
-        out_yearly[:] = yearly.astype(np.float32)
-    out_full[:] = paths[: out_full.shape[0]].astype(out_full.dtype)
+    _keep(paths, year_index, year_frac, out_yearly, out_full)
 
 
 def record_inputs(name: str, n: int, rng: np.random.Generator) -> tuple[tuple, tuple]:
