@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 from projector import __version__
 from projector.cli import backtest, compare, data, estimate, project, sensitivity, trends
 from projector.cli.args import Parser
+from projector.errors import ResourceError
 
 __all__ = ["main"]
 
@@ -55,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_in or os.environ.get("PROJECTOR_DEBUG", "") not in ("", "0")
     args_in = [a for a in args_in if a != "--debug"]
+    stdout_closed = _usable_streams()
     from projector.cli.signals import interrupts_raise
 
     # SIGINT and SIGTERM raise Interrupted for the whole run, so every ``finally`` and
@@ -77,7 +80,37 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report(exc, debug)
         finally:
             _close_figures(figures)
-        return _print_lines(lines)
+        if stdout_closed and lines:
+            return _report(
+                ResourceError(
+                    errno.EBADF,
+                    f"standard output is closed: {len(lines)} line(s) of output not written "
+                    "(files the command writes are complete)",
+                ),
+                debug,
+            )
+        return _print_lines(lines, debug)
+
+
+def _usable_streams() -> bool:
+    """Make stdout and stderr safe to write; True when stdout was closed.
+
+    A closed stream (``>&-``) is ``None`` in Python: it becomes /dev/null so nothing on
+    the way fails on it, and a closed stdout is reported once the output is ready.
+    Text the stream's encoding cannot hold (``PYTHONIOENCODING=ascii`` and the dagger
+    marks) is escaped, not an error.
+    """
+    closed = sys.stdout is None
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))
+            continue
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(Exception):
+                reconfigure(errors="backslashreplace")
+    return closed
 
 
 @contextlib.contextmanager
@@ -150,14 +183,23 @@ def _report(exc: BaseException, debug: bool) -> int:
     return status
 
 
-def _print_lines(lines: Sequence[str]) -> int:
-    """Print the command's output; a reader that went away (``| head``) is a quiet exit."""
+def _print_lines(lines: Sequence[str], debug: bool = False) -> int:
+    """Print the command's output; a reader that went away (``| head``) is a quiet exit.
+
+    Any other failure to write it (``>/dev/full``, an I/O error) is the environment's
+    fault: one line on stderr and status 3, since the output the user asked for is lost.
+    """
     try:
         for line in lines:
             print(line)
         sys.stdout.flush()
     except BrokenPipeError:
         _silence_stdout()  # the reader has what it wanted: a quiet exit, as emit does
+    except OSError as exc:
+        _silence_stdout()
+        if exc.filename is None:
+            exc.filename = "standard output"
+        return _report(exc, debug)
     return 0
 
 

@@ -28,6 +28,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
+import math
 import os
 import secrets
 import shutil
@@ -46,6 +47,7 @@ __all__ = [
     "check_replaceable_folder",
     "commit_checks",
     "exchange",
+    "lock_wait_seconds",
     "make_parents",
     "name_target",
     "remove_abandoned",
@@ -55,7 +57,26 @@ __all__ = [
 ]
 
 #: How long a second run on the same target waits for the lock before refusing [s].
-LOCK_WAIT_SECONDS = float(os.environ.get("PROJECTOR_LOCK_WAIT", "10"))
+LOCK_WAIT_SECONDS = 10.0
+
+
+def lock_wait_seconds() -> float:
+    """How long to wait for a folder's lock [s]: ``PROJECTOR_LOCK_WAIT`` or 10.
+
+    Read at each use (not at import), so a bad value is a one-line input error of the
+    command that needs the lock, never a traceback at import.
+    """
+    text = os.environ.get("PROJECTOR_LOCK_WAIT", "").strip()
+    if not text:
+        return LOCK_WAIT_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise InputError(f"PROJECTOR_LOCK_WAIT: expected a number of seconds >= 0, got {text!r}")
+    return value
+
 
 #: An existing folder is replaced only if everything in it has one of these suffixes, so
 #: ``--out ~/Documents`` is refused rather than wiped.
@@ -308,7 +329,7 @@ def result_transaction(target: Path, *, wait: float | None = None) -> Iterator[P
     created = make_parents(target.parent)
     committed = False
     try:
-        with _locked(target, LOCK_WAIT_SECONDS if wait is None else wait):
+        with _locked(target, lock_wait_seconds() if wait is None else wait):
             _recover(target)
             check_replaceable_folder(target)
             tmp = _hidden(target, _TMP, f"{os.getpid()}-{secrets.token_hex(4)}")
