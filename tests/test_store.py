@@ -237,3 +237,15 @@ def test_project_is_a_deprecated_alias_of_run(make_scenario: Callable[..., Path]
     new = projector.run(path, changes={"seed": 4})
     for name in ("log10_compute", "crossing_year", "growth_dl"):
         np.testing.assert_array_equal(old[name].values, new[name].values)
+
+
+def test_a_user_opens_a_store_with_plain_xarray_without_a_warning(
+    make_scenario: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The finished store's metadata is consolidated: ``xr.open_zarr`` is quiet (issue 24)."""
+    out = tmp_path / "r"
+    assert main(["project", str(make_scenario(paths=200)), "--out", str(out), "--quiet"]) == 0
+    # filterwarnings = error: the unconsolidated-metadata RuntimeWarning would fail here
+    ds = xr.open_zarr(str(out / store.STORE_NAME))
+    assert ds.attrs["complete"] is True
+    xr.testing.assert_identical(ds.load(), store.open_result(out).load())

@@ -272,6 +272,24 @@ class StoreWriter:
             self._threads = None
         self.group.attrs.update({k: _jsonable(v) for k, v in attrs.items()})
         self.group.attrs["complete"] = True
+        _consolidate(self.path)
+
+
+def _consolidate(path: Path) -> None:
+    """Consolidate the finished store's metadata into its ``zarr.json``.
+
+    So ``xr.open_zarr(path)`` by a user opens it in one read without the
+    "unconsolidated metadata" warning (issue 24). Zarr warns that consolidated metadata is
+    not yet in the v3 specification; projector's own readers do not rely on it
+    (``consolidated=False``), so the store stays readable by any v3 implementation.
+    """
+    import warnings
+
+    import zarr
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+        zarr.consolidate_metadata(str(path))
 
 
 # --- reading -------------------------------------------------------------------------
