@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# An editable install by a path entry, not setuptools' import hook: with the hook, a script
+# beside a clone named projector/ imports the clone's root as an empty namespace package.
+EDITABLE := --config-settings editable_mode=compat
 SCENARIO ?= default
 ARGS ?=
 TRENDS_ARGS ?=
@@ -20,9 +23,9 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	@# the pinned CPU build of torch first (this disk has it), so the measure extra never pulls CUDA
-	$(PY) -m pip install --quiet 'torch==2.13.0' && $(PY) -m pip install --quiet -e '.[plot,studies,dask,dev,measure]' \
+	$(PY) -m pip install --quiet 'torch==2.13.0' && $(PY) -m pip install --quiet $(EDITABLE) -e '.[plot,studies,dask,dev,measure]' \
 	  || { echo "torch 2.13.0 (CPU) not installable here: the measure tests will skip"; \
-	       $(PY) -m pip install --quiet -e '.[plot,studies,dask,dev]'; }
+	       $(PY) -m pip install --quiet $(EDITABLE) -e '.[plot,studies,dask,dev]'; }
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install projector with all its extras and dev tools

@@ -232,3 +232,24 @@ def test_version_imports_no_heavy_module() -> None:
     assert "projector.cli.app" in imported  # the listing is the real one
     heavy = {"numba", "scipy", "xarray", "dask", "distributed", "matplotlib", "zarr", "pandas"}
     assert not {m.split(".")[0] for m in imported} & heavy
+
+
+def test_a_script_beside_a_clone_named_projector_imports_the_package(tmp_path: Path) -> None:
+    """A clone in ``projector/`` next to a user's script is not an empty namespace package.
+
+    The Makefile installs the repository by a path entry (``editable_mode=compat``): with
+    setuptools' import hook, the folder beside the script shadowed it (issue 24).
+    """
+    import projector
+
+    root = Path(projector.__file__).resolve().parent.parent
+    (tmp_path / "projector").symlink_to(root, target_is_directory=True)
+    script = tmp_path / "mine.py"
+    script.write_text("import projector\nprint(projector.open_result.__module__)\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, env=env,
+        timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "projector.pipeline.store"
