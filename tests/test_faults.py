@@ -174,9 +174,11 @@ def target(old_result: Path, tmp_path: Path) -> Path:
     ],
 )
 def test_interrupted_run_keeps_old_or_new_whole(target: Path, sig: int, moment: str) -> None:
-    # the bar shows after 1 s: a run of 300,000 paths is still computing then, a run of
-    # 30,000 may already be done on a fast machine (and the signal then comes too late)
-    outcome = _interrupt(target, 300_000 if moment == "computing" else 30_000, sig, moment)
+    # The bar shows after 1 s, at the first chunk done after it: on an idle machine a run of
+    # 300,000 paths (about 3 s) could finish before the signal arrived (issue 24: 5 failures
+    # in 8). A million paths compute for 10-30 s, so SIGINT on the bar's first appearance
+    # lands while computing by a margin of 10x or more; the run is stopped, so it costs ~1 s.
+    outcome = _interrupt(target, 1_000_000 if moment == "computing" else 30_000, sig, moment)
     if moment == "computing":
         assert outcome == "old"
     _next_run_cleans(target)
