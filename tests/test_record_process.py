@@ -103,6 +103,27 @@ def test_bits_do_not_depend_on_chunking_store_or_horizon(tmp_path: Path) -> None
     )
 
 
+@pytest.mark.parametrize("mode", ["off", "clip"])
+def test_bits_do_not_depend_on_how_the_uniforms_are_split(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mode: str
+) -> None:
+    """A daily grid draws its uniforms a block of paths at a time (issue 23): the same bits
+    as drawing a whole chunk's at once, in memory and in a store, ceilings included."""
+    changes = [f"ceilings.mode={mode}"]
+    kw = {"paths": 2500, "seed": 5, "changes": changes, "chunk_paths": 2500}
+    whole = Run("default", **kw).result()  # type: ignore[arg-type]
+    stored_whole = Run("default", store=tmp_path / "a", **kw).result()  # type: ignore[arg-type]
+    monkeypatch.setattr(record_process, "UNIFORM_BYTES", 1)  # one random block per call
+    split = Run("default", **kw).result()  # type: ignore[arg-type]
+    stored_split = Run("default", store=tmp_path / "b", **kw).result()  # type: ignore[arg-type]
+    for name in whole.data_vars:
+        np.testing.assert_array_equal(whole[name].values, split[name].values, err_msg=name)
+    for name in stored_whole.data_vars:
+        np.testing.assert_array_equal(
+            stored_whole[name].values, stored_split[name].values, err_msg=name
+        )
+
+
 def test_the_fit_recovers_a_simulated_record_process() -> None:
     """Records simulated from known (scale, slope, level) are fitted back near them."""
     rng = np.random.default_rng(5)

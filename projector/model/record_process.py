@@ -394,6 +394,43 @@ def project_record_paths(
 
 # --- the engine's call ------------------------------------------------------------------
 
+#: The most memory the uniforms of one call of the kernel may take [bytes].
+UNIFORM_BYTES = 256 * 2**20
+
+
+def _project_part(
+    p: Plan,
+    first: int,
+    stop: int,
+    growth_dl: np.ndarray,
+    growth_moore: np.ndarray,
+    reversion: np.ndarray,
+    offset: np.ndarray,
+    year_index: np.ndarray,
+    year_frac: np.ndarray,
+    yearly: np.ndarray,
+    crossing: np.ndarray,
+    paths: np.ndarray,
+    ceilings: tuple[int, float, np.ndarray, float, np.ndarray],
+) -> None:
+    """Paths ``[first, stop)`` of :func:`project` into the given rows of its outputs."""
+    from projector.model.draws import record_uniforms
+
+    assert p.record is not None
+    s = p.eras.start_year
+    z, u = record_uniforms(p.scenario.seed, first, stop, p.times.shape[0] - 1)
+    scale, slope, level = path_parameters(p.record, z, s, p.scenario.clip_floor)
+    # 'records-forward': the latent level moves at each path's draw of the fitted slope
+    # (growth_dl keeps the bootstrap rate, which the backtest's trend baselines use);
+    # otherwise the fit only places the level at s and the future is the engine's g(t)
+    rate = slope if p.record.slope_source == "records-forward" else growth_dl
+    floor = p.eras.log10_start + offset  # C(s), with its error when start.log10_sd > 0
+    project_record_paths(
+        p.times, s, level, rate, growth_moore, reversion, p.shape, p.width, floor,
+        scale, u, p.thresholds, year_index, year_frac, ceilings[0], ceilings[1], ceilings[2],
+        ceilings[3], yearly, crossing, paths, ceilings[4],
+    )  # fmt: skip
+
 
 def project(
     p: Plan,
@@ -422,18 +459,10 @@ def project(
     first knot year, knots, softness, out_reached) as ``ceiling_kernels.apply_ceilings``
     takes them; ``out_reached`` is filled.
     """
-    from projector.model.draws import record_uniforms
+    from projector.model.draws import RNG_BLOCK
 
     assert p.record is not None
     n, n_time = stop - first, p.times.shape[0]
-    s = p.eras.start_year
-    z, u = record_uniforms(p.scenario.seed, first, stop, n_time - 1)
-    scale, slope, level = path_parameters(p.record, z, s, p.scenario.clip_floor)
-    # 'records-forward': the latent level moves at each path's draw of the fitted slope
-    # (growth_dl keeps the bootstrap rate, which the backtest's trend baselines use);
-    # otherwise the fit only places the level at s and the future is the engine's g(t)
-    rate = slope if p.record.slope_source == "records-forward" else growth_dl
-    floor = p.eras.log10_start + offset  # C(s), with its error when start.log10_sd > 0
     crossing = np.empty((n, p.thresholds.shape[0]))
     reduced = reduce is not None and n_time > 1
     paths: np.ndarray
@@ -444,9 +473,22 @@ def project(
     else:
         paths, yearly = np.empty((n, n_time)), np.empty((n, 0), np.float32)
         year_index, year_frac = np.empty(0, np.int64), np.empty(0)
-    project_record_paths(
-        p.times, s, level, rate, growth_moore, reversion, p.shape, p.width, floor,
-        scale, u, p.thresholds, year_index, year_frac, ceilings[0], ceilings[1], ceilings[2],
-        ceilings[3], yearly, crossing, paths, ceilings[4],
-    )  # fmt: skip
+    # The uniforms are one float64 per path and step: on a daily grid a chunk of 25,000
+    # paths would hold 5.4 GB of them (issue 23). Whole random blocks at a time, so that
+    # at most UNIFORM_BYTES of them live at once; each path's draws depend only on the
+    # seed and its index, so the bits are the same for any split.
+    step = max(1, UNIFORM_BYTES // (8 * max(n_time - 1, 1)) // RNG_BLOCK) * RNG_BLOCK
+    a = first
+    while a < stop:
+        b = min(stop, (a // RNG_BLOCK) * RNG_BLOCK + step)
+        i, k = a - first, b - first
+        rows = slice(min(i, paths.shape[0]), min(k, paths.shape[0]))
+        _project_part(
+            p, a, b, growth_dl[i:k], growth_moore[i:k], reversion[i:k], offset[i:k] if
+            np.ndim(offset) else offset, year_index, year_frac, yearly[i:k], crossing[i:k],
+            paths[rows], (ceilings[0], ceilings[1], ceilings[2][i:k] if len(ceilings[2])
+            else ceilings[2], ceilings[3], ceilings[4][i:k] if len(ceilings[4])
+            else ceilings[4]),
+        )  # fmt: skip
+        a = b
     return paths, (yearly if reduced else None), crossing

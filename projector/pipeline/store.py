@@ -22,6 +22,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -150,6 +151,26 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+#: Largest chunk of kept full paths [bytes]: Blosc refuses buffers over 2 GiB, and a daily
+#: grid to 2100 is 27,000 steps, so 25,000 rows of it would be 5.4 GB (issue 23).
+FULL_PATH_CHUNK_BYTES = 64 * 2**20
+
+
+def _full_path_rows(chunk: int, keep: int, rest: tuple[int, ...], itemsize: int) -> int:
+    """Rows per Zarr chunk of the kept full paths (``log10_compute``).
+
+    No more rows than are kept (the rest are fill), at most
+    :data:`FULL_PATH_CHUNK_BYTES` per chunk, and a divisor of the path chunk, so a
+    chunk of paths written at once never shares a Zarr chunk with another.
+    """
+    row_bytes = itemsize * max(1, math.prod(rest))
+    limit = max(1, min(chunk, keep, FULL_PATH_CHUNK_BYTES // row_bytes))
+    parts = -(-chunk // limit)
+    while chunk % parts:
+        parts += 1
+    return chunk // parts
+
+
 class StoreWriter:
     """A Zarr store created with every variable's full shape; chunks written as they come."""
 
@@ -204,6 +225,12 @@ class StoreWriter:
                 inner = min(YEARS_PER_READ, rest[0])
                 kwargs["shards"] = (*lead, lay.chunk, -(-rest[0] // inner) * inner)
                 kwargs["chunks"] = (*lead, lay.chunk, inner)
+            elif name == "log10_compute":
+                kwargs["chunks"] = (
+                    *lead,
+                    _full_path_rows(lay.chunk, lay.keep, rest, np.dtype(dtype).itemsize),
+                    *rest,
+                )
             else:
                 kwargs["chunks"] = (*lead, lay.chunk, *rest)
             fill = np.nan if dtype.startswith("float") else 0
