@@ -53,9 +53,16 @@ def test_both_long_run_rules_in_one_place_are_an_error(tmp_path: Path) -> None:
         load_scenario(f)
     # one rule stated over an inherited other replaces it (epoch-2022 states the reference)
     child = tmp_path / "child.toml"
-    child.write_text('name = "child"\nextends = "epoch-2022"\n[growth]\nlong_run_doubling_months = 12\n')
+    child.write_text(
+        'name = "child"\nextends = "epoch-2022"\n[growth]\nlong_run_doubling_months = 12\n'
+    )
     assert load_scenario(child).long_run_doubling_months == 12
-    assert override(load_scenario(child), {"growth.moore_doubling_months": 18}).long_run_doubling_months is None
+    assert (
+        override(
+            load_scenario(child), {"growth.moore_doubling_months": 18}
+        ).long_run_doubling_months
+        is None
+    )
     with pytest.raises(InputError, match="'derived'"):
         override(scen, {"growth.long_run_doubling_months": "fast"})
 
@@ -66,7 +73,10 @@ def test_validate_prints_the_resolved_rates(capsys: pytest.CaptureFixture[str]) 
     assert "Deep-Learning rate (OLS of" in out and "pre-DL rate (OLS of 26 systems, 1950-" in out
     assert "long-run rate, sqrt(pre-DL x reference 0.301" in out and "(1.75x/year" in out
     assert main(["validate", "default", "--set", "growth.long_run_doubling_months=12"]) == 0
-    assert "growth.long_run_doubling_months = 12: 0.301 OOM/year (2.00x/year" in capsys.readouterr().out
+    assert (
+        "growth.long_run_doubling_months = 12: 0.301 OOM/year (2.00x/year"
+        in capsys.readouterr().out
+    )
 
 
 def test_rate_text() -> None:
@@ -94,7 +104,9 @@ def test_summary_starts_with_the_caveats_and_the_rates() -> None:
     st.lists(st.floats(20, 45), min_size=1, max_size=8),
     st.lists(st.floats(15, 50), min_size=1, max_size=6),
 )
-def test_anchors_passed_counts_every_anchor_at_or_below(thresholds: list[float], levels: list[float]) -> None:
+def test_anchors_passed_counts_every_anchor_at_or_below(
+    thresholds: list[float], levels: list[float]
+) -> None:
     got = anchors_passed(thresholds, np.array(levels))
     assert got.shape == (len(levels),)
     for n, level in zip(got, levels, strict=True):
@@ -123,7 +135,7 @@ def test_compare_has_one_p_crossed_table(tmp_path: Path) -> None:
     assert main(["compare", *folders, "--out", str(tmp_path / "c")]) == 0
     md = (tmp_path / "c" / "compare.md").read_text()
     assert md.count("P(crossed by") == 1
-    table = md[md.index("P(crossed by year) per anchor"):]
+    table = md[md.index("P(crossed by year) per anchor") :]
     rows = [line for line in table.splitlines() if line.startswith("| ") and "`" in line]
     assert len(rows) == 2 * 7  # an anchor per result
     assert all("(+" in r or "(-" in r for r in rows[1::2])  # the second result's differences

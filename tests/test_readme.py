@@ -56,14 +56,14 @@ def sh_blocks(text: str) -> list[tuple[int, str]]:
 
 def small(command: str) -> str:
     """The block with its ``--paths`` and ``--samples`` cut (module docstring)."""
-    command = re.sub(
-        r"--paths (\d+)", lambda m: f"--paths {min(int(m.group(1)), PATHS)}", command
-    )
+    command = re.sub(r"--paths (\d+)", lambda m: f"--paths {min(int(m.group(1)), PATHS)}", command)
     return re.sub(r"--samples (\d+)", f"--samples {SAMPLES}", command)
 
 
 def test_sh_blocks_are_found_and_cut() -> None:
-    text = "a\n```sh\nx --paths 100000 --samples 64\n```\n```text\ny\n```\n```sh\nz --paths 50\n```\n"
+    text = (
+        "a\n```sh\nx --paths 100000 --samples 64\n```\n```text\ny\n```\n```sh\nz --paths 50\n```\n"
+    )
     blocks = sh_blocks(text)
     assert [n for n, _ in blocks] == [2, 8]
     assert small(blocks[0][1]) == f"x --paths {PATHS} --samples {SAMPLES}\n"

@@ -7,6 +7,7 @@ import argparse
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from projector.cli.args import (
     RESULTS_DIR,
@@ -20,6 +21,9 @@ from projector.cli.args import (
     seed,
 )
 from projector.errors import InputError
+
+if TYPE_CHECKING:
+    from projector.inputs.scenario import Scenario
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -210,7 +214,7 @@ def _cmd_validate(args: argparse.Namespace) -> list[str]:
     return lines
 
 
-def _validate_rates(scen: Any) -> list[str]:
+def _validate_rates(scen: Scenario) -> list[str]:
     """The rates the scenario resolves to on its data: the OLS fits the bootstrap is
     centred on, and the long-run rate from them (or the key that sets it)."""
     import numpy as np
@@ -230,9 +234,14 @@ def _validate_rates(scen: Any) -> list[str]:
             f"{scen.moore_doubling_months:g} in {scen.moore_units} units)"
         )
     else:
-        long_run, how = fixed, f"growth.long_run_doubling_months = {scen.long_run_doubling_months:g}"
+        long_run, how = (
+            fixed,
+            f"growth.long_run_doubling_months = {scen.long_run_doubling_months:g}",
+        )
+
     def years(t: Any) -> str:
         return f"{len(t)} systems, {math.floor(float(t.min()))}-{math.floor(float(t.max()))}"
+
     return [
         f"  Deep-Learning rate (OLS of {years(p.t_dl)}): {rate_text(dl)}",
         f"  pre-DL rate (OLS of {years(p.t_pre)}): {rate_text(pre)}",

@@ -402,8 +402,8 @@ def override(scen: Scenario, changes: Mapping[str, Any], /) -> Scenario:
         recorded.append((key, str(value)))
     _set_in_tables(scen, raw, tables)
     _drop_other_long_run_rule(
-        raw, {"growth": {k.partition(".")[2]: v for k, v in changes.items()
-                         if k.startswith("growth.")}}  # fmt: skip
+        raw,
+        {"growth": {k.partition(".")[2]: v for k, v in changes.items() if k.startswith("growth.")}},
     )
     for key, value in changes.items():
         if key in tables:

@@ -342,8 +342,11 @@ def provenance(
         if scen.moore_units == "consistent"
         else "ln-units/year mixed with OOM/year (published-notebook reading, method.md 3)",
         # only when set: a scenario that derives the long-run rate keeps its provenance
-        **({} if scen.long_run_doubling_months is None
-           else {"long_run_doubling_months": scen.long_run_doubling_months}),  # fmt: skip
+        **(
+            {}
+            if scen.long_run_doubling_months is None
+            else {"long_run_doubling_months": scen.long_run_doubling_months}
+        ),
         scenario_overrides=json.dumps(list(scen.overrides)),
         clipped_rate_draws=int(clipped),
         created_at=created.isoformat(timespec="seconds"),

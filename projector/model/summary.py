@@ -106,7 +106,6 @@ def anchors_passed(thresholds: npt.ArrayLike, level: npt.ArrayLike) -> np.ndarra
     return np.sum(t.reshape((-1,) + (1,) * x.ndim) <= x[None], axis=0).astype(np.int64)
 
 
-
 def value_at(ds: xr.Dataset, year: float) -> np.ndarray:
     """log10 compute of every path at ``year``, linear between grid times (path,).
 
@@ -304,15 +303,19 @@ def _summarize_one(ds: xr.Dataset) -> xr.Dataset:
             QUANTILE: qs,
             ANCHOR: np.array([str(a) for a in ds[ANCHOR].values]),
             **({"threshold": levels} if levels.size else {}),
-            **({"rate": np.array(rates), "rate_quantile": np.array(RATE_QUANTILES)}
-               if rates else {}),  # fmt: skip
+            **(
+                {"rate": np.array(rates), "rate_quantile": np.array(RATE_QUANTILES)}
+                if rates
+                else {}
+            ),
         },
         attrs=dict(ds.attrs),
     )
     units = {
         "compute_quantile": ("log10 FLOP", "quantile over paths of log10 compute at the year"),
         "anchors_passed_by_median": (
-            "1", f"anchors at or below the pointwise median: {ANCHORS_COUNTED}"
+            "1",
+            f"anchors at or below the pointwise median: {ANCHORS_COUNTED}",
         ),
         "crossing_quantile": ("decimal year", "quantile of the first crossing (inf: never)"),
         "p_crossed": ("1", "probability of having crossed the anchor by the year"),

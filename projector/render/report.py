@@ -245,7 +245,9 @@ def rate_text(oom_per_year: float, /) -> str:
 def long_run_rule(attrs: Mapping[str, Any], /) -> str:
     """How the run's long-run rate was set, in words (from a result's provenance)."""
     if attrs.get("long_run_doubling_months") is not None:
-        return f"set by growth.long_run_doubling_months = {float(attrs['long_run_doubling_months']):g}"
+        return (
+            f"set by growth.long_run_doubling_months = {float(attrs['long_run_doubling_months']):g}"
+        )
     ref = float(attrs.get("growth_ref", float("nan")))
     months = attrs.get("moore_doubling_months")
     reading = (
@@ -302,7 +304,8 @@ def _markdown_one(s: xr.Dataset, title: str, levels: tuple[int, int]) -> str:
         "",
         f"{section} log10 training compute [FLOP] of the largest notable system",
         "",
-        "| year | " + " | ".join(_qlabel(q) for q in qs)
+        "| year | "
+        + " | ".join(_qlabel(q) for q in qs)
         + f" | anchors passed by median (of {s.sizes['anchor']}) |",
         "|---:|" + "---:|" * len(qs) + "---:|",
     ]

@@ -39,7 +39,6 @@ __all__ = [
     "Doubling",
     "compare_crossings",
     "compare_table_1",
-    "hypothesis_thresholds",
     "table_1",
 ]
 
@@ -183,8 +182,9 @@ def compare_table_1(summary: xr.Dataset, /) -> xr.Dataset:
         [log10 FLOP]; ``ours_mcse`` where the summary has it; ``anchors_published`` and
         ``anchors_ours`` (year): the scenario's anchors at or below the median, counted by
         :func:`~projector.model.summary.anchors_passed` (every anchor, the median anchor
-        included: ``anchors_of`` of them, against the published count of Cotra's six); ``rmse_median`` (over the seven medians) and
-        ``rmse_all`` (over all 21 figures) [OOM]. A sweep's ``variant`` dimension is kept.
+        included: ``anchors_of`` of them, against the published count of Cotra's six);
+        ``rmse_median`` (over the seven medians) and ``rmse_all`` (over all 21 figures)
+        [OOM]. A sweep's ``variant`` dimension is kept.
     """
     pub = table_1()
     years = pub["year"].values
