@@ -17,7 +17,8 @@ How it runs (so the README cannot drift from the code):
 * Blocks that cannot run on a fresh clone (``../shared`` data, a Dask scheduler, installing
   torch, the test suite itself) are ``text`` blocks in the README, not ``sh``.
 
-Marked slow (several minutes on two cores): ``.ci/run`` runs it after ``make test``.
+The run is marked slow (several minutes on two cores; ``make test-all`` and ``.ci/run``
+run it, the latter after ``make test``); the check of the blocks themselves is fast.
 """
 
 from __future__ import annotations
@@ -35,8 +36,6 @@ REPO = Path(__file__).resolve().parents[1]
 #: ``--paths`` above this is cut to it; ``--samples`` is cut to :data:`SAMPLES`.
 PATHS = 200
 SAMPLES = 8
-
-pytestmark = pytest.mark.slow
 
 
 def sh_blocks(text: str) -> list[tuple[int, str]]:
@@ -92,6 +91,7 @@ def _copy_clone(dest: Path) -> None:
     os.utime(dest / "pyproject.toml", (0, 0))  # make install: the venv is up to date
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (REPO / ".venv" / "bin" / "projector").exists(), reason="no .venv")
 def test_every_sh_block_of_the_readme_runs_in_order(tmp_path: Path) -> None:
     clone = tmp_path / "projector-clone"
