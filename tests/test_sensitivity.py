@@ -13,7 +13,7 @@ from projector.errors import InputError
 from projector.inputs.scenario import load_scenario
 from projector.inputs.systems import load_dataset
 from projector.model.summary import value_at
-from projector.studies import sensitivity
+from projector.studies import sensitivity, sensitivity_table
 
 from .conftest import run_in_memory
 
@@ -153,16 +153,16 @@ def test_one_matrix_constant_outputs_once_and_wide_intervals_warned() -> None:
         _row("flat", "b", 0.0, 0.0, 0.0, 0.0),
     ]
     sens = _sens(rows, {"x": [1.0, 2.0, 3.0], "flat": [5.0, 5.0, 5.0]})
-    assert sensitivity.constant_outputs(sens) == ["flat"]
-    assert sensitivity.wide_intervals(sens) == [("x", "a", "ST", 0.92, 2.39)]
-    md = "\n".join(sensitivity.matrix_markdown(sens))
+    assert sensitivity_table.constant_outputs(sens) == ["flat"]
+    assert sensitivity_table.wide_intervals(sens) == [("x", "a", "ST", 0.92, 2.39)]
+    md = "\n".join(sensitivity_table.matrix_markdown(sens))
     table = [line for line in md.splitlines() if line.startswith("| `")]
     assert len(table) == 1 and table[0].startswith("| `x` |")  # one row per varying output
     assert "0.80 ± 0.10 / 0.92 ± 2.39 ‡" in table[0] and "0.03 ± 0.02 |" in table[0]
     assert "no key varied here moves them" in md and "`flat`" in md
-    warning = sensitivity.wide_interval_warning(sens)
+    warning = sensitivity_table.wide_interval_warning(sens)
     assert "ST 0.92 ± 2.39 for a on x" in warning and "--samples" in warning
-    assert sensitivity.wide_interval_warning(_sens(rows[1:], {"x": [1.0, 2.0]})) == ""
+    assert sensitivity_table.wide_interval_warning(_sens(rows[1:], {"x": [1.0, 2.0]})) == ""
 
 
 def test_attribution_recovers_known_shares() -> None:

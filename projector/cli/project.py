@@ -219,14 +219,13 @@ def _validate_rates(scen: Scenario) -> list[str]:
     centred on, and the long-run rate from them (or the key that sets it)."""
     import numpy as np
 
-    from projector.model.engine import long_run_rate
     from projector.pipeline.run import Run
     from projector.render.report import rate_text
 
     p = Run(scen).plan()  # loads the data and fits: what a run would refuse, this refuses
     dl = float(np.polyfit(p.t_dl, p.y_dl, 1)[0])
     pre = float(np.polyfit(p.t_pre, p.y_pre, 1)[0])
-    fixed = long_run_rate(scen)
+    fixed = p.long_run  # growth.long_run_doubling_months as OOM/year, or None
     if fixed is None:
         long_run = math.sqrt(pre * p.growth_ref) if pre > 0 else float("nan")
         how = (

@@ -83,7 +83,9 @@ def _cmd_sensitivity(args: argparse.Namespace) -> list[str]:
         {"sensitivity.png": study_plots.sensitivity_figure(sens)},
     )
     lines = []
-    warning = sensitivity.wide_interval_warning(sens)
+    from projector.studies.sensitivity_table import wide_interval_warning
+
+    warning = wide_interval_warning(sens)
     if warning:
         print(f"projector: warning: {warning}", file=sys.stderr)
     if not args.quiet:
