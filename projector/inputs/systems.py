@@ -450,7 +450,14 @@ _FORMATS = {
 }
 _EPOCH_AIRTABLE = ("airtable", "ai-models-2026")
 #: Columns first seen in Epoch's 2026 exports; any one of them marks the format.
-EPOCH_2026_MARKERS = ("Frontier model", "Open model weights?", "Training dataset size (total)")
+EPOCH_2026_MARKERS = (
+    "Frontier model",
+    "Open model weights?",
+    "Training dataset size (total)",
+    "(DEPRECATED) Training dataset size (datapoints)",  # the large-scale view
+    "Hardware utilization (HFU)",
+    "Training compute cost (cloud)",
+)
 _LOWER, _UPPER = "Training compute lower bound", "Training compute upper bound"
 _TRUE = ("1", "true", "yes", "checked")
 
