@@ -146,15 +146,29 @@ def test_each_2026_export_loads_with_names_cleaned(tmp_path: Path, name: str) ->
 def test_frontier_flag_interval_and_unknown_label(tmp_path: Path) -> None:
     rows = [
         # no notability criterion, but a frontier model: kept as notable
-        _row("Big One", "Lab F", "2026-09-03", "1.0001e27", "Language", **{
-            "Notability criteria": "",
-            "Frontier model": "True",
-            "Training compute lower bound": "5e26",
-            "Training compute upper bound": "2e27",
-        }),
-        _row("Small One", "Lab F", "2026-09-04", "1e22", "Language", **{
-            "Notability criteria": "",
-        }),
+        _row(
+            "Big One",
+            "Lab F",
+            "2026-09-03",
+            "1.0001e27",
+            "Language",
+            **{
+                "Notability criteria": "",
+                "Frontier model": "True",
+                "Training compute lower bound": "5e26",
+                "Training compute upper bound": "2e27",
+            },
+        ),
+        _row(
+            "Small One",
+            "Lab F",
+            "2026-09-04",
+            "1e22",
+            "Language",
+            **{
+                "Notability criteria": "",
+            },
+        ),
         _row("Unsure", "Lab U", "2026-09-05", "1e24", "Language", Confidence="Unknown"),
     ]
     path = _epoch_csv(tmp_path / "all_ai_models.csv", ALL_2026, rows)
@@ -184,24 +198,25 @@ def test_a_row_with_a_figure_still_needs_a_readable_date(tmp_path: Path) -> None
 BUNDLED_HEAD = ",".join(systems.BUNDLED_COLUMNS)
 
 
-def _bundled_line(
-    name: str, org: str, domain: str, date: str, flop: str, bound: str = ""
-) -> str:
+def _bundled_line(name: str, org: str, domain: str, date: str, flop: str, bound: str = "") -> str:
     return f"{name},{org},{domain},{date},{flop},,https://example.org/{name},reported,,{bound},,"
 
 
-BUNDLED = "\n".join(
-    [
-        BUNDLED_HEAD,
-        _bundled_line("Alpha-1", "Lab A", "language", "2024-01-10", "1e24"),
-        _bundled_line("Beta", "Lab B", "vision", "2024-02-01", "1e23"),
-        _bundled_line("Gamma", "Lab C", "language", "2024-03-01", "1e25", "lower"),
-        _bundled_line("Delta Large", "Lab D", "language", "2024-04-01", "2e24"),
-        _bundled_line("Epsilon", "Lab E", "language", "2024-05-01", "1e22"),
-        _bundled_line("Omega", "Lab O", "language", "2024-06-01", "1e23"),
-        _bundled_line("Kappa (7B)", "Lab K", "language", "2024-08-01", "3e22"),
-    ]
-) + "\n"
+BUNDLED = (
+    "\n".join(
+        [
+            BUNDLED_HEAD,
+            _bundled_line("Alpha-1", "Lab A", "language", "2024-01-10", "1e24"),
+            _bundled_line("Beta", "Lab B", "vision", "2024-02-01", "1e23"),
+            _bundled_line("Gamma", "Lab C", "language", "2024-03-01", "1e25", "lower"),
+            _bundled_line("Delta Large", "Lab D", "language", "2024-04-01", "2e24"),
+            _bundled_line("Epsilon", "Lab E", "language", "2024-05-01", "1e22"),
+            _bundled_line("Omega", "Lab O", "language", "2024-06-01", "1e23"),
+            _bundled_line("Kappa (7B)", "Lab K", "language", "2024-08-01", "3e22"),
+        ]
+    )
+    + "\n"
+)
 
 EPOCH_ROWS = [
     # the same figure, the name with trailing whitespace and a newline: no finding
@@ -302,7 +317,7 @@ def test_older_formats_diff_too(tmp_path: Path, bundled: None) -> None:
     text = (
         "System,Domain,Organization,Publication date,Training compute (FLOP),"
         "Notability criteria\n"
-        'Beta,Vision,Lab B,2024-02-01,1e23,Highly cited\n'
+        "Beta,Vision,Lab B,2024-02-01,1e23,Highly cited\n"
         '"Omega\n",Language,Lab O,2024-06-01,2e23,SOTA\n'
     )
     path = tmp_path / "airtable.csv"
@@ -336,9 +351,7 @@ def test_findings_do_not_depend_on_the_row_order(order: list[int]) -> None:
     records = list(csv.DictReader(io.StringIO(BUNDLED)))
     with tempfile.TemporaryDirectory() as folder:
         base = _epoch_csv(Path(folder) / "a.csv", NOTABLE_2026, EPOCH_ROWS)
-        shuffled = _epoch_csv(
-            Path(folder) / "b.csv", NOTABLE_2026, [EPOCH_ROWS[i] for i in order]
-        )
+        shuffled = _epoch_csv(Path(folder) / "b.csv", NOTABLE_2026, [EPOCH_ROWS[i] for i in order])
         first = diff(records, read_rows(base, today=TODAY))
         second = diff(records, read_rows(shuffled, today=TODAY))
     strip = [{k: v for k, v in r.items() if k != "epoch_line"} for r in csv_rows(first)]
@@ -366,9 +379,7 @@ def test_cli_prints_a_table_and_writes_the_csv(
     assert "2 compute-changed" in lines[0] and "1 unmatched" in lines[0]
     assert lines[-1] == f"wrote 9 findings to {out}"
     body = [ln for ln in lines[3:-1]]
-    assert [ln.split()[0] for ln in body] == sorted(
-        (ln.split()[0] for ln in body), key=KINDS.index
-    )
+    assert [ln.split()[0] for ln in body] == sorted((ln.split()[0] for ln in body), key=KINDS.index)
     assert any(ln.startswith("renamed") and "Delta Large -> Delta-Next" in ln for ln in body)
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert len(rows) == 9 and rows[0]["kind"] == "new"
@@ -446,3 +457,23 @@ def test_snapshot_2025_lists_new_changed_and_unmatched_rows() -> None:
     after = [r["system"] for r in records if r["publication_date"] > newest.isoformat()]
     assert set(after) <= unmatched
     assert np.all([f.ratio > 0 for f in d.findings if f.kind == "compute-changed"])
+
+
+def test_compare_and_frontier_read_a_2026_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [
+        _row("Early\n", "Lab A", "2020-01-01", "1e22", "Language"),
+        _row("Later ", "Lab B", "2021-06-01", "NaN", "Language"),  # no figure: not a record
+        _row("Record", "Lab B", "2022-01-01", "3e23", "Language", **{"Frontier model": "True"}),
+    ]
+    path = _epoch_csv(tmp_path / "frontier_ai_models.csv", FRONTIER_2026, rows)
+    assert main(["data", "frontier", "--dataset", str(path), "--csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "date,log10_flop,system,lower_bound",
+        '2020-01-01,22.0000,"Early",0',
+        '2022-01-01,23.4771,"Record",0',
+    ]
+    assert main(["data", "compare", str(path)]) == 0
+    assert "bundled systems matched in" in capsys.readouterr().out

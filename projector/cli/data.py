@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from projector.cli.args import Parser, date, file_arg, path_arg, positive_float
+from projector.errors import InputError
 
 
 def _ratio(text: str) -> float:
@@ -13,7 +14,6 @@ def _ratio(text: str) -> float:
     if not value >= 1:
         raise argparse.ArgumentTypeError(f"expected a ratio >= 1, got {text!r}")
     return value
-from projector.errors import InputError
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

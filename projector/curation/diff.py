@@ -240,14 +240,15 @@ def _match_by_name(
             if i not in pairs and free:
                 take(i, free, limit, how)
     # "XLNet-Large" ~ "XLNet": one name extends the other (at least 4 characters shared)
+    bares = [_bare(e.name) for e in theirs]
     for i, b in enumerate(ours):
-        mine = _bare(b.name)
-        if i in pairs or len(mine) < 4:
+        bare = _bare(b.name)
+        if i in pairs or len(bare) < 4:
             continue
         free = [
             j
             for j, e in enumerate(theirs)
-            if j not in used and _extends(mine, _bare(e.name)) and _near(b.flop, e, factor)
+            if j not in used and _extends(bare, bares[j]) and _near(b.flop, e, factor)
         ]
         if free:
             take(i, free, max_days, "one name extends the other")

@@ -619,7 +619,9 @@ def _rows(
 
 def _table(rows: list[SourceRow], label: str, sha: str) -> Systems:
     # every row with a figure has a date (_rows): the filter only tells the type checker
-    dated = sorted(((r.date, r) for r in rows if r.date is not None), key=lambda d: (d[0], d[1].name))
+    dated = sorted(
+        ((r.date, r) for r in rows if r.date is not None), key=lambda d: (d[0], d[1].name)
+    )
     rows = [r for _, r in dated]
     return Systems(
         name=np.array([r.name for r in rows], dtype=str),
