@@ -310,7 +310,7 @@ def diff(
     notable_only: bool = True,
     unfigured: bool = False,
     min_ratio: float = 1.01,
-    max_days: int = 120,
+    max_days: int = 183,
     rename_days: int = 7,
     rename_factor: float = 3.0,
 ) -> Diff:
