@@ -11,7 +11,9 @@ Matching, in order, each row used at most once:
    newlines and punctuation never block a match), with and without a parenthesised
    part ("GPT-3 175B (davinci)" and "GPT-3 175B"): the whole name first, then a bare
    one. Among several candidates the nearest date wins; a match on a bare name must lie
-   within ``max_days`` of the bundled date.
+   within ``max_days`` of the bundled date. Failing those, one name may extend the other
+   ("XLNet-Large" and "XLNet", 4 characters at least), within ``max_days`` and with
+   figures within ``rename_factor``.
 2. **Renames.** A bundled row left over is paired with a left-over Epoch row of the
    same organization (one organization of either list contains one of the other),
    published within ``rename_days`` and with a figure within a factor
