@@ -477,3 +477,15 @@ def test_compare_and_frontier_read_a_2026_export(
     ]
     assert main(["data", "compare", str(path)]) == 0
     assert "bundled systems matched in" in capsys.readouterr().out
+
+
+def test_an_unreadable_bundled_figure_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = BUNDLED_HEAD + "\n" + _bundled_line("Bad", "Lab", "language", "2024-01-01", "lots")
+    monkeypatch.setattr(systems, "_bundled_bytes", lambda: (text + "\n").encode())
+    path = _epoch_csv(tmp_path / "notable_ai_models.csv", NOTABLE_2026, EPOCH_ROWS)
+    with pytest.raises(
+        InputError, match=r"systems\.csv: Bad: training_compute_flop must be a number"
+    ):
+        diff(systems.bundled_records(), read_rows(path, today=TODAY))

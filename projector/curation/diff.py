@@ -1,6 +1,6 @@
 """What an Epoch export says that the bundled dataset does not: a curator's diff.
 
-Dependency direction: ``inputs.systems`` -> ``curation.diff`` -> ``cli.data``. Nothing
+Dependency direction: ``errors``, ``inputs.systems`` -> ``curation.diff`` -> ``cli.data``. Nothing
 here reads or writes files; :func:`diff` takes the bundled rows and the rows of an
 export as read by :func:`projector.inputs.systems.read_rows`.
 
@@ -38,6 +38,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 
+from projector.errors import InputError
 from projector.inputs.systems import SourceRow, SourceRows
 
 __all__ = [
@@ -133,7 +134,7 @@ class Diff:
         return sum(f.kind == kind for f in self.findings)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class _Bundled:
     name: str
     organization: str
@@ -198,13 +199,19 @@ def _bundled(records: Sequence[Mapping[str, str]]) -> list[_Bundled]:
     out = []
     for r in records:
         text = (r.get("training_compute_flop") or "").strip()
+        try:
+            flop = float(text) if text else math.nan
+        except ValueError:
+            raise InputError(
+                f"systems.csv: {r['system']}: training_compute_flop must be a number, got {text!r}"
+            ) from None
         out.append(
             _Bundled(
                 name=r["system"],
                 organization=r.get("organization", ""),
                 domain=r.get("domain", ""),
                 date=dt.date.fromisoformat(r["publication_date"]),
-                flop=float(text) if text else math.nan,
+                flop=flop,
                 censored=(r.get("compute_bound") or "").strip() == "lower",
             )
         )
