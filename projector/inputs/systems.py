@@ -45,6 +45,16 @@ import numpy.typing as npt
 
 from projector.dates import decimal_year  # the one calendar; re-exported for readers of systems
 from projector.errors import InputError
+from projector.inputs.epoch_formats import (
+    EPOCH_2026_MARKERS,
+    clean_text,
+    detect,
+    interval_factor,
+    is_frontier,
+    is_notable,
+    parse_date,
+    read_number,
+)
 
 __all__ = [
     "BUNDLED",
@@ -312,7 +322,7 @@ class SourceRows(NamedTuple):
     """The rows of one dataset file with its label, format and hash."""
 
     label: str  # "bundled" or the file path
-    kind: str  # a key of _FORMATS
+    kind: str  # a key of epoch_formats.FORMATS
     sha256: str
     rows: list[SourceRow]
 
@@ -359,7 +369,7 @@ def read_rows(
         columns = reader.fieldnames or []
     except csv.Error as exc:
         raise InputError(f"{label}: line 1: malformed CSV header ({exc})") from None
-    fmt = _detect(label, [c.strip() for c in columns])
+    fmt = detect(label, [c.strip() for c in columns])
     if list(columns) != [c.strip() for c in columns]:  # " Model" in a hand-saved export
         reader.fieldnames = [c.strip() for c in columns]
     rows = _rows(
@@ -404,148 +414,14 @@ def load_dataset(
     return _table(rows, read.label, read.sha256)
 
 
-# Column names per format: name, organisation, date, compute, parameters, reference,
-# domain, and where the uncertainty comes from (factor column or confidence label).
-_FORMATS = {
-    "bundled": (
-        "system",
-        "organization",
-        "publication_date",
-        "training_compute_flop",
-        "parameters",
-        "source",
-        "domain",
-        "uncertainty_factor",
-    ),
-    "sheet-2022": (
-        "System",
-        "Organization(s)",
-        "Publication date",
-        "Training compute (FLOPs)",
-        "Parameters",
-        "Reference",
-        "Domain",
-        "Confidence",
-    ),
-    "airtable": (
-        "System",
-        "Organization",
-        "Publication date",
-        "Training compute (FLOP)",
-        "Parameters",
-        "Reference",
-        "Domain",
-        "Confidence",
-    ),
-    "ai-models-2026": (
-        "Model",
-        "Organization",
-        "Publication date",
-        "Training compute (FLOP)",
-        "Parameters",
-        "Reference",
-        "Domain",
-        "Confidence",
-    ),
-}
-_EPOCH_AIRTABLE = ("airtable", "ai-models-2026")
-#: Columns first seen in Epoch's 2026 exports; any one of them marks the format.
-EPOCH_2026_MARKERS = (
-    "Frontier model",
-    "Open model weights?",
-    "Training dataset size (total)",
-    "(DEPRECATED) Training dataset size (datapoints)",  # the large-scale view
-    "Hardware utilization (HFU)",
-    "Training compute cost (cloud)",
-)
-_LOWER, _UPPER = "Training compute lower bound", "Training compute upper bound"
-_TRUE = ("1", "true", "yes", "checked")
-
-
-def _detect(label: str, columns: list[str]) -> tuple[str, dict[str, str]]:
-    cols = set(columns)
-    if "training_compute_flop" in cols:
-        name = "bundled"
-    elif "Training compute (FLOPs)" in cols:
-        name = "sheet-2022"
-    elif "Training compute (FLOP)" in cols:
-        name = "ai-models-2026" if cols & set(EPOCH_2026_MARKERS) else "airtable"
-    else:
-        raise InputError(
-            f"{label}: not a recognised dataset: expected a column 'training_compute_flop' "
-            "(bundled), 'Training compute (FLOPs)' (Epoch 2022 sheet) or "
-            "'Training compute (FLOP)' (Epoch Airtable export, 2023-2026)"
-        )
-    keys = ("name", "org", "date", "compute", "params", "ref", "domain", "uncertainty")
-    mapping = dict(zip(keys, _FORMATS[name], strict=True))
-    if name in _EPOCH_AIRTABLE:  # "System" until 2024, "Model" since 2025
-        mapping["name"] = "Model" if "Model" in cols or "System" not in cols else "System"
-    missing = [c for k, c in mapping.items() if k in ("name", "date", "compute") and c not in cols]
-    if missing:
-        raise InputError(f"{label}: missing column(s) {', '.join(repr(m) for m in missing)}")
-    return name, mapping
-
-
-def _parse_date(value: str, fmt: str) -> dt.date:
-    value = value.strip()
-    if fmt == "sheet-2022":
-        return dt.datetime.strptime(value, "%d/%m/%Y").date()
-    # "2026-04-24", or with a time as pandas and Airtable write it ("2026-04-24 00:00:00")
-    return dt.date.fromisoformat(value[:10])
-
-
-def _flop(text: str, *, blank_words: bool = True) -> float | None:
-    """A number cell; NaN for no figure (empty, or ``NaN`` as pandas writes a gap in a
-    republished export, unless ``blank_words`` is False); None if unreadable."""
-    text = text.strip().replace(",", "")
-    if not text or (blank_words and text.lower() in ("nan", "none", "null")):
-        return math.nan
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
 def _log10_sd(where: str, kind: str, col: dict[str, str], row: dict[str, str]) -> float:
     """sd of log10 compute [OOM] from a factor (bundled), a stated interval or a label."""
     text = (row.get(col["uncertainty"]) or "").strip()
     if kind == "bundled":
         factor = _uncertainty_factor(where, text)
     else:
-        factor = _interval_factor(row) or CONFIDENCE_FACTORS.get(text.lower(), math.nan)
+        factor = interval_factor(row) or CONFIDENCE_FACTORS.get(text.lower(), math.nan)
     return math.log10(factor) / Z90 if math.isfinite(factor) else math.nan
-
-
-def _interval_factor(row: dict[str, str]) -> float | None:
-    """f = sqrt(high / low) of Epoch's stated interval (SCHEMA.md), None if not stated."""
-    low, high = (_flop(row.get(c) or "") for c in (_LOWER, _UPPER))
-    if low is None or high is None or not (0 < low <= high < math.inf):
-        return None
-    return max(math.sqrt(high / low), 1.0)
-
-
-def _is_notable(kind: str, row: dict[str, str]) -> bool:
-    """Epoch's notability of a row (method.md 1); the bundled rows are all notable."""
-    if kind in _EPOCH_AIRTABLE:
-        if (row.get("Exclude") or "").strip().lower() in _TRUE:
-            return False
-        if "Notability criteria" not in row:  # the large-scale and frontier views
-            return True
-        return bool((row["Notability criteria"] or "").strip()) or _is_frontier(row)
-    if kind == "sheet-2022" and "Inclusion criteria met" in row:
-        return (row["Inclusion criteria met"] or "").strip().lower() == "yes"
-    return True
-
-
-def _is_frontier(row: dict[str, str]) -> bool:
-    # Epoch's flag for a model in the top 10 by training compute when it was released:
-    # a record candidate is what the frontier series is made of, notability or not.
-    return (row.get("Frontier model") or "").strip().lower() in _TRUE
-
-
-def _clean(text: str | None) -> str:
-    """A name or label with whitespace runs (newlines, tabs) as one space, ends stripped."""
-    return " ".join((text or "").split())
 
 
 def _rows(
@@ -559,12 +435,12 @@ def _rows(
     kind, col = fmt
     out = []
     for lineno, row in reader:
-        notable = _is_notable(kind, row)
+        notable = is_notable(kind, row)
         if notable_only and not notable:
             continue
         where = f"{label}: line {lineno}"
         raw_c = (row.get(col["compute"]) or "").strip()
-        compute = _flop(raw_c, blank_words=kind != "bundled")
+        compute = read_number(raw_c, blank_words=kind != "bundled")
         if compute is None:
             raise InputError(
                 f"{where}: column '{col['compute']}' must be a number of FLOP, got {raw_c!r}"
@@ -577,7 +453,7 @@ def _rows(
         raw_d = (row.get(col["date"]) or "").strip()
         date: dt.date | None = None
         try:
-            date = _parse_date(raw_d, kind) if raw_d or has_figure else None
+            date = parse_date(raw_d, kind) if raw_d or has_figure else None
         except ValueError:
             if has_figure:  # a row without a figure is never used; its date only shown
                 expect = "DD/MM/YYYY" if kind == "sheet-2022" else "YYYY-MM-DD"
@@ -590,7 +466,7 @@ def _rows(
                 "a publication date cannot be in the future"
             )
         raw_p = (row.get(col["params"]) or "").strip()
-        params = _flop(raw_p)
+        params = read_number(raw_p)
         if params is None:
             params = math.nan  # parameters are informative only in Epoch's free-text cells
         if math.isinf(params) or (kind == "bundled" and raw_p and not params > 0):
@@ -601,17 +477,17 @@ def _rows(
         out.append(
             SourceRow(
                 line=lineno,
-                name=_clean(row.get(col["name"])),
-                organization=_clean(row.get(col["org"])),
-                domain=_clean(row.get(col["domain"])),
+                name=clean_text(row.get(col["name"])),
+                organization=clean_text(row.get(col["org"])),
+                domain=clean_text(row.get(col["domain"])),
                 date=date,
                 compute_flop=compute,
                 parameters=params,
-                reference=_clean(row.get(col["ref"])),
+                reference=clean_text(row.get(col["ref"])),
                 log10_uncertainty_sd=_log10_sd(where, kind, col, row),
                 censored=censored,
                 notable=notable,
-                frontier=_is_frontier(row),
+                frontier=is_frontier(row),
             )
         )
     return out
