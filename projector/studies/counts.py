@@ -55,6 +55,8 @@ __all__ = [
 DEFAULT_THRESHOLDS = (25.0, 26.0, 27.0)  # log10 FLOP
 DEFAULT_WITHIN = (1.0, 2.0)  # OOM
 BACKTEST_THRESHOLDS = (22.0, 23.0, 24.0, 25.0)
+#: First year (its start) of the realised counts kept for the figure.
+HISTORY_FROM = 2018
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 #: Years of history the baseline's growth rate is measured over.
 BASELINE_YEARS = 2.0
@@ -228,7 +230,12 @@ def counts(
         method=method, fit=fit, seed=int(ds.attrs["seed"]),
     )  # fmt: skip
     lo, hi = model.realised_counts(known, th, start)
-    return _dataset(ds, draws, th, wk, yrs, lo, hi, method, fit, known, start)
+    out = _dataset(ds, draws, th, wk, yrs, lo, hi, method, fit, known, start)
+    history = np.array([*np.arange(HISTORY_FROM, math.floor(start) + 1, dtype=float), start])
+    ends = [model.realised_counts(known, th, t) for t in history]
+    out["history_at_least"] = (("threshold", "history_time"), np.array([e[0] for e in ends]).T)
+    out["history_at_most"] = (("threshold", "history_time"), np.array([e[1] for e in ends]).T)
+    return out.assign_coords(history_time=("history_time", history, {"units": "decimal year"}))
 
 
 def _summary(x: npt.NDArray[np.int32]) -> dict[str, npt.NDArray[np.float64]]:
