@@ -65,7 +65,7 @@ def counts_figure(ds: xr.Dataset, /) -> Figure:
                 ax.plot([by], [low], "^", color=color, label=f"{label} (more than)")
         ax.set_yscale("symlog", linthresh=10)
         ax.set_title(f"at or above 1e{t:g} FLOP" if t.is_integer() else f"at or above 10^{t:.2f}")
-        ax.set_xlabel("year (counted at its end)")
+        ax.set_xlabel("date (a year's count is at its end: 2027 = end of 2026)")
         ax.grid(alpha=0.3)
         handles, labels = ax.get_legend_handles_labels()
         seen = dict(zip(labels, handles, strict=True))
