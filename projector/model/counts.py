@@ -334,11 +334,15 @@ def simulate(
             params.setdefault(k, []).append(v[: hi - lo])
         fb = f[lo:hi][:, col]  # (n, J) frontier at each release time
         t_rel = grid - start
-        lam = np.exp(log_rate[: hi - lo, :, None] + growth[: hi - lo, :, None] * t_rel) * dt
-        n_new = rng.poisson(lam)  # (n, band, J)
+        # a full block's releases and positions are drawn always, so that a path's draws
+        # do not depend on how many paths follow it; those of missing paths are dropped
+        lam = np.exp(log_rate[:, :, None] + growth[:, :, None] * t_rel) * dt
+        n_new = rng.poisson(lam)  # (block, band, J)
         idx = np.repeat(np.arange(n_new.size), n_new.ravel())
-        p_i, b_i, j_i = np.unravel_index(idx, n_new.shape)
         u = rng.random(idx.size)
+        p_i, b_i, j_i = np.unravel_index(idx, n_new.shape)
+        mine = p_i < hi - lo
+        p_i, b_i, j_i, u = p_i[mine], b_i[mine], j_i[mine], u[mine]
         c = fb[p_i, j_i] - b_i - u
         n, n_j = hi - lo, grid.size
         for i, t in enumerate(th):
