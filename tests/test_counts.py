@@ -110,7 +110,9 @@ def test_fit_bands_counts_each_band() -> None:
     seed=st.integers(0, 2**31),
     method=st.sampled_from(model.METHODS),
 )
-def test_no_model_above_a_frontier_that_never_reaches_it(top: float, seed: int, method: str) -> None:
+def test_no_model_above_a_frontier_that_never_reaches_it(
+    top: float, seed: int, method: str
+) -> None:
     times = 2023.5 + np.arange(0, 61) / 12.0
     f = _frontiers(40, top, times, seed)
     observed = HAND.log10_compute
@@ -214,7 +216,9 @@ def test_bad_arguments_one_line_exit_2(
     assert not out.exists()
 
 
-def test_counts_command_writes_the_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_counts_command_writes_the_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import xarray as xr
 
     out = tmp_path / "c"
@@ -236,8 +240,9 @@ def test_counts_command_writes_the_files(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def test_python_api_is_the_command(tmp_path: Path) -> None:
-    import projector as pj
     import xarray as xr
+
+    import projector as pj
 
     ds = pj.counts("default", paths=200, years=[2027], thresholds=[1e25, 1e26], within=[1])
     out = tmp_path / "c"

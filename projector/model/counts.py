@@ -330,8 +330,8 @@ def simulate(
         hi = min(lo + RNG_BLOCK, n_paths)
         rng = _block_rng(seed, (first_path + lo) // RNG_BLOCK)
         p_draws, log_rate, growth = _rates(method, fit, RNG_BLOCK, rng)  # a full block
-        for k, v in p_draws.items():
-            params.setdefault(k, []).append(v[: hi - lo])
+        for key, v in p_draws.items():
+            params.setdefault(key, []).append(v[: hi - lo])
         fb = f[lo:hi][:, col]  # (n, J) frontier at each release time
         t_rel = grid - start
         # a full block's releases and positions are drawn always, so that a path's draws
@@ -349,11 +349,11 @@ def simulate(
             new = np.bincount(p_i * n_j + j_i, weights=c >= t, minlength=n * n_j)
             cum = np.cumsum(new.reshape(n, n_j), axis=1)[:, out_j]
             above[lo:hi, i, :] = obs_above[i] + np.rint(cum).astype(np.int32)
-        for k, jk in enumerate(out_j):
+        for k_out, jk in enumerate(out_j):
             f_at = fb[:, jk]  # (n,)
             released = j_i <= jk
             for w, width in enumerate(wk):
                 near = released & (c >= f_at[p_i] - width)
                 n_obs = (observed[None, :] >= f_at[:, None] - width).sum(axis=1)
-                within_out[lo:hi, w, k] = n_obs + np.bincount(p_i[near], minlength=n)
-    return CountDraws(above, within_out, {k: np.concatenate(v) for k, v in params.items()})
+                within_out[lo:hi, w, k_out] = n_obs + np.bincount(p_i[near], minlength=n)
+    return CountDraws(above, within_out, {name: np.concatenate(v) for name, v in params.items()})

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -105,7 +106,7 @@ def _numbers(text: str | Sequence[float], what: str) -> list[float]:
         out.append(value)
     if not out:
         raise InputError(f"{what}: give at least one value")
-    if any(b <= a for a, b in zip(out, out[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(out)):
         shown = ",".join(f"{v:g}" for v in out)
         raise InputError(
             f"{what}: values must be in increasing order without repeats, got {shown} "
@@ -123,7 +124,9 @@ def parse_thresholds(text: str | Sequence[float], /) -> list[float]:
     values = _numbers(text, "--thresholds")
     bad = [v for v in values if v <= 0]
     if bad:
-        raise InputError(f"--thresholds: each threshold must be a number of FLOP > 0, got {bad[0]:g}")
+        raise InputError(
+            f"--thresholds: each threshold must be a number of FLOP > 0, got {bad[0]:g}"
+        )
     return [math.log10(v) for v in values]
 
 
@@ -146,7 +149,9 @@ def parse_years(text: str | Sequence[float], /) -> list[int]:
         try:
             first, last = (int(p) for p in pieces)
         except ValueError:
-            raise InputError(f"--years: a range is FIRST:LAST in whole years, got {text!r}") from None
+            raise InputError(
+                f"--years: a range is FIRST:LAST in whole years, got {text!r}"
+            ) from None
         if last < first:
             raise InputError(f"--years {text!r}: LAST is before FIRST")
         return list(range(first, last + 1))
@@ -284,15 +289,25 @@ def _dataset(
     }
     out = xr.Dataset(coords=coords)
     for name, values, dims, long in (
-        ("count_above", draws.above, "threshold", "models at or above the threshold released by the end of the year"),
-        ("count_within", draws.within, "within", "models released by the end of the year within k OOM of the path's frontier then"),
+        ("count_above", draws.above, "threshold", "models at or above the threshold released by the end of the year"),  # noqa: E501
+        ("count_within", draws.within, "within", "models released by the end of the year within k OOM of the path's frontier then"),  # noqa: E501
     ):  # fmt: skip
         out[name] = (("path", dims, "year"), values, {"units": "models", "long_name": long})
         for stat, v in _summary(values).items():
-            stat_dims = (dims, "year", "quantile") if stat.startswith("quantile") else (dims, "year")
+            stat_dims = (
+                (dims, "year", "quantile") if stat.startswith("quantile") else (dims, "year")
+            )
             out[f"{name}_{stat}"] = (stat_dims, v)
-    out["observed_at_least"] = ("threshold", lo, {"long_name": "realised count at the start, lower end"})
-    out["observed_at_most"] = ("threshold", hi, {"long_name": "realised count at the start, upper end"})
+    out["observed_at_least"] = (
+        "threshold",
+        lo,
+        {"long_name": "realised count at the start, lower end"},
+    )
+    out["observed_at_most"] = (
+        "threshold",
+        hi,
+        {"long_name": "realised count at the start, upper end"},
+    )
     for key, v in draws.params.items():
         out[f"param_{key}"] = (("path", "band") if v.ndim == 2 else ("path",), v)
     if fit is not None:
@@ -345,7 +360,7 @@ def comparison(ds: xr.Dataset, /) -> list[dict[str, Any]]:
     ends = [float(y) + 1.0 for y in ds["year"].values]
     for p in range(ds.sizes["published"]):
         t, by = float(ds["published_threshold"][p]), float(ds["published_by"][p])
-        row = {"source": str(ds["published_source"][p].values), "said": str(ds["published_said"][p].values),
+        row = {"source": str(ds["published_source"][p].values), "said": str(ds["published_said"][p].values),  # noqa: E501
                "threshold": t, "by": by, "ours": None}  # fmt: skip
         if t in th and any(abs(by - e) < 1e-9 for e in ends):
             i, k = th.index(t), [abs(by - e) < 1e-9 for e in ends].index(True)
@@ -359,15 +374,15 @@ def to_csv(ds: xr.Dataset, /) -> str:
     """counts.csv, tidy: section, subject, year, statistic, value, mcse."""
     lines = ["section,subject,year,statistic,value,mcse"]
     for name, dim, label in (("count_above", "threshold", "at least {} FLOP"),
-                             ("count_within", "within", "within {} OOM of the frontier")):  # fmt: skip
+                             ("count_within", "within", "within {} OOM of the frontier")):  # fmt: skip  # noqa: E501
         for i, v in enumerate(ds[dim].values):
             subject = label.format(_flop(v) if dim == "threshold" else f"{v:g}")
             for k, y in enumerate(ds["year"].values):
                 for j, q in enumerate(QUANTILES):
-                    lines.append(f"{name},{subject},{y},q{q:g},{ds[f'{name}_quantile'].values[i, k, j]:g},"
+                    lines.append(f"{name},{subject},{y},q{q:g},{ds[f'{name}_quantile'].values[i, k, j]:g},"  # noqa: E501
                                  f"{ds[f'{name}_quantile_mcse'].values[i, k, j]:.4g}")  # fmt: skip
                 for stat in ("mean", "p_at_least_one"):
-                    lines.append(f"{name},{subject},{y},{stat},{ds[f'{name}_{stat}'].values[i, k]:.6g},"
+                    lines.append(f"{name},{subject},{y},{stat},{ds[f'{name}_{stat}'].values[i, k]:.6g},"  # noqa: E501
                                  f"{ds[f'{name}_{stat}_mcse'].values[i, k]:.4g}")  # fmt: skip
     start = float(ds.attrs["counts_start"])
     for i, v in enumerate(ds["threshold"].values):
@@ -398,13 +413,13 @@ def to_markdown(ds: xr.Dataset, /) -> str:
         "",
         "## Models at or above each threshold (cumulative)",
         "",
-        "| threshold | observed at the start | " + " | ".join(f"end of {y}" for y in ds["year"].values) + " |",
+        "| threshold | observed at the start | " + " | ".join(f"end of {y}" for y in ds["year"].values) + " |",  # noqa: E501
         "|---|---:|" + "---:|" * ds.sizes["year"],
     ]  # fmt: skip
     for i, t in enumerate(ds["threshold"].values):
         lo, hi = int(ds["observed_at_least"][i]), int(ds["observed_at_most"][i])
         obs = f"{lo}" if lo == hi else f"[{lo}, {hi}]"
-        cells = [f"{_band(ds, 'count_above', i, k)}; P(>=1) {ds['count_above_p_at_least_one'].values[i, k]:.2f}"
+        cells = [f"{_band(ds, 'count_above', i, k)}; P(>=1) {ds['count_above_p_at_least_one'].values[i, k]:.2f}"  # noqa: E501
                  for k in range(ds.sizes["year"])]  # fmt: skip
         lines.append(f"| {_flop(t)} FLOP | {obs} | " + " | ".join(cells) + " |")
     lines += [
@@ -425,7 +440,11 @@ def to_markdown(ds: xr.Dataset, /) -> str:
         "|---|---|---:|",
     ]
     for r in comparison(ds):
-        ours = "not in this run's years" if r["ours"] is None else "{:g} [{:g}, {:g}]".format(*r["ours"])
+        ours = (
+            "not in this run's years"
+            if r["ours"] is None
+            else "{:g} [{:g}, {:g}]".format(*r["ours"])
+        )
         lines.append(f"| {r['source']} | {r['said']} (by {r['by']:g}) | {ours} |")
     if "band_fit_coef" in ds:
         lines += [
@@ -437,7 +456,9 @@ def to_markdown(ds: xr.Dataset, /) -> str:
         ]
         for b, name in enumerate(ds["band"].values):
             c, s = ds["band_fit_coef"].values[b], ds["band_fit_sd"].values[b]
-            lines.append(f"| {name} | {ds['band_fit_rate_at_start'].values[b]:.1f} | {c[1]:.3f} ({s[1]:.3f}) |")
+            lines.append(
+                f"| {name} | {ds['band_fit_rate_at_start'].values[b]:.1f} | {c[1]:.3f} ({s[1]:.3f}) |"  # noqa: E501
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -459,7 +480,9 @@ def _ensemble_cdf(x: npt.NDArray[np.integer], top: int) -> npt.NDArray[np.float6
     return np.cumsum(hist) / x.size
 
 
-def _baseline(known: Systems, t: float, h: float, threshold: float, top: int):  # type: ignore[no-untyped-def]
+def _baseline(
+    known: Systems, t: float, h: float, threshold: float, top: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """The count's own past growth rate: N(T) plus Poisson new systems at the rate the
     count grew over the last :data:`BASELINE_YEARS` (with one added to N, so that a count
     at zero can start), as a CDF on 0..top and its quantiles."""
@@ -495,7 +518,7 @@ def backtest(
     cutoffs: str | Sequence[dt.date],
     horizons: str | Sequence[float] = (1, 2, 3),
     *,
-    thresholds: str | Sequence[float] = tuple(10.0**t for t in BACKTEST_THRESHOLDS),
+    thresholds: str | Sequence[float] = (1e22, 1e23, 1e24, 1e25),
     methods: Sequence[str] = model.METHODS,
     paths: int = 2000,
     seed: int | None = None,
@@ -556,7 +579,9 @@ def backtest(
         for k, h in enumerate(kept):
             lo, hi = model.realised_counts(systems, th, t + h)
             for i, thr in enumerate(th):
-                top = int(max(hi[i], max(int(d.above[:, i, k].max()) for d in draws_by.values()))) + 1
+                top = (
+                    int(max(hi[i], max(int(d.above[:, i, k].max()) for d in draws_by.values()))) + 1
+                )
                 ensembles: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]] = {}
                 for m, d in draws_by.items():
                     x = d.above[:, i, k]
@@ -568,7 +593,7 @@ def backtest(
                     row = {"method": m, "cutoff": cutoff.isoformat(), "horizon": h,
                            "threshold": thr, "observed_at_cutoff": at_t,
                            "realised": int(lo[i]), "realised_hi": int(hi[i]),
-                           **{f"q{int(round(q * 100)):02d}": float(v) for q, v in zip(QUANTILES, qs, strict=True)}}  # fmt: skip
+                           **{f"q{round(q * 100):02d}": float(v) for q, v in zip(QUANTILES, qs, strict=True)}}  # fmt: skip  # noqa: E501
                     for end, y in (("", int(lo[i])), ("_hi", int(hi[i]))):
                         row[f"in_50{end}"] = bool(qs[1] <= y <= qs[3])
                         row[f"in_90{end}"] = bool(qs[0] <= y <= qs[4])
@@ -646,21 +671,25 @@ def backtest_markdown(bt: CountBacktest, /, *, cases: bool = True) -> str:
             f"| {s['rps']:.2f} | {s['in_50_hi']:.0%} | {s['in_90_hi']:.0%} | {s['rps_hi']:.2f} |"
         )
     lines += ["", "## By threshold (all horizons)", "",
-              "| method | threshold | cases | in 90% band | mean RPS |", "|---|---|---:|---:|---:|"]  # fmt: skip
+              "| method | threshold | cases | in 90% band | mean RPS |", "|---|---|---:|---:|---:|"]  # fmt: skip  # noqa: E501
     for m in bt.methods:
         for t in ths:
             sel = [r for r in bt.rows if r["method"] == m and r["threshold"] == t]
-            lines.append(f"| {m} | {_flop(t)} | {len(sel)} | {np.mean([r['in_90'] for r in sel]):.0%} "
+            lines.append(f"| {m} | {_flop(t)} | {len(sel)} | {np.mean([r['in_90'] for r in sel]):.0%} "  # noqa: E501
                          f"| {np.mean([r['rps'] for r in sel]):.2f} |")  # fmt: skip
     if cases:
         lines += ["", "## Cases", "",
-                  "| method | cut-off | h | threshold | at T | realised | median | 5% | 25% | 75% | 95% | RPS |",
+                  "| method | cut-off | h | threshold | at T | realised | median | 5% | 25% | 75% | 95% | RPS |",  # noqa: E501
                   "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
         for r in bt.rows:
-            real = f"{r['realised']}" if r["realised"] == r["realised_hi"] else f"[{r['realised']}, {r['realised_hi']}]"
+            real = (
+                f"{r['realised']}"
+                if r["realised"] == r["realised_hi"]
+                else f"[{r['realised']}, {r['realised_hi']}]"
+            )
             lines.append(
                 f"| {r['method']} | {r['cutoff']} | {r['horizon']:g} | {_flop(r['threshold'])} "
-                f"| {r['observed_at_cutoff']} | {real} | {r['q50']:g} | {r['q05']:g} | {r['q25']:g} "
+                f"| {r['observed_at_cutoff']} | {real} | {r['q50']:g} | {r['q05']:g} | {r['q25']:g} "  # noqa: E501
                 f"| {r['q75']:g} | {r['q95']:g} | {r['rps']:.2f} |"
             )
     return "\n".join(lines) + "\n"
