@@ -51,7 +51,7 @@ _LAZY = {
     "backtest": ("projector.facade", "backtest"),
     "compare": ("projector.facade", "compare"),
     "counts": ("projector.studies.counts", "counts"),
-    "counts_backtest": ("projector.studies.counts", "backtest"),
+    "counts_backtest": ("projector.studies.count_backtest", "backtest"),
     "load_scenario": ("projector.inputs.scenario", "load_scenario"),
     "open_result": ("projector.pipeline.store", "open_result"),
     "override": ("projector.inputs.scenario", "override"),

@@ -15,6 +15,7 @@ from projector.cli.app import main
 from projector.errors import InputError
 from projector.inputs.systems import Systems, decimal_year
 from projector.model import counts as model
+from projector.studies import count_backtest
 from projector.studies import counts as study
 
 
@@ -161,9 +162,9 @@ def test_rps_is_the_crps_of_an_integer_ensemble() -> None:
     rng = np.random.default_rng(0)
     x = rng.poisson(7.0, size=400)
     for y in (0, 3, 7, 15):
-        cdf = study._ensemble_cdf(x, int(max(x.max(), y)) + 1)
+        cdf = count_backtest._ensemble_cdf(x, int(max(x.max(), y)) + 1)
         crps = np.mean(np.abs(x - y)) - 0.5 * np.mean(np.abs(x[:, None] - x[None, :]))
-        assert study.rps(cdf, y) == pytest.approx(crps, rel=1e-9)
+        assert count_backtest.rps(cdf, y) == pytest.approx(crps, rel=1e-9)
 
 
 @pytest.mark.parametrize(

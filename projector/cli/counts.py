@@ -109,7 +109,7 @@ def _backtest(args: argparse.Namespace, scen: Any, thresholds: str, out_dir: Pat
 
     from projector.pipeline.folders import write_folder
     from projector.studies import backtest as frontier_backtest
-    from projector.studies import counts
+    from projector.studies import count_backtest as counts
 
     cutoffs = frontier_backtest.parse_cutoffs(args.cutoffs)
     horizons = frontier_backtest.parse_horizons(args.horizons)
