@@ -23,6 +23,8 @@ from projector.model.eras import prepare_eras
 from projector.pipeline.run import Run, resolve
 from projector.studies.backtest import _hindcast_scenario
 
+from .grid_limits import ceiling_or_record
+
 RP = ["growth.frontier_paths=record-process"]
 SLOPES = st.sampled_from(["records", "records-forward", "bootstrap"])
 
@@ -193,12 +195,13 @@ def test_the_backtest_records_what_each_hindcast_fitted() -> None:
 @pytest.mark.parametrize("mode", ["clip", "saturate"])
 def test_ceilings_hold_record_paths_and_keep_them_records(mode: str) -> None:
     changes = [*RP, f"ceilings.mode={mode}", "end_year=2045", "report.years=[2030,2040]"]
-    ds = Run("default", paths=600, changes=changes).result()
+    run = Run("default", paths=600, changes=changes)
+    ds = run.result()
     _assert_records(ds)
+    on_grid, at_years = ceiling_or_record(ds, run.plan())
+    assert np.all(ds["log10_compute"].values <= on_grid + 1e-4)
     value = ds["log10_compute_yearly"].values.astype(np.float64)
-    lowest = np.nanmin(ds["log10_ceiling"].values.astype(np.float64), axis=1)
-    start = float(ds.attrs["log10_start_compute"])
-    assert np.all(value <= np.maximum(lowest, start) + 1e-4)
+    assert np.all(value <= at_years + 1e-4)
     free = Run("default", paths=600, changes=changes[:1] + changes[2:]).result()
     k = list(ds["year"].values).index(2040.0)
     assert np.median(value[:, k]) < np.median(free["log10_compute_yearly"][:, k].values) - 1
