@@ -112,6 +112,7 @@ _SCORE_COLUMNS = (
     "realised_bound",
     "record_holder",
     "censored_by",
+    "outcome",
     "in_interval",
     "pit_low",
     "pit_high",
@@ -320,6 +321,15 @@ def score_forecast(f: Forecast, truth: Truth, /) -> dict[str, Any]:
     if qs:
         lo_q, hi_q = qs[0][1], qs[-1][1]
         pit = pit_range(qs, y)
+        level = qs[-1][0] - qs[0][0]
+        if y > hi_q:
+            out["outcome"] = f"above its {qs[-1][0]:.1%} quantile"
+        elif cens:
+            out["outcome"] = f"inside its {level:.0%} interval or above (lower bound)"
+        elif y < lo_q:
+            out["outcome"] = f"below its {qs[0][0]:.1%} quantile"
+        else:
+            out["outcome"] = f"inside its {level:.0%} interval"
         if cens:
             out["in_interval"] = 0 if y > hi_q else ""
             out["pit_low"], out["pit_high"] = pit[0], 1.0
@@ -342,8 +352,10 @@ def score_forecast(f: Forecast, truth: Truth, /) -> dict[str, Any]:
     if f.target_quantity == "event":
         reached = y >= f.threshold
         out["brier"] = brier(f.probability, reached)
+        out["outcome"] = "yes" if reached else "no"
         if cens and not reached:
             out["status"] = "unresolved (lower bound below the threshold)"
+            out["outcome"] = "not yet known (lower bound below the threshold)"
             out["brier"], out["brier_high"] = brier(f.probability, False), brier(f.probability, True)
     edges = _edges(f)
     if edges:
@@ -659,6 +671,14 @@ def record(
         load_ledger(target)  # refuse to append to a ledger that is not valid
         old = target.read_bytes()
     rows = record_rows(scenario, paths=paths, seed=seed, made=made)
+    if old:
+        have = {f.id for f in load_ledger(target).forecasts}
+        again = [str(r["id"]) for r in rows if r["id"] in have]
+        if again:
+            raise InputError(
+                f"{target}: id {again[0]!r} is already in the ledger: this scenario's forecast "
+                "was recorded today already (a recorded forecast is never replaced)"
+            )
     new = appended(old, rows)
     parse_ledger(str(target), new)  # a repeated id (recorded twice on one day) stops here
     with atomic_path(target) as tmp:
