@@ -111,7 +111,7 @@ def test_bad_ledger_on_the_command_line_exits_2(
 
 def test_repeated_id_is_refused(tmp_path: Path) -> None:
     path = _write_ledger(tmp_path / "dup.csv", [GOOD, GOOD])
-    with pytest.raises(InputError, match="line 3.*repeats line 2"):
+    with pytest.raises(InputError, match=r"line 3.*repeats line 2"):
         load_ledger(path)
 
 

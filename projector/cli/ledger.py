@@ -73,7 +73,9 @@ def _cmd_ledger(args: argparse.Namespace) -> list[str]:
 
     names = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     scenarios = [] if names == ["none"] else names
-    out_dir = checks.check_output_folder(args.out if args.out is not None else RESULTS_DIR / "ledger")
+    out_dir = checks.check_output_folder(
+        args.out if args.out is not None else RESULTS_DIR / "ledger"
+    )
     led = ledger.load_ledger(args.ledger)  # bad rows stop here, before any hindcast
 
     from tqdm import tqdm

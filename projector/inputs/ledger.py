@@ -260,7 +260,9 @@ def _parse(label: str, line: int, row: Mapping[str, str]) -> Forecast:
     if kind == "interval":
         for c, v in (("low", low), ("high", high), ("level", level)):
             if math.isnan(v):
-                raise InputError(f"{where}: column '{c}' is empty; an interval needs low, high, level")
+                raise InputError(
+                    f"{where}: column '{c}' is empty; an interval needs low, high, level"
+                )
         if low > high:
             raise InputError(f"{where}: columns 'low' > 'high' ({low:g} > {high:g})")
         if not 0 < level < 1:
@@ -271,7 +273,9 @@ def _parse(label: str, line: int, row: Mapping[str, str]) -> Forecast:
         raise InputError(f"{where}: column 'quantiles' needs at least two LEVEL:VALUE pairs")
     if kind == "probability":
         if not 0 <= probability <= 1:
-            raise InputError(f"{where}: column 'probability' must be in [0, 1], got {cell['probability']!r}")
+            raise InputError(
+                f"{where}: column 'probability' must be in [0, 1], got {cell['probability']!r}"
+            )
     elif not math.isnan(probability) and not 0 <= probability <= 1:
         raise InputError(f"{where}: column 'probability' must be in [0, 1]")
     if quantity in ("count_above", "event") and scored and math.isnan(threshold):

@@ -54,8 +54,8 @@ def ledger_figure(s: Any, /, *, until: float = 2031.0) -> Figure:
             color, marker = _HINDCAST_STYLE.get(name, ("#7f7f7f", "^"))
             th = t + 0.15 * (j + 1)
             ax.vlines(th, r[f"{name}_q025"], r[f"{name}_q975"], color=color, lw=1.2, alpha=0.8)
-            ax.plot([th], [med], marker, color=color, ms=5,
-                    label=f"{name} hindcast from the forecast's date" if name not in labelled else None)  # fmt: skip
+            label = None if name in labelled else f"{name} hindcast from the forecast's date"
+            ax.plot([th], [med], marker, color=color, ms=5, label=label)
             labelled.add(name)
         if resolved and r["realised"] != "":
             ax.plot([decimal_year(f.target_date)], [r["realised"]], "*", color="crimson", ms=11,

@@ -15,10 +15,10 @@ Censored truth. A frontier release whose compute is not known is a lower-bound r
 systems data (``compute_bound = lower``; derivatives of a known base model, ``base=`` in
 ``inputs``, are not candidates: their compute is their base's plus a fine-tune; nor is a row
 published while the frontier was still more than :data:`CENSOR_REACH_OOM` below the value
-in question). Once such a row is published, the realised frontier (or count) is only a lower bound: every score is
-then the bound it implies, marked ``>=`` (a miss above a 97.5% quantile stays a miss; a CRPS
-is the smallest the forecast could get for any truth at or above the bound; an event not
-yet reached is unresolved).
+in question). Once such a row is published, the realised frontier (or count) is only a
+lower bound: every score is then the bound it implies, marked ``>=`` (a miss above a 97.5%
+quantile stays a miss; a CRPS is the smallest the forecast could get for any truth at or
+above the bound; an event not yet reached is unresolved).
 
 Knife-edge resolutions. Each row's stated uncertainty (``uncertainty_factor``, Epoch's
 confidence labels) gives truth draws (:mod:`projector.studies.truth`'s model: each row's
@@ -356,7 +356,10 @@ def score_forecast(f: Forecast, truth: Truth, /) -> dict[str, Any]:
         if cens and not reached:
             out["status"] = "unresolved (lower bound below the threshold)"
             out["outcome"] = "not yet known (lower bound below the threshold)"
-            out["brier"], out["brier_high"] = brier(f.probability, False), brier(f.probability, True)
+            out["brier"], out["brier_high"] = (
+                brier(f.probability, False),
+                brier(f.probability, True),
+            )
     edges = _edges(f)
     if edges:
         base = _outcome(f, np.array([y]))[0]
@@ -517,9 +520,7 @@ def study(
     members: dict[tuple[str, str], npt.NDArray[np.float64]] = {}
     seeds: dict[str, int] = {}
     for name in scenarios:
-        got, seeds[name] = hindcasts(
-            led.forecasts, name, paths=paths, seed=seed, progress=progress
-        )
+        got, seeds[name] = hindcasts(led.forecasts, name, paths=paths, seed=seed, progress=progress)
         members.update({(name, k): v for k, v in got.items()})
     columns = (*_SCORE_COLUMNS, *hindcast_columns(scenarios), "notes")
     rows = []
@@ -586,7 +587,7 @@ def record_rows(
     from projector import __version__
     from projector.pipeline.run import Run
 
-    made = made or dt.datetime.now(dt.timezone.utc).date()
+    made = made or dt.datetime.now(dt.UTC).date()
     run = Run(scenario, paths=paths, seed=seed)
     ds = run.result()
     scen = run.resolve()

@@ -63,10 +63,13 @@ def to_markdown(s: LedgerStudy, /) -> str:
         f"- truth: `{s.truth_label}` (sha256 {s.truth_sha256[:12]}), newest system "
         f"{s.truth_newest}; the largest run by a date is the running maximum of training compute",
         *(
-            [f"- hindcasts: {names}, each re-run with the data cut off at the forecast's date and "
-             f"started there, {s.paths} paths, seeds "
-             + ", ".join(f"{k} {v}" for k, v in s.seeds.items())]
-            if s.scenarios else []
+            [
+                f"- hindcasts: {names}, each re-run with the data cut off at the forecast's "
+                f"date and started there, {s.paths} paths, seeds "
+                + ", ".join(f"{k} {v}" for k, v in s.seeds.items())
+            ]
+            if s.scenarios
+            else []
         ),
         "",
         "`>=`: the realised value is a lower bound (a frontier release without a figure was "
@@ -84,31 +87,46 @@ def to_markdown(s: LedgerStudy, /) -> str:
     ]
     for r in resolved:
         real = r["realised"]
-        realised = (f"{r['realised_bound'] if r['realised_bound'] == '>=' else ''}"
-                    + (f"{real:g}" if r["target_quantity"] == "count_above" else f"10^{real:.2f}"))
+        realised = f"{r['realised_bound'] if r['realised_bound'] == '>=' else ''}" + (
+            f"{real:g}" if r["target_quantity"] == "count_above" else f"10^{real:.2f}"
+        )
         holder = f" ({r['record_holder']})" if r["record_holder"] else ""
-        crps = "" if r["crps"] == "" else f"{'>=' if r['crps_bound'] == '>=' else ''}{r['crps']:.3f}"
-        err = "" if r["log10_error"] == "" else f"{'<=' if r['error_bound'] == '<=' else ''}{r['log10_error']:+.2f}"
+        crps = (
+            "" if r["crps"] == "" else f"{'>=' if r['crps_bound'] == '>=' else ''}{r['crps']:.3f}"
+        )
+        err = (
+            ""
+            if r["log10_error"] == ""
+            else f"{'<=' if r['error_bound'] == '<=' else ''}{r['log10_error']:+.2f}"
+        )
         brier = ""
         if r["brier"] != "":
-            brier = f"{r['brier']:.3f}" if r["brier_high"] == "" else f"{r['brier']:.3f} or {r['brier_high']:.3f}"
+            brier = (
+                f"{r['brier']:.3f}"
+                if r["brier_high"] == ""
+                else f"{r['brier']:.3f} or {r['brier_high']:.3f}"
+            )
         edge = r["knife_edge"] + (f": {r['knife_edge_reason']}" if r["knife_edge_reason"] else "")
         lines.append(
-            f"| `{r['id']}` | {r['made']} | {r['target_date']} | {r['forecast']} | {realised}{holder} "
-            f"| {r['outcome']} | {crps} | {err} | {brier} | {edge} | "
-            + " | ".join(_hindcast(r, n) for n in s.scenarios) + " |"
+            f"| `{r['id']}` | {r['made']} | {r['target_date']} | {r['forecast']} "
+            f"| {realised}{holder} | {r['outcome']} | {crps} | {err} | {brier} | {edge} | "
+            + " | ".join(_hindcast(r, n) for n in s.scenarios)
+            + " |"
         )
     lines += [
         "",
         "## Open",
         "",
-        "| forecast | made | target | forecast | " + " | ".join(f"{n} then" for n in s.scenarios) + " |",
+        "| forecast | made | target | forecast | "
+        + " | ".join(f"{n} then" for n in s.scenarios)
+        + " |",
         "|---|---|---|---|" + "---|" * len(s.scenarios),
     ]
     for r in open_:
         lines.append(
             f"| `{r['id']}` | {r['made']} | {r['target_date']} | {r['forecast']} | "
-            + " | ".join(_hindcast(r, n) for n in s.scenarios) + " |"
+            + " | ".join(_hindcast(r, n) for n in s.scenarios)
+            + " |"
         )
     lines += [
         "",
