@@ -300,3 +300,23 @@ def test_pit_is_monotone_and_the_crps_bound_is_a_bound(a: float, b: float) -> No
     assert L.pit_range(QS, lo)[1] <= L.pit_range(QS, hi)[1]
     bound = L._crps_at_least(QS, lo)
     assert 0 <= bound <= L.quantile_crps(QS, hi) + 1e-12
+
+
+# --- the report's section -----------------------------------------------------------------
+
+
+def test_report_has_a_ledger_section(tmp_path: Path) -> None:
+    pytest.importorskip("markdown")
+    pytest.importorskip("matplotlib")
+    folder = tmp_path / "ledger"
+    assert main(["ledger", "--scenarios", "none", "--out", str(folder), "--quiet"]) == 0
+    assert {p.name for p in folder.iterdir()} == {"ledger.csv", "ledger.md", "ledger.png"}
+    result = tmp_path / "default"
+    assert main(["project", "default", "--paths", "300", "--out", str(result), "--quiet"]) == 0
+    html = tmp_path / "r.html"
+    assert main(["report", str(result), "--ledger", str(folder), "--out", str(html)]) == 0
+    md = html.with_suffix(".md").read_text(encoding="utf-8")
+    section = md.split("\n## Forecast ledger\n", 1)[1]
+    assert "### Resolved" in section and "`epoch2022-2025`" in section
+    assert "above its 97.5% quantile" in section
+    assert "Not scored" not in section and "![Forecast ledger: ledger.png]" in section
