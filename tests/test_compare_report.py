@@ -93,6 +93,10 @@ def test_report_is_self_contained(two_results: tuple[Path, Path], tmp_path: Path
     assert 'src="http' not in page  # nothing fetched from the network
     md = (tmp_path / "r.md").read_text(encoding="utf-8")
     assert md.startswith("# projector report: default")
+    # the caveats come first, in two lines, before what was run (issue 24)
+    assert md.splitlines()[2].startswith("**Projections, not predictions**")
+    assert md.splitlines()[3].startswith("**Bands** are tested only at 1-3 years")
+    assert md.count("**Projections, not predictions**") == 1
     # The published study is epoch-2022's comparison only.
     assert "Against the published study" not in md and "Table 1" not in md
     assert "Three Eras" not in md  # no trends folder given

@@ -236,3 +236,44 @@ def test_cli_help_lists_chips_and_precisions(capsys: pytest.CaptureFixture[str])
         main(["estimate", "gpu", "--help"])
     out = capsys.readouterr().out
     assert "H100" in out and "TPUv5p" in out and "bf16" in out
+
+
+#: AlexNet as Krizhevsky et al. (2012) trained it on two GPUs: conv2, conv4 and conv5 are
+#: grouped in two (each half sees its own GPU's channels); the README's example.
+ALEXNET = [
+    "conv:3,96,11,227,4",
+    "conv:96,256,5,27,1,2,2",
+    "conv:256,384,3,13,1,1",
+    "conv:384,384,3,13,1,1,2",
+    "conv:384,256,3,13,1,1,2",
+    "dense:9216,4096",
+    "dense:4096,4096",
+    "dense:4096,1000",
+]
+
+
+def test_grouped_convolution_divides_the_work_and_the_weights() -> None:
+    one, two = est.Conv2d(96, 256, 5, 27, 1, 2), est.Conv2d(96, 256, 5, 27, 1, 2, groups=2)
+    assert two.out_size() == one.out_size() == 27
+    assert two.forward_flop() == one.forward_flop() / 2
+    assert two.params() == 256 * (48 * 25 + 1)
+    depthwise = est.Conv2d(32, 32, 3, 16, 1, 1, groups=32)
+    assert depthwise.forward_flop() == 2 * 16 * 16 * 32 * 9
+
+
+@pytest.mark.parametrize("groups", [0, 3])
+def test_groups_must_divide_the_channels(groups: int) -> None:
+    with pytest.raises(InputError, match="groups"):
+        est.Conv2d(96, 256, 5, 27, 1, 2, groups=groups)
+
+
+def test_grouped_alexnet_reproduces_the_readme_table(capsys: pytest.CaptureFixture[str]) -> None:
+    """1.45e9 FLOP forward and 4.47e17 for 1.2M images x 90 epochs; ungrouped, 7.13e17."""
+    layers = [arg for spec in ALEXNET for arg in ("--layer", spec)]
+    assert main(["estimate", "ops", *layers, "--examples", "1.2e6", "--epochs", "90"]) == 0
+    out = capsys.readouterr().out
+    assert "forward = 1.449e+09 FLOP/example" in out
+    assert out.strip().splitlines()[-1].startswith("4.466e+17 FLOP")
+    flat = [s.replace(",1,2,2", ",1,2").replace(",1,1,2", ",1,1") for s in ALEXNET]
+    ungrouped = [est.parse_layer(s) for s in flat]
+    assert est.ops_layers(ungrouped, 1.2e6, epochs=90)[0] == pytest.approx(7.13e17, rel=2e-3)

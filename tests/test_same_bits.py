@@ -30,10 +30,11 @@ PINNED = {
         "70d08686e7a5fd5f3c6065b44b0d9a634b2f82a2722e4cd539c11bf072158049",
         "f5fab44fb606b7c0",
     ),
-    # the record process (issue 19), deliberately: the method of calibrated changed
+    # the record process (issue 19), deliberately: the method of calibrated changed; its
+    # fit rounded to 1e-9 (record_process._FIT_DECIMALS) so SciPy builds agree
     "default": (
-        "fdc85dcb9fadefb06853610a34287691b6b569056e29c8270c1759257b260064",
-        "5097f9d79406ef97",
+        "575e77b719cd2a37c1621ffd69178909ad985f529ad8fbf243079a9f6b5a04cd",
+        "60a2185a4cd1e7ff",
     ),
 }
 

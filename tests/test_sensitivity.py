@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from projector.errors import InputError
 from projector.inputs.scenario import load_scenario
 from projector.inputs.systems import load_dataset
 from projector.model.summary import value_at
-from projector.studies import sensitivity
+from projector.studies import sensitivity, sensitivity_table
 
 from .conftest import run_in_memory
 
@@ -120,8 +121,48 @@ def test_sensitivity_command_writes_its_files(tmp_path: Path) -> None:
             "--paths", "100", "--out", str(tmp_path), "--quiet"]  # fmt: skip
     assert main(args) == 0
     assert (tmp_path / "sensitivity.csv").read_text().startswith("output,key,S1,S1_conf,ST")
-    assert "## `log10_compute@2030`" in (tmp_path / "sensitivity.md").read_text()
+    md = (tmp_path / "sensitivity.md").read_text()
+    # the start compute moves nothing in default: every output is listed once as constant
+    assert "took the same value in every run" in md and "`log10_compute@2030`" in md
+    assert "0.00 ± 0.00" not in md
     assert (tmp_path / "sensitivity.png").stat().st_size > 10_000
+
+
+def _sens(rows: list[dict[str, float | str]], results: dict[str, list[float]]) -> Any:
+    return sensitivity.Sensitivity(
+        method="sobol",
+        factors=(sensitivity.Factor("a", 0, 1), sensitivity.Factor("b", 0, 1)),
+        rows=rows,
+        design=np.zeros((32, 2)),
+        results={k: np.array(v) for k, v in results.items()},
+        scenario=load_scenario("default"),
+        paths=100,
+        seed=1,
+    )
+
+
+def _row(output: str, key: str, s1: float, s1c: float, st: float, stc: float) -> dict[str, Any]:
+    return {"output": output, "key": key, "S1": s1, "S1_conf": s1c, "ST": st, "ST_conf": stc}
+
+
+def test_one_matrix_constant_outputs_once_and_wide_intervals_warned() -> None:
+    rows = [
+        _row("x", "a", 0.80, 0.10, 0.92, 2.39),  # ST's interval wider than ST: flagged
+        _row("x", "b", 0.02, 0.01, 0.03, 0.02),  # small and settled: not flagged
+        _row("flat", "a", 0.0, 0.0, 0.0, 0.0),
+        _row("flat", "b", 0.0, 0.0, 0.0, 0.0),
+    ]
+    sens = _sens(rows, {"x": [1.0, 2.0, 3.0], "flat": [5.0, 5.0, 5.0]})
+    assert sensitivity_table.constant_outputs(sens) == ["flat"]
+    assert sensitivity_table.wide_intervals(sens) == [("x", "a", "ST", 0.92, 2.39)]
+    md = "\n".join(sensitivity_table.matrix_markdown(sens))
+    table = [line for line in md.splitlines() if line.startswith("| `")]
+    assert len(table) == 1 and table[0].startswith("| `x` |")  # one row per varying output
+    assert "0.80 ± 0.10 / 0.92 ± 2.39 ‡" in table[0] and "0.03 ± 0.02 |" in table[0]
+    assert "no key varied here moves them" in md and "`flat`" in md
+    warning = sensitivity_table.wide_interval_warning(sens)
+    assert "ST 0.92 ± 2.39 for a on x" in warning and "--samples" in warning
+    assert sensitivity_table.wide_interval_warning(_sens(rows[1:], {"x": [1.0, 2.0]})) == ""
 
 
 def test_attribution_recovers_known_shares() -> None:

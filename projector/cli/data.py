@@ -1,4 +1,4 @@
-"""``projector data export|list|frontier|compare``: parsing and printing."""
+"""``projector data export|list|frontier|compare|diff``: parsing and printing."""
 
 from __future__ import annotations
 
@@ -7,6 +7,13 @@ from pathlib import Path
 
 from projector.cli.args import Parser, date, file_arg, path_arg, positive_float
 from projector.errors import InputError
+
+
+def _ratio(text: str) -> float:
+    value = positive_float(text)
+    if not value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a ratio >= 1, got {text!r}")
+    return value
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -43,6 +50,36 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("other", type=path_arg, help="a dataset CSV (bundled or Epoch format)")
     p.add_argument("--all", action="store_true", help="list every match, not only > factor 3")
     p.set_defaults(func=_cmd_data_compare)
+    p = kinds.add_parser(
+        "diff",
+        help="for curators: what an Epoch export has that the bundled data do not",
+        description="Lists the Epoch rows that are new, whose compute differs from the bundled "
+        "figure (both values and the ratio Epoch/bundled), that give a figure where the "
+        "bundled row is a lower bound, that match a bundled row under another name, whose "
+        "domain differs, and the bundled rows the export does not have. Names are matched "
+        "after normalisation (case, whitespace, newlines, punctuation), then by "
+        "organization, date and compute.",
+    )
+    p.add_argument("epoch_csv", type=path_arg, help="an Epoch export (any format --dataset reads)")
+    p.add_argument("--since", type=date, help="only findings dated on or after YYYY-MM-DD")
+    p.add_argument("--csv", type=file_arg, metavar="PATH", help="also write the findings as CSV")
+    p.add_argument(
+        "--all-systems",
+        action="store_true",
+        help="list every new Epoch row, not only notable ones",
+    )
+    p.add_argument(
+        "--unfigured",
+        action="store_true",
+        help="list new rows without a training compute too (frontier models always are)",
+    )
+    p.add_argument(
+        "--min-ratio",
+        type=_ratio,
+        default=1.01,
+        help="report a figure as changed beyond this ratio either way (default 1.01)",
+    )
+    p.set_defaults(func=_cmd_data_diff)
 
 
 def _cmd_data_export(args: argparse.Namespace) -> list[str]:
@@ -140,4 +177,31 @@ def _cmd_data_compare(args: argparse.Namespace) -> list[str]:
             f"{m.log10_diff:+6.2f}  {m.date}  {m.system[:40]:<40}  "
             f"ours {10**m.log10_ours:.2e}  other {10**m.log10_other:.2e}"
         )
+    return lines
+
+
+def _cmd_data_diff(args: argparse.Namespace) -> list[str]:
+    import csv
+
+    from projector.curation.diff import CSV_COLUMNS, csv_rows, diff, table_lines
+    from projector.inputs.systems import bundled_records, read_rows
+    from projector.pipeline import checks
+    from projector.pipeline.fileio import atomic_path
+
+    out = checks.check_output_file(args.csv, "--csv") if args.csv else None
+    d = diff(
+        bundled_records(),
+        read_rows(args.epoch_csv),
+        since=args.since,
+        notable_only=not args.all_systems,
+        unfigured=args.unfigured,
+        min_ratio=args.min_ratio,
+    )
+    lines = table_lines(d)
+    if out is not None:
+        with atomic_path(out) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(csv_rows(d))
+        lines.append(f"wrote {len(d.findings)} findings to {out}")
     return lines

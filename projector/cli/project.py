@@ -4,8 +4,10 @@ parsing and printing; the work is :class:`projector.pipeline.run.Run`'s."""
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from projector.cli.args import (
     RESULTS_DIR,
@@ -19,6 +21,9 @@ from projector.cli.args import (
     seed,
 )
 from projector.errors import InputError
+
+if TYPE_CHECKING:
+    from projector.inputs.scenario import Scenario
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -194,6 +199,7 @@ def _cmd_validate(args: argparse.Namespace) -> list[str]:
             f"{len(scen.reversion)} reversion components, {len(scen.anchors)} anchors, "
             f"sha256 {scen.sha256[:12]})"
         )
+        lines += _validate_rates(scen)
         if scen.ceilings.mode != "off":  # the table is read and checked now, not at run time
             from projector.inputs.constraints import load_constraints
 
@@ -206,6 +212,40 @@ def _cmd_validate(args: argparse.Namespace) -> list[str]:
         for warning in reversion_warnings(scen):
             print(f"projector: warning: {warning}", file=sys.stderr)
     return lines
+
+
+def _validate_rates(scen: Scenario) -> list[str]:
+    """The rates the scenario resolves to on its data: the OLS fits the bootstrap is
+    centred on, and the long-run rate from them (or the key that sets it)."""
+    import numpy as np
+
+    from projector.pipeline.run import Run
+    from projector.render.report import rate_text
+
+    p = Run(scen).plan()  # loads the data and fits: what a run would refuse, this refuses
+    dl = float(np.polyfit(p.t_dl, p.y_dl, 1)[0])
+    pre = float(np.polyfit(p.t_pre, p.y_pre, 1)[0])
+    fixed = p.long_run  # growth.long_run_doubling_months as OOM/year, or None
+    if fixed is None:
+        long_run = math.sqrt(pre * p.growth_ref) if pre > 0 else float("nan")
+        how = (
+            f"sqrt(pre-DL x reference {p.growth_ref:.3f}, growth.moore_doubling_months = "
+            f"{scen.moore_doubling_months:g} in {scen.moore_units} units)"
+        )
+    else:
+        long_run, how = (
+            fixed,
+            f"growth.long_run_doubling_months = {scen.long_run_doubling_months:g}",
+        )
+
+    def years(t: Any) -> str:
+        return f"{len(t)} systems, {math.floor(float(t.min()))}-{math.floor(float(t.max()))}"
+
+    return [
+        f"  Deep-Learning rate (OLS of {years(p.t_dl)}): {rate_text(dl)}",
+        f"  pre-DL rate (OLS of {years(p.t_pre)}): {rate_text(pre)}",
+        f"  long-run rate, {how}: {rate_text(long_run)}",
+    ]
 
 
 def _cmd_summary(args: argparse.Namespace) -> list[str]:

@@ -83,6 +83,11 @@ def _cmd_sensitivity(args: argparse.Namespace) -> list[str]:
         {"sensitivity.png": study_plots.sensitivity_figure(sens)},
     )
     lines = []
+    from projector.studies.sensitivity_table import wide_interval_warning
+
+    warning = wide_interval_warning(sens)
+    if warning:
+        print(f"projector: warning: {warning}", file=sys.stderr)
     if not args.quiet:
         for output in (
             list(sens.results)[:1] + [o for o in sens.results if "median-anchor" in o][:1]

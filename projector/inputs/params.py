@@ -224,6 +224,19 @@ class Scenario:
         high=600,
         typical=(12, 36),
     )
+    long_run_doubling_months: float | None = key(
+        "float",
+        "months",
+        "doubling time of the long-run rate itself, the rate paths revert to (log10(2) x "
+        "12 / months OOM/year, whatever growth.moore_units); 'derived' = sqrt(pre-DL rate x "
+        "reference rate) from growth.moore_doubling_months; giving both is an error",
+        toml="growth.long_run_doubling_months",
+        default="derived",
+        special=("derived",),
+        low=1,
+        high=600,
+        typical=(6, 36),
+    )
     moore_units: str = key(
         "choice",
         "",
@@ -420,6 +433,8 @@ class Scenario:
             body.pop("ceilings")
         if not self.thresholds:
             body.pop("thresholds")
+        if self.long_run_doubling_months is None:
+            body.pop("long_run_doubling_months")
         return _jsonable(body)
 
 

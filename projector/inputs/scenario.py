@@ -182,7 +182,25 @@ def _read_merged(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], by
     except InputError as exc:
         raise InputError(f"{path}: key 'extends': {exc}") from None
     base, _ = _read_merged(base_path, (*seen, resolved))
+    _drop_other_long_run_rule(base, raw)
     return _merge(base, raw), data
+
+
+#: The two ways to state the long-run rate: set it, or derive it from a reference rate.
+LONG_RUN_RULES = ("long_run_doubling_months", "moore_doubling_months")
+
+
+def _drop_other_long_run_rule(base: dict[str, Any], over: Mapping[str, Any]) -> None:
+    """A file (or ``--set``) that states one long-run rule replaces the other rule of the
+    scenario it extends: ``growth.long_run_doubling_months`` over an inherited
+    ``growth.moore_doubling_months`` is not "both given" (both in one place are)."""
+    given = over.get("growth")
+    inherited = base.get("growth")
+    if not isinstance(given, Mapping) or not isinstance(inherited, dict):
+        return
+    for mine, other in (LONG_RUN_RULES, LONG_RUN_RULES[::-1]):
+        if mine in given and other not in given and other in inherited:
+            base["growth"] = {k: v for k, v in inherited.items() if k != other}
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -251,6 +269,14 @@ def _build(
                 f"{where}: key 'report.years' has {y:g}, outside the projection "
                 f"[{'latest-data' if start_year is None else f'{start_year:g}'}, {end_year:g}]"
             )
+    if values["long_run_doubling_months"] == "derived":
+        values["long_run_doubling_months"] = None
+    elif "moore_doubling_months" in raw.get("growth", {}):
+        raise InputError(
+            f"{where}: keys 'growth.long_run_doubling_months' and "
+            "'growth.moore_doubling_months' are both given: the long-run rate is either set "
+            "itself or derived from the reference doubling time; give one"
+        )
     qs = values["quantiles"]
     if any(not 0 < q < 1 for q in qs):
         raise InputError(f"{where}: key 'report.quantiles' must be numbers in (0, 1), got {qs}")
@@ -375,6 +401,10 @@ def override(scen: Scenario, changes: Mapping[str, Any], /) -> Scenario:
     for key, value in tables.items():
         recorded.append((key, str(value)))
     _set_in_tables(scen, raw, tables)
+    _drop_other_long_run_rule(
+        raw,
+        {"growth": {k.partition(".")[2]: v for k, v in changes.items() if k.startswith("growth.")}},
+    )
     for key, value in changes.items():
         if key in tables:
             continue

@@ -9,10 +9,22 @@ Three input formats give the same :class:`Systems` table (method.md section 1):
 - Epoch's 2022 Google-Sheet export (``Publication date`` as DD/MM/YYYY,
   ``Training compute (FLOPs)``);
 - Epoch's later Airtable export (ISO dates, ``Training compute (FLOP)``,
-  ``Notability criteria``; ``System`` renamed ``Model`` in 2025).
+  ``Notability criteria``; ``System`` renamed ``Model`` in 2025);
+- Epoch's 2026 "AI models" exports, ``all_ai_models.csv``, ``notable_ai_models.csv``,
+  ``large_scale_ai_models.csv`` and ``frontier_ai_models.csv`` (:data:`EPOCH_2026_MARKERS`):
+  the same key columns in another order, a ``Frontier model`` flag, ``Open model
+  weights?``, ``Training dataset size (total)``, comma-separated domain lists with new
+  labels (``Audio``, ``Earth science``, ``Medicine``), no ``Notability criteria`` column
+  in the large-scale view, and ``Training compute lower bound`` / ``upper bound``.
 
-Rows without a training compute are not systems the method can use and are skipped;
-a row whose compute or date is present but unreadable is an error naming the row.
+All Epoch formats share the churn of daily exports, handled here once: names with
+trailing whitespace or newlines (whitespace runs become one space), compute cells that
+are empty or ``NaN`` (no figure), the ``Unknown`` confidence label, and a stated
+interval (lower and upper bound) that takes precedence over the label.
+
+Rows without a training compute are not systems the method can use and are skipped by
+:func:`load_dataset` (:func:`read_rows` keeps them, for curators); a row whose compute
+or date is present but unreadable is an error naming the row.
 """
 
 from __future__ import annotations
@@ -33,6 +45,16 @@ import numpy.typing as npt
 
 from projector.dates import decimal_year  # the one calendar; re-exported for readers of systems
 from projector.errors import InputError
+from projector.inputs.epoch_formats import (
+    EPOCH_2026_MARKERS,
+    clean_text,
+    detect,
+    interval_factor,
+    is_frontier,
+    is_notable,
+    parse_date,
+    read_number,
+)
 
 __all__ = [
     "BUNDLED",
@@ -41,10 +63,14 @@ __all__ = [
     "COMPUTE_METHODS",
     "CONFIDENCE_FACTORS",
     "DOMAINS",
+    "EPOCH_2026_MARKERS",
+    "SourceRow",
+    "SourceRows",
     "Systems",
     "bundled_records",
     "decimal_year",
     "load_dataset",
+    "read_rows",
 ]
 
 BUNDLED = "bundled"
@@ -69,8 +95,9 @@ COMPUTE_METHODS = ("reported", "ops", "gpu_time", "third_party")
 COMPUTE_BOUNDS = ("", "lower")
 #: Epoch AI's confidence labels as the multiplicative factor f of a 90% interval
 #: [C/f, C*f] (Epoch's stated meanings: "Confident" within a factor of 3, "Likely"
-#: within 10, "Speculative" within 30; see ``projector/inputs/data/SCHEMA.md``).
-CONFIDENCE_FACTORS = {"confident": 3.0, "likely": 10.0, "speculative": 30.0}
+#: within 10, "Speculative" within 30; "Unknown", no assessment, read as 30 like the
+#: bundled rows; see ``projector/inputs/data/SCHEMA.md``).
+CONFIDENCE_FACTORS = {"confident": 3.0, "likely": 10.0, "speculative": 30.0, "unknown": 30.0}
 #: z of the 95% quantile of a normal: log10(f) / Z90 is the sd of log10 compute.
 Z90 = 1.6449
 DOMAINS = (
@@ -270,28 +297,58 @@ class Systems:
         return self.take(mask)
 
 
-def load_dataset(
-    source: str | Path = BUNDLED, *, notable_only: bool = True, today: dt.date | None = None
-) -> Systems:
-    """Load the bundled dataset or an Epoch CSV export into a :class:`Systems` table.
+class SourceRow(NamedTuple):
+    """One row of a dataset file as read, before any row is dropped (see :func:`read_rows`).
+
+    ``compute_flop`` is NaN where the row has no figure and ``date`` None where it has
+    no date; ``domain`` is the file's own label (Epoch: a comma-separated list).
+    """
+
+    line: int
+    name: str
+    organization: str
+    domain: str
+    date: dt.date | None
+    compute_flop: float  # [FLOP], NaN: no figure
+    parameters: float  # NaN where unknown
+    reference: str
+    log10_uncertainty_sd: float  # [OOM], NaN where not assessed
+    censored: bool
+    notable: bool
+    frontier: bool  # Epoch 2026: the ``Frontier model`` flag
+
+
+class SourceRows(NamedTuple):
+    """The rows of one dataset file with its label, format and hash."""
+
+    label: str  # "bundled" or the file path
+    kind: str  # a key of epoch_formats.FORMATS
+    sha256: str
+    rows: list[SourceRow]
+
+
+def read_rows(
+    source: str | Path = BUNDLED, *, notable_only: bool = False, today: dt.date | None = None
+) -> SourceRows:
+    """Every row of the bundled dataset or an Epoch CSV export, rows without a figure kept.
+
+    The reader behind :func:`load_dataset`, for curators comparing files
+    (``projector data diff``): names are cleaned (whitespace runs, newlines included,
+    become one space), an empty or ``NaN`` compute is NaN, an empty date is None.
 
     Parameters
     ----------
     source
-        ``"bundled"`` or the path of a CSV file in any of the three formats.
+        ``"bundled"`` or the path of a CSV file in any of the formats.
     notable_only
-        For Airtable-era exports ("All ML Systems" views), keep only rows with a
-        notability criterion (and drop rows marked ``Exclude``); for the 2022 "all"
-        sheet, keep ``Inclusion criteria met = Yes``.
+        Drop rows that are not notable before reading them (see :func:`load_dataset`).
     today
-        Publication dates after this are errors (default: today's date).
+        Publication dates after this are errors on rows with a figure (default: today).
 
     Raises
     ------
     InputError
-        File missing or unreadable, no recognised columns, a row cut off or malformed,
-        a date in the future, or an unreadable or non-finite value, naming the file,
-        row and column.
+        As :func:`load_dataset`, except that no row with a figure is not an error.
     """
     if str(source) == BUNDLED:
         raw = _bundled_bytes()
@@ -312,7 +369,9 @@ def load_dataset(
         columns = reader.fieldnames or []
     except csv.Error as exc:
         raise InputError(f"{label}: line 1: malformed CSV header ({exc})") from None
-    fmt = _detect(label, list(columns))
+    fmt = detect(label, [c.strip() for c in columns])
+    if list(columns) != [c.strip() for c in columns]:  # " Model" in a hand-saved export
+        reader.fieldnames = [c.strip() for c in columns]
     rows = _rows(
         label,
         checked_rows(label, reader),
@@ -320,98 +379,48 @@ def load_dataset(
         notable_only=notable_only,
         today=today or dt.date.today(),
     )
+    return SourceRows(label, fmt[0], hashlib.sha256(raw).hexdigest(), rows)
+
+
+def load_dataset(
+    source: str | Path = BUNDLED, *, notable_only: bool = True, today: dt.date | None = None
+) -> Systems:
+    """Load the bundled dataset or an Epoch CSV export into a :class:`Systems` table.
+
+    Parameters
+    ----------
+    source
+        ``"bundled"`` or the path of a CSV file in any of the formats.
+    notable_only
+        For Airtable-era exports ("All ML Systems" views, ``all_ai_models.csv``), keep
+        only rows with a notability criterion or, in the 2026 exports, the
+        ``Frontier model`` flag (and drop rows marked ``Exclude``); for the 2022 "all"
+        sheet, keep ``Inclusion criteria met = Yes``. Views without a notability
+        column (``large_scale_ai_models.csv``) are kept whole.
+    today
+        Publication dates after this are errors (default: today's date).
+
+    Raises
+    ------
+    InputError
+        File missing or unreadable, no recognised columns, a row cut off or malformed,
+        a date in the future, or an unreadable or non-finite value, naming the file,
+        row and column.
+    """
+    read = read_rows(source, notable_only=notable_only, today=today)
+    rows = [r for r in read.rows if math.isfinite(r.compute_flop)]
     if not rows:
-        raise InputError(f"{label}: no rows with a training compute")
-    sha = hashlib.sha256(raw).hexdigest()
-    return _table(rows, label, sha)
-
-
-# Column names per format: name, organisation, date, compute, parameters, reference,
-# domain, and where the uncertainty comes from (factor column or confidence label).
-_FORMATS = {
-    "bundled": (
-        "system",
-        "organization",
-        "publication_date",
-        "training_compute_flop",
-        "parameters",
-        "source",
-        "domain",
-        "uncertainty_factor",
-    ),
-    "sheet-2022": (
-        "System",
-        "Organization(s)",
-        "Publication date",
-        "Training compute (FLOPs)",
-        "Parameters",
-        "Reference",
-        "Domain",
-        "Confidence",
-    ),
-    "airtable": (
-        "System",
-        "Organization",
-        "Publication date",
-        "Training compute (FLOP)",
-        "Parameters",
-        "Reference",
-        "Domain",
-        "Confidence",
-    ),
-}
-
-
-def _detect(label: str, columns: list[str]) -> tuple[str, dict[str, str]]:
-    cols = set(columns)
-    if "training_compute_flop" in cols:
-        name = "bundled"
-    elif "Training compute (FLOPs)" in cols:
-        name = "sheet-2022"
-    elif "Training compute (FLOP)" in cols:
-        name = "airtable"
-    else:
-        raise InputError(
-            f"{label}: not a recognised dataset: expected a column 'training_compute_flop' "
-            "(bundled), 'Training compute (FLOPs)' (Epoch 2022 sheet) or "
-            "'Training compute (FLOP)' (Epoch Airtable export)"
-        )
-    keys = ("name", "org", "date", "compute", "params", "ref", "domain", "uncertainty")
-    mapping = dict(zip(keys, _FORMATS[name], strict=True))
-    if name == "airtable" and "System" not in cols and "Model" in cols:
-        mapping["name"] = "Model"
-    missing = [c for k, c in mapping.items() if k in ("name", "date", "compute") and c not in cols]
-    if missing:
-        raise InputError(f"{label}: missing column(s) {', '.join(repr(m) for m in missing)}")
-    return name, mapping
-
-
-def _parse_date(value: str, fmt: str) -> dt.date:
-    value = value.strip()
-    if fmt == "sheet-2022":
-        return dt.datetime.strptime(value, "%d/%m/%Y").date()
-    return dt.date.fromisoformat(value[:10])
-
-
-class _Row(NamedTuple):
-    name: str
-    organization: str
-    domain: str
-    date: dt.date
-    log10_compute: float
-    parameters: float
-    reference: str
-    log10_uncertainty_sd: float
-    censored: bool
+        raise InputError(f"{read.label}: no rows with a training compute")
+    return _table(rows, read.label, read.sha256)
 
 
 def _log10_sd(where: str, kind: str, col: dict[str, str], row: dict[str, str]) -> float:
-    """sd of log10 compute [OOM] from a factor (bundled) or a confidence label (Epoch)."""
+    """sd of log10 compute [OOM] from a factor (bundled), a stated interval or a label."""
     text = (row.get(col["uncertainty"]) or "").strip()
     if kind == "bundled":
         factor = _uncertainty_factor(where, text)
     else:
-        factor = CONFIDENCE_FACTORS.get(text.lower(), math.nan)
+        factor = interval_factor(row) or CONFIDENCE_FACTORS.get(text.lower(), math.nan)
     return math.log10(factor) / Z90 if math.isfinite(factor) else math.nan
 
 
@@ -422,49 +431,43 @@ def _rows(
     *,
     notable_only: bool,
     today: dt.date,
-) -> list[_Row]:
+) -> list[SourceRow]:
     kind, col = fmt
     out = []
     for lineno, row in reader:
-        if notable_only and kind == "airtable":
-            if "Notability criteria" in row and not (row["Notability criteria"] or "").strip():
-                continue
-            if (row.get("Exclude") or "").strip() in ("1", "TRUE", "True", "checked"):
-                continue
-        if notable_only and kind == "sheet-2022" and "Inclusion criteria met" in row:
-            if (row["Inclusion criteria met"] or "").strip().lower() != "yes":
-                continue
-        raw_c = (row.get(col["compute"]) or "").strip()
-        if not raw_c:
+        notable = is_notable(kind, row)
+        if notable_only and not notable:
             continue
         where = f"{label}: line {lineno}"
-        try:
-            compute = float(raw_c.replace(",", ""))
-        except ValueError:
+        raw_c = (row.get(col["compute"]) or "").strip()
+        compute = read_number(raw_c, blank_words=kind != "bundled")
+        if compute is None:
             raise InputError(
                 f"{where}: column '{col['compute']}' must be a number of FLOP, got {raw_c!r}"
-            ) from None
-        if not math.isfinite(compute) or compute <= 0:
+            )
+        has_figure = not math.isnan(compute)
+        if has_figure and not (math.isfinite(compute) and compute > 0):
             raise InputError(
                 f"{where}: column '{col['compute']}' must be a finite number > 0, got {raw_c!r}"
             )
         raw_d = (row.get(col["date"]) or "").strip()
+        date: dt.date | None = None
         try:
-            date = _parse_date(raw_d, kind)
+            date = parse_date(raw_d, kind) if raw_d or has_figure else None
         except ValueError:
-            expect = "DD/MM/YYYY" if kind == "sheet-2022" else "YYYY-MM-DD"
-            raise InputError(
-                f"{where}: column '{col['date']}' must be a date {expect}, got {raw_d!r}"
-            ) from None
-        if date > today:
+            if has_figure:  # a row without a figure is never used; its date only shown
+                expect = "DD/MM/YYYY" if kind == "sheet-2022" else "YYYY-MM-DD"
+                raise InputError(
+                    f"{where}: column '{col['date']}' must be a date {expect}, got {raw_d!r}"
+                ) from None
+        if has_figure and date is not None and date > today:
             raise InputError(
                 f"{where}: column '{col['date']}' is {date}, after today ({today}); "
                 "a publication date cannot be in the future"
             )
         raw_p = (row.get(col["params"]) or "").strip()
-        try:
-            params = float(raw_p.replace(",", "")) if raw_p else math.nan
-        except ValueError:
+        params = read_number(raw_p)
+        if params is None:
             params = math.nan  # parameters are informative only in Epoch's free-text cells
         if math.isinf(params) or (kind == "bundled" and raw_p and not params > 0):
             raise InputError(
@@ -472,30 +475,37 @@ def _rows(
             )
         censored = kind == "bundled" and (row.get("compute_bound") or "").strip() == "lower"
         out.append(
-            _Row(
-                (row.get(col["name"]) or "").strip(),
-                (row.get(col["org"]) or "").strip(),
-                (row.get(col["domain"]) or "").strip(),
-                date,
-                math.log10(compute),
-                params,
-                (row.get(col["ref"]) or "").strip(),
-                _log10_sd(where, kind, col, row),
-                censored,
+            SourceRow(
+                line=lineno,
+                name=clean_text(row.get(col["name"])),
+                organization=clean_text(row.get(col["org"])),
+                domain=clean_text(row.get(col["domain"])),
+                date=date,
+                compute_flop=compute,
+                parameters=params,
+                reference=clean_text(row.get(col["ref"])),
+                log10_uncertainty_sd=_log10_sd(where, kind, col, row),
+                censored=censored,
+                notable=notable,
+                frontier=is_frontier(row),
             )
         )
     return out
 
 
-def _table(rows: list[_Row], label: str, sha: str) -> Systems:
-    rows.sort(key=lambda r: (r.date, r.name))
+def _table(rows: list[SourceRow], label: str, sha: str) -> Systems:
+    # every row with a figure has a date (_rows): the filter only tells the type checker
+    dated = sorted(
+        ((r.date, r) for r in rows if r.date is not None), key=lambda d: (d[0], d[1].name)
+    )
+    rows = [r for _, r in dated]
     return Systems(
         name=np.array([r.name for r in rows], dtype=str),
         organization=np.array([r.organization for r in rows], dtype=str),
         domain=np.array([r.domain for r in rows], dtype=str),
-        date=np.array([r.date for r in rows], dtype="datetime64[D]"),
-        year=np.array([decimal_year(r.date) for r in rows], dtype=np.float64),
-        log10_compute=np.array([r.log10_compute for r in rows], dtype=np.float64),
+        date=np.array([d for d, _ in dated], dtype="datetime64[D]"),
+        year=np.array([decimal_year(d) for d, _ in dated], dtype=np.float64),
+        log10_compute=np.array([math.log10(r.compute_flop) for r in rows], dtype=np.float64),
         parameters=np.array([r.parameters for r in rows], dtype=np.float64),
         reference=np.array([r.reference for r in rows], dtype=str),
         label=label,

@@ -102,7 +102,11 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     ),
     "growth_dl": ((PATH,), "OOM/year", "bootstrapped Deep-Learning-era growth rate"),
     "growth_pre_dl": ((PATH,), "OOM/year", "bootstrapped pre-Deep-Learning growth rate"),
-    "growth_moore": ((PATH,), "OOM/year", "long-run rate sqrt(growth_pre_dl * growth_ref)"),
+    "growth_moore": (
+        (PATH,),
+        "OOM/year",
+        "long-run rate sqrt(growth_pre_dl * growth_ref), or growth.long_run_doubling_months's",
+    ),
     "reversion_year": ((PATH,), "decimal year", "date of reversion to the long-run rate"),
     "reversion_component": ((PATH,), "1", "index of the reversion mixture component drawn"),
     "crossing_year": (
@@ -337,6 +341,12 @@ def provenance(
         growth_ref_units="OOM/year"
         if scen.moore_units == "consistent"
         else "ln-units/year mixed with OOM/year (published-notebook reading, method.md 3)",
+        # only when set: a scenario that derives the long-run rate keeps its provenance
+        **(
+            {}
+            if scen.long_run_doubling_months is None
+            else {"long_run_doubling_months": scen.long_run_doubling_months}
+        ),
         scenario_overrides=json.dumps(list(scen.overrides)),
         clipped_rate_draws=int(clipped),
         created_at=created.isoformat(timespec="seconds"),

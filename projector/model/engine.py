@@ -136,6 +136,7 @@ class Plan:
     deviation_origin: npt.NDArray[np.float64]  # (origin,) [decimal year]
     ceilings: CeilingPlan | None = None  # None: ceilings.mode = 'off'
     record: record_process.RecordFit | None = None  # frontier_paths = 'record-process'
+    long_run: float | None = None  # growth.long_run_doubling_months as OOM/year; None: derived
 
     @property
     def paths(self) -> int:
@@ -162,6 +163,14 @@ def moore_rate(doubling_months: float, units: str) -> float:
     """
     factor = math.log10(2.0) if units == "consistent" else math.log(2.0)
     return factor * 12.0 / doubling_months
+
+
+def long_run_rate(scen: Scenario) -> float | None:
+    """``growth.long_run_doubling_months`` as a rate [OOM/year]: ``log10(2) * 12 / months``
+    in every units reading (it is the rate paths revert to, which is in OOM/year); None
+    when the scenario derives the long-run rate, ``sqrt(growth_pre_dl * growth_ref)``."""
+    months = scen.long_run_doubling_months
+    return None if months is None else math.log10(2.0) * 12.0 / months
 
 
 def reversion_mass_before_start(scen: Scenario, start_year: float) -> list[tuple[str, float]]:
@@ -294,6 +303,7 @@ def plan(scen: Scenario, systems: Systems, /) -> Plan:
         deviation_origin=origin,
         ceilings=plan_ceilings(scen, s, float(times[-1])),
         record=record,
+        long_run=long_run_rate(scen),
     )
 
 
@@ -344,7 +354,10 @@ def run_chunk(p: Plan, first: int, stop: int, /, reduce: Reduce | None = None) -
     kernels.bootstrap_slopes(p.t_dl, p.y_dl, d.idx_dl, noise_dl, growth_dl)
     kernels.bootstrap_slopes(p.t_pre, p.y_pre, d.idx_pre, noise_pre, growth_pre)
     clipped = _check_rates(scen, p.label, growth_dl, growth_pre, first)
-    growth_moore = np.sqrt(growth_pre * p.growth_ref)
+    if p.long_run is None:
+        growth_moore = np.sqrt(growth_pre * p.growth_ref)
+    else:  # growth.long_run_doubling_months: the long-run rate itself, the same on every path
+        growth_moore = np.full(n, p.long_run)
     z, u = (d.z, d.u) if scen.reversion_before_start != "truncate" else _truncate(p, d)
     reversion, component = np.empty(n), np.empty(n, dtype=np.int64)
     s = p.eras.start_year

@@ -224,7 +224,7 @@ def fit(scen: Scenario, eras: Eras, t_dl: np.ndarray, y_dl: np.ndarray, /) -> Re
     if scen.record_slope != "bootstrap":
         res = optimize.minimize(nll, np.array([math.log(0.5), max(ols, 0.1)]), method="L-BFGS-B",
                                 bounds=[(lo, hi), (1e-3, _MAX_SLOPE)])  # fmt: skip
-        v = np.asarray(res.x, dtype=float)
+        v = np.round(np.asarray(res.x, dtype=float), _FIT_DECIMALS)
         cov = _covariance(nll, v)
         if cov is None or not res.success:
             raise InputError(
@@ -236,13 +236,19 @@ def fit(scen: Scenario, eras: Eras, t_dl: np.ndarray, y_dl: np.ndarray, /) -> Re
             raise InputError(f"{where}: the Deep-Learning OLS slope is {ols:.3g} (<= 0)")
         res = optimize.minimize_scalar(lambda w: nll(np.array([w, ols])), bounds=(lo, hi),
                                        method="bounded", options={"xatol": 1e-6})  # fmt: skip
-        v, cov = np.array([float(res.x), ols]), (0.0, 0.0, 0.0)
+        v, cov = np.array([round(float(res.x), _FIT_DECIMALS), ols]), (0.0, 0.0, 0.0)
     scale = math.exp(float(v[0]))
     ll, level_at_start = _profile(scale, float(v[1]), first, level, t, x, s)
     return RecordFit(
         scale, level_at_start, float(v[1]), scen.record_slope, cov, first, level,
         tuple(map(float, t)), tuple(map(float, x)), len(eras.systems), ll,
     )  # fmt: skip
+
+
+# The optimiser's answer is rounded to this many decimals (of ln scale and slope) so that
+# the last bits of an iterative fit, which differ between SciPy builds and machines
+# (1e-12 here), do not change every path: 1e-9 is far below any scientific meaning.
+_FIT_DECIMALS = 9
 
 
 def _covariance(nll: Any, v: np.ndarray) -> tuple[float, float, float] | None:

@@ -45,8 +45,11 @@ from projector.model.cube import ANCHOR, TIME, VARIANT, YEAR, yearly_grid, yearl
 YEARS_PER_READ = 8  # = store.YEARS_PER_READ (not imported: summary does not need zarr)
 
 __all__ = [
+    "ANCHORS_COUNTED",
     "FAN_QUANTILES",
     "PRECISION",
+    "RATES",
+    "anchors_passed",
     "paths_needed",
     "probability_mcse",
     "quantiles_with_mcse",
@@ -68,6 +71,39 @@ PRECISION = {
 #: Memory for the block of years a summary reads at once [bytes].
 BLOCK_BYTES = 400e6
 _SD_LO, _SD_HI = float(special.ndtr(-1.0)), float(special.ndtr(1.0))
+#: The per-path growth rates a summary reports at its head [OOM/year], by variable.
+RATES = {
+    "growth_dl": "Deep-Learning",
+    "growth_pre_dl": "pre-DL",
+    "growth_moore": "long-run",
+}
+#: Quantiles of each rate the summary keeps (median and 95% interval).
+RATE_QUANTILES = (0.025, 0.5, 0.975)
+#: Which anchors an "anchors passed" count counts, in words (every table that prints one
+#: says so): all of the scenario's, the study's median anchor included.
+ANCHORS_COUNTED = "every anchor of the scenario (the median anchor included)"
+
+
+def anchors_passed(thresholds: npt.ArrayLike, level: npt.ArrayLike) -> np.ndarray:
+    """How many anchors are at or below each level: the one anchor count.
+
+    Parameters
+    ----------
+    thresholds
+        The scenario's anchors [log10 FLOP], all of them (:data:`ANCHORS_COUNTED`): a
+        threshold the scenario lists is counted whatever its weight, so the summary, the
+        report and the comparison with the 2022 study's Table 1 count the same anchors.
+    level
+        log10 FLOP, any shape (e.g. the pointwise median path at each report year).
+
+    Returns
+    -------
+    numpy.ndarray
+        Integer counts, the shape of ``level``.
+    """
+    t = np.asarray(thresholds, dtype=np.float64).ravel()
+    x = np.asarray(level, dtype=np.float64)
+    return np.sum(t.reshape((-1,) + (1,) * x.ndim) <= x[None], axis=0).astype(np.int64)
 
 
 def value_at(ds: xr.Dataset, year: float) -> np.ndarray:
@@ -214,7 +250,7 @@ def _summarize_one(ds: xr.Dataset) -> xr.Dataset:
             for k, res in zip(ks, pool.map(year, cols), strict=True):
                 if res is not None:
                     cq[k], cq_se[k] = res
-                    passed[k] = int(np.sum(thresholds <= cq[k][qs == 0.5][0]))
+                    passed[k] = int(anchors_passed(thresholds, cq[k][qs == 0.5][0]))
             for k, col in zip(ks, cols, strict=True):
                 if levels.size:  # P(above each report threshold); NaN before a start
                     ok = col[np.isfinite(col)]
@@ -241,9 +277,16 @@ def _summarize_one(ds: xr.Dataset) -> xr.Dataset:
             "p_above_threshold": (("threshold", YEAR), above),
             "p_above_threshold_mcse": (("threshold", YEAR), probability_mcse(above * n, n)),
         }
+    rates = [r for r in RATES if r in ds.variables]
+    by_rate = {}
+    if rates:  # an old cube may lack them; the head of summary.md prints what there is
+        rq = np.array([np.quantile(np.asarray(ds[r].values, dtype=np.float64), RATE_QUANTILES)
+                       for r in rates])  # fmt: skip
+        by_rate = {"growth_rate_quantile": (("rate", "rate_quantile"), rq)}
     out = xr.Dataset(
         {
             **by_level,
+            **by_rate,
             "compute_quantile": ((YEAR, QUANTILE), cq),
             "compute_quantile_mcse": ((YEAR, QUANTILE), cq_se),
             "anchors_passed_by_median": ((YEAR,), passed),
@@ -260,16 +303,29 @@ def _summarize_one(ds: xr.Dataset) -> xr.Dataset:
             QUANTILE: qs,
             ANCHOR: np.array([str(a) for a in ds[ANCHOR].values]),
             **({"threshold": levels} if levels.size else {}),
+            **(
+                {"rate": np.array(rates), "rate_quantile": np.array(RATE_QUANTILES)}
+                if rates
+                else {}
+            ),
         },
         attrs=dict(ds.attrs),
     )
     units = {
         "compute_quantile": ("log10 FLOP", "quantile over paths of log10 compute at the year"),
-        "anchors_passed_by_median": ("1", "anchors at or below the pointwise median"),
+        "anchors_passed_by_median": (
+            "1",
+            f"anchors at or below the pointwise median: {ANCHORS_COUNTED}",
+        ),
         "crossing_quantile": ("decimal year", "quantile of the first crossing (inf: never)"),
         "p_crossed": ("1", "probability of having crossed the anchor by the year"),
         "p_never": ("1", "probability of not crossing within the horizon"),
         "anchor_log10_flop": ("log10 FLOP", "anchor threshold"),
+        **(
+            {"growth_rate_quantile": ("OOM/year", "quantile over paths of each growth rate")}
+            if rates
+            else {}
+        ),
         **(
             {
                 "p_above_threshold": (

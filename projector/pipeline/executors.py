@@ -230,7 +230,7 @@ def connect(
             n_workers=n,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: 8787 may be taken by another cluster
             memory_limit=0,
             silence_logs=logging.ERROR,
         )

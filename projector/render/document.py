@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from projector.model.summary import ANCHORS_COUNTED, anchors_passed
 from projector.studies import published as pub
 from projector.studies.folders import Extras, Part, Written
 from projector.studies.published import PUBLISHED_2022
@@ -189,13 +190,13 @@ def _published(ds: xr.Dataset, summary: xr.Dataset) -> list[str]:
             f"{int(t['anchors_ours'].sel(year=y))}/{of}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    hypotheses = pub.hypothesis_thresholds(summary)
-    thresholds = ", ".join(f"{a} 10^{float(hypotheses.sel(anchor=a)):g}"
-                           for a in hypotheses["anchor"].values)  # fmt: skip
+    flop = summary["anchor_log10_flop"]
+    thresholds = ", ".join(f"{a} 10^{float(flop.sel(anchor=a)):g}"
+                           for a in flop["anchor"].values)  # fmt: skip
     mcse = float(t["ours_mcse"].max()) if "ours_mcse" in t else float("nan")
-    passed = (hypotheses <= t["published"].sel(quantile=0.5)).sum("anchor")
+    passed = anchors_passed(flop.values, t["published"].sel(quantile=0.5).values)
     recount = ", ".join(
-        f"{int(n)}/{of} in {y:g}" for y, n in zip(t["year"].values, passed.values, strict=True)
+        f"{int(n)}/{of} in {y:g}" for y, n in zip(t["year"].values, passed, strict=True)
     )
     lines += [
         "",
@@ -203,12 +204,11 @@ def _published(ds: xr.Dataset, summary: xr.Dataset) -> list[str]:
         f"{float(t['rmse_all']):.2f} OOM over all 21 figures (medians and both interval "
         f"ends). This run's figures have Monte Carlo standard errors up to {mcse:.3f} OOM.",
         "",
-        f"*Anchors*: this run counts the anchors of the scenario that are Cotra's hypotheses "
-        f"({thresholds}; the median anchor is a summary, not counted) at or below its median. "
-        "The published counts (\"Enough for how many anchor's median compute "
-        'requirements?") are shown as published. They do not follow from these '
-        f"thresholds, on which the published medians themselves pass {recount}; the study "
-        "does not list the thresholds it counted.",
+        f"*Anchors*: every count in this report is of {ANCHORS_COUNTED} at or below the "
+        f"median: {thresholds}. The published counts (\"Enough for how many anchor's median "
+        "compute requirements?\") are of Cotra's six and are shown as published; on this "
+        f"run's {of} thresholds the published medians pass {recount}, so compare this "
+        "run's column with those. The study does not list the thresholds it counted.",
         "",
         *_crossings(summary),
     ]
@@ -342,7 +342,7 @@ def build(
     from projector.extras import require
     from projector.model.summary import summarize
     from projector.render import plots, study_plots
-    from projector.render.report import summary_markdown
+    from projector.render.report import caveats, summary_markdown
     from projector.studies import compare
 
     markdown = require("markdown", "studies", "HTML reports")
@@ -350,10 +350,10 @@ def build(
     ds = results[0]
     summary = summarize(ds)
     name = str(ds.attrs.get("scenario_name", "result"))
-    lines = [f"# {title or f'projector report: {name}'}", ""]
+    lines = [f"# {title or f'projector report: {name}'}", "", *caveats(ds.attrs), ""]
     lines += [str(ds.attrs.get("scenario_description", "")), "", "## What was run", ""]
     lines += _provenance(ds)
-    lines += ["", summary_markdown(summary, levels=(2, 2)).strip(), ""]
+    lines += ["", summary_markdown(summary, levels=(2, 2), with_caveats=False).strip(), ""]
     lines += _published(ds, summary)
     figures = [
         ("Fan chart", plots.fan_chart(ds, summary=summary)),

@@ -9,19 +9,35 @@ from __future__ import annotations
 import csv
 import io
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
-from projector.model.summary import PRECISION, paths_needed
+from projector.model.summary import (
+    ANCHORS_COUNTED,
+    PRECISION,
+    RATE_QUANTILES,
+    RATES,
+    paths_needed,
+)
 from projector.model.trends_cube import TREND_COLUMNS, trends_table
 from projector.render.ceiling_report import ceilings_csv, ceilings_markdown, has_ceilings
 
 if TYPE_CHECKING:  # trends pulls in scipy.stats (about 1 s): only its type is needed here
     from projector.studies.trends import TrendAnalysis
 
-__all__ = ["CSV_COLUMNS", "summary_csv", "summary_markdown", "trends_csv", "trends_markdown"]
+__all__ = [
+    "CSV_COLUMNS",
+    "caveats",
+    "rate_text",
+    "rates_markdown",
+    "summary_csv",
+    "summary_markdown",
+    "trends_csv",
+    "trends_markdown",
+]
 
 #: Columns of ``summary.csv``: one figure per row, with its Monte Carlo standard error,
 #: whether it is quotable at summary.md's precision and the paths that would make it so.
@@ -179,19 +195,83 @@ class _Flags:
         return self.cell(f"{f(name, **at):.2f}", f(f"{name}_mcse", **at), name)
 
 
-def summary_markdown(s: xr.Dataset, /, *, levels: tuple[int, int] = (1, 2)) -> str:
-    """A readable report: provenance, the compute table and the anchor table.
+def summary_markdown(
+    s: xr.Dataset, /, *, levels: tuple[int, int] = (1, 2), with_caveats: bool = True
+) -> str:
+    """A readable report: the caveats (:func:`caveats`), provenance, the growth rates, the
+    compute table and the anchor table.
 
     Figures whose Monte Carlo standard error is above half their last printed digit
     carry a dagger, and a closing note says how many paths would make them quotable.
     ``levels``: the heading levels of the title and of the two tables (the HTML report
-    puts both at 2).
+    puts both at 2, and its caveats at its own top: ``with_caveats=False``).
     """
-    parts = []
+    parts = [*caveats(s.attrs), ""] if with_caveats else []
     for label, one in _variants(s):
         title = f"Variant {label}: projection" if label else "Projection"
         parts.append(_markdown_one(one, title, levels))
     return "\n".join(parts)
+
+
+def caveats(attrs: Mapping[str, Any], /) -> list[str]:
+    """The two lines every summary and report starts with: what the numbers are not."""
+    ceilings = str(attrs.get("ceiling_mode", "off")) != "off"
+    modelled = (
+        "ceilings on power, chips, money and data come from a table of forecasts and "
+        "secondary sources; algorithmic progress is not modelled"
+        if ceilings
+        else "budgets, chip supply, energy, data and algorithmic progress are not modelled"
+    )
+    return [
+        "**Projections, not predictions**: the historical trends extended with the "
+        f"scenario's reversion story; {modelled}.  ",
+        "**Bands** are tested only at 1-3 years (`projector backtest`); beyond that, model "
+        "uncertainty (is the trend a trend? is the reversion story right?) is not in them: "
+        "compare scenarios.",
+    ]
+
+
+def rate_text(oom_per_year: float, /) -> str:
+    """A growth rate three ways: ``0.181 OOM/year (1.52x/year, doubling 20.0 months)``."""
+    if not math.isfinite(oom_per_year) or oom_per_year <= 0:
+        return f"{oom_per_year:.3f} OOM/year (never doubles)"
+    doubling = 12.0 * math.log10(2.0) / oom_per_year
+    return (
+        f"{oom_per_year:.3f} OOM/year ({10.0**oom_per_year:.2f}x/year, "
+        f"doubling {doubling:.1f} months)"
+    )
+
+
+def long_run_rule(attrs: Mapping[str, Any], /) -> str:
+    """How the run's long-run rate was set, in words (from a result's provenance)."""
+    if attrs.get("long_run_doubling_months") is not None:
+        return (
+            f"set by growth.long_run_doubling_months = {float(attrs['long_run_doubling_months']):g}"
+        )
+    ref = float(attrs.get("growth_ref", float("nan")))
+    months = attrs.get("moore_doubling_months")
+    reading = (
+        "ln(2) x 12 / months, the published-notebook reading"
+        if attrs.get("moore_units") == "published-notebook"
+        else "log10(2) x 12 / months"
+    )
+    of = f"a {float(months):g}-month doubling, " if months is not None else ""
+    return f"derived: sqrt(pre-DL rate x reference {ref:.3f}; {of}{reading})"
+
+
+def rates_markdown(s: xr.Dataset, /) -> list[str]:
+    """The resolved growth rates, median [95%] over paths, each also as x/year."""
+    if "growth_rate_quantile" not in s:
+        return []
+    q = s["growth_rate_quantile"]
+    parts = []
+    for rate in (str(r) for r in q["rate"].values):
+        lo, mid, hi = (float(q.sel(rate=rate, rate_quantile=p)) for p in RATE_QUANTILES)
+        parts.append(f"{RATES[rate]} {rate_text(mid)} [95%: {lo:.3f}, {hi:.3f}]")
+    return [
+        "Growth rates, median over paths: " + "; ".join(parts) + f". Long-run rate "
+        f"{long_run_rule(s.attrs)}.",
+    ]
 
 
 def _markdown_one(s: xr.Dataset, title: str, levels: tuple[int, int]) -> str:
@@ -211,6 +291,9 @@ def _markdown_one(s: xr.Dataset, title: str, levels: tuple[int, int]) -> str:
         f"{a['n_systems_dl']} DL systems, cut-off {a['data_cutoff']}); "
         f"projector {a['projector_version']}.",
     ]
+    rates = rates_markdown(s)
+    if rates:
+        lines += ["", *rates]
     if int(a.get("clipped_rate_draws", 0)) > 0:
         lines += [
             "",
@@ -221,7 +304,9 @@ def _markdown_one(s: xr.Dataset, title: str, levels: tuple[int, int]) -> str:
         "",
         f"{section} log10 training compute [FLOP] of the largest notable system",
         "",
-        "| year | " + " | ".join(_qlabel(q) for q in qs) + " | anchors passed by median |",
+        "| year | "
+        + " | ".join(_qlabel(q) for q in qs)
+        + f" | anchors passed by median (of {s.sizes['anchor']}) |",
         "|---:|" + "---:|" * len(qs) + "---:|",
     ]
     f = _Figures(s)
@@ -281,7 +366,8 @@ def _markdown_one(s: xr.Dataset, title: str, levels: tuple[int, int]) -> str:
     lines += [
         "",
         f"`never`: not crossed by {end:g} (the horizon). Crossing years are grid "
-        "times (the first step at or above the threshold).",
+        "times (the first step at or above the threshold). Anchors passed by the median "
+        f"count {ANCHORS_COUNTED} at or below the pointwise median.",
         "",
     ]
     if has_ceilings(s):

@@ -206,11 +206,34 @@ def _cell(value: float, diff: float, se: float, *, digits: int, reference: bool)
     return f"{text} ({diff:+.{digits}f} ± {se:.{digits}f})"
 
 
+def _p_crossed_table(c: xr.Dataset, results: list[str], section: str) -> list[str]:
+    """P(crossed by each report year) as one table: a row per anchor and result, a column
+    per year; the results after the first carry their difference from it."""
+    years = [float(y) for y in c["year"].values]
+    lines = [
+        "",
+        f"{section} P(crossed by year) per anchor (differences against `{results[0]}`)",
+        "",
+        "| anchor | result | " + " | ".join(f"{y:g}" for y in years) + " |",
+        "|---|---|" + "---:|" * len(years),
+    ]
+    for a in c["anchor"].values:
+        for r, label in enumerate(results):
+            cells = []
+            for y in years:
+                pick = c.sel(anchor=a, year=y).isel(result=r)
+                cells.append(_cell(float(pick["p_crossed"]), float(pick["p_crossed_difference"]),
+                                   float(pick["p_crossed_difference_mcse"]), digits=2,
+                                   reference=r == 0))  # fmt: skip
+            lines.append(f"| {a if r == 0 else ''} | `{label}` | " + " | ".join(cells) + " |")
+    return lines
+
+
 def to_markdown(c: xr.Dataset, /, *, level: int = 1, probabilities: bool = True) -> str:
     """compare.md: medians and bands side by side, differences against the first result.
 
     ``level``: the heading level of the title; the tables' headings are one below.
-    Without ``probabilities``, the P(crossed by year) tables are left out.
+    Without ``probabilities``, the P(crossed by year) table is left out.
     """
     title, section = "#" * level, "#" * (level + 1)
     results = [str(r) for r in c["result"].values]
@@ -274,14 +297,6 @@ def to_markdown(c: xr.Dataset, /, *, level: int = 1, probabilities: bool = True)
                          for k in c["constraint"].values]  # fmt: skip
                 cells.append(", ".join(parts) + f" ({above:.2f})")
             lines.append(f"| {y:g} | " + " | ".join(cells) + " |")
-    for y in c["year"].values if probabilities else ():
-        lines += ["", f"{section} P(crossed by {y:g})", "", head, rule]
-        for a in c["anchor"].values:
-            cells = []
-            for r in range(len(results)):
-                pick = c.sel(anchor=a, year=y).isel(result=r)
-                cells.append(_cell(float(pick["p_crossed"]), float(pick["p_crossed_difference"]),
-                                   float(pick["p_crossed_difference_mcse"]), digits=2,
-                                   reference=r == 0))  # fmt: skip
-            lines.append(f"| {a} | " + " | ".join(cells) + " |")
+    if probabilities:
+        lines += _p_crossed_table(c, results, section)
     return "\n".join(lines) + "\n"

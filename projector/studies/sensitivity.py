@@ -407,7 +407,7 @@ def ranking(sens: Sensitivity, output: str, /) -> list[tuple[str, float, float]]
 
 
 def to_markdown(sens: Sensitivity, /) -> str:
-    """sensitivity.md: the design, then one table per output."""
+    """sensitivity.md: the design, then one matrix of the indices (outputs x keys)."""
     scen = sens.scenario
     n_runs = sens.design.shape[0]
     lines = [
@@ -435,23 +435,7 @@ def to_markdown(sens: Sensitivity, /) -> str:
             "the key, scaled by SALib's levels); sigma: its spread (non-linearity or "
             "interaction).",
         ]
-    for output in sens.results:
-        lines += ["", f"## `{output}`", ""]
-        y = sens.results[output]
-        lines.append(f"range over runs: {y.min():.4g} to {y.max():.4g}")
-        lines.append("")
-        if sens.method == "sobol":
-            lines += ["| key | S1 | ST |", "|---|---:|---:|"]
-            for r in (r for r in sens.rows if r["output"] == output):
-                lines.append(
-                    f"| `{r['key']}` | {r['S1']:.2f} ± {r['S1_conf']:.2f} "
-                    f"| {r['ST']:.2f} ± {r['ST_conf']:.2f} |"
-                )
-        else:
-            lines += ["| key | mu* | sigma |", "|---|---:|---:|"]
-            for r in (r for r in sens.rows if r["output"] == output):
-                lines.append(
-                    f"| `{r['key']}` | {r['mu_star']:.3g} ± {r['mu_star_conf']:.2g} "
-                    f"| {r['sigma']:.3g} |"
-                )
+    from projector.studies.sensitivity_table import matrix_markdown
+
+    lines += ["", *matrix_markdown(sens)]
     return "\n".join(lines) + "\n"

@@ -72,7 +72,10 @@ class Conv2d:
     """2-D convolution on a square ``size x size`` input.
 
     Output side ``(size + 2 padding - kernel) // stride + 1``; each output position of
-    each output channel costs ``in_channels x kernel^2`` multiply-adds.
+    each output channel costs ``(in_channels / groups) x kernel^2`` multiply-adds: a
+    grouped convolution (``groups`` > 1, e.g. AlexNet's two-GPU layers, or a depthwise
+    one with ``groups = in_channels``) connects each output channel to its group's inputs
+    only.
     """
 
     in_channels: int
@@ -81,12 +84,18 @@ class Conv2d:
     size: int
     stride: int = 1
     padding: int = 0
+    groups: int = 1
 
     def __post_init__(self) -> None:
         if self.stride < 1:
             raise InputError(f"conv layer {self}: stride must be a positive whole number")
         if self.padding < 0:
             raise InputError(f"conv layer {self}: padding must be >= 0")
+        if self.groups < 1 or self.in_channels % self.groups or self.out_channels % self.groups:
+            raise InputError(
+                f"conv layer {self}: groups must be a whole number >= 1 that divides both "
+                "channel counts"
+            )
 
     def out_size(self) -> int:
         side = (self.size + 2 * self.padding - self.kernel) // self.stride + 1
@@ -96,10 +105,10 @@ class Conv2d:
 
     def forward_flop(self) -> float:
         positions = self.out_size() ** 2 * self.out_channels
-        return macs_to_flop(positions * self.in_channels * self.kernel**2)
+        return macs_to_flop(positions * (self.in_channels // self.groups) * self.kernel**2)
 
     def params(self) -> float:
-        return float(self.out_channels * (self.in_channels * self.kernel**2 + 1))
+        return float(self.out_channels * (self.in_channels // self.groups * self.kernel**2 + 1))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,7 +174,7 @@ Layer = Dense | Conv2d | Recurrent | Attention | Embedding
 
 _LAYER_SYNTAX = {
     "dense": (Dense, "dense:IN,OUT"),
-    "conv": (Conv2d, "conv:IN_CH,OUT_CH,KERNEL,SIZE[,STRIDE[,PADDING]]"),
+    "conv": (Conv2d, "conv:IN_CH,OUT_CH,KERNEL,SIZE[,STRIDE[,PADDING[,GROUPS]]]"),
     "rnn": (Recurrent, "rnn:IN,HIDDEN,STEPS[,GATES]"),
     "lstm": (Recurrent, "lstm:IN,HIDDEN,STEPS"),
     "gru": (Recurrent, "gru:IN,HIDDEN,STEPS"),
