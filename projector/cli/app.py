@@ -16,7 +16,17 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from projector import __version__
-from projector.cli import backtest, compare, counts, data, estimate, project, sensitivity, trends
+from projector.cli import (
+    backtest,
+    compare,
+    counts,
+    data,
+    estimate,
+    ledger,
+    project,
+    sensitivity,
+    trends,
+)
 from projector.cli.args import Parser
 from projector.errors import ResourceError
 
@@ -41,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     counts.add_parsers(sub)
     sensitivity.add_parsers(sub)
     compare.add_parsers(sub)
+    ledger.add_parsers(sub)
     from projector.cli.measure import add_measure_parser
 
     add_measure_parser(sub, Parser)

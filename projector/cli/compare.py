@@ -69,7 +69,8 @@ def add_report(sub: argparse._SubParsersAction) -> None:
         help="one self-contained HTML report (and its Markdown twin) of one or more results",
         description="What was run, the headline tables with their Monte Carlo errors, every "
         "figure, the attribution of the variance to the draws, a comparison when several "
-        "results are given, and the sensitivity, backtest and trends folders when given. "
+        "results are given, and the sensitivity, backtest, trends and ledger folders when "
+        "given. "
         "A RESULT is a result folder or store, or a scenario name (its result in results/).",
     )
     p.add_argument("results", nargs="+", help="result folders/stores or scenario names")
@@ -79,6 +80,7 @@ def add_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sensitivity", type=path_arg, help="a folder `projector sensitivity` wrote")
     p.add_argument("--backtest", type=path_arg, help="a folder `projector backtest` wrote")
     p.add_argument("--trends", type=path_arg, help="a folder `projector trends` wrote")
+    p.add_argument("--ledger", type=path_arg, help="a folder `projector ledger` wrote")
     p.set_defaults(func=_cmd_report)
 
 
@@ -112,7 +114,7 @@ def _cmd_report(args: argparse.Namespace) -> list[str]:
     from projector.studies.folders import open_extras
 
     paths = [_result_path(t) for t in args.results]
-    for flag in ("sensitivity", "backtest", "trends"):
+    for flag in ("sensitivity", "backtest", "trends", "ledger"):
         folder = getattr(args, flag)
         if folder is not None and not folder.is_dir():
             raise InputError(f"--{flag} {folder}: no such folder")
@@ -126,7 +128,7 @@ def _cmd_report(args: argparse.Namespace) -> list[str]:
     checks.check_output_file(target.with_suffix(".md"), "report")
     md, page = document.build(
         datasets,
-        extras=open_extras(args.sensitivity, args.backtest, args.trends),
+        extras=open_extras(args.sensitivity, args.backtest, args.trends, args.ledger),
     )
     twin = target.with_suffix(".md")
     with atomic_path(target) as tmp:

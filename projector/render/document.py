@@ -392,6 +392,8 @@ def build(
             {"trends_compute.png": FIGURE_1},
             extra=_three_eras(extras.trends.data),
         )
+    if extras.ledger is not None:
+        lines += _folder_section("Forecast ledger", extras.ledger, {}, until="Not scored")
     lines += ["", MEANING]
     text = "\n".join(lines) + "\n"
     body = markdown.markdown(text, extensions=["tables"], output_format="html")

@@ -53,6 +53,7 @@ class Extras:
     sensitivity: Written | None = None  # sensitivity.md and sensitivity.png
     backtest: Written | None = None  # backtest.md and backtest.png
     trends: Written | None = None  # trends.md, trends_*.png and trends.nc
+    ledger: Written | None = None  # ledger.md and ledger.png
 
 
 def _outline(text: str) -> tuple[Part, ...]:
@@ -83,8 +84,10 @@ def open_extras(
     sensitivity: str | Path | None = None,
     backtest: str | Path | None = None,
     trends: str | Path | None = None,
+    ledger: str | Path | None = None,
 ) -> Extras:
-    """The folders of ``projector sensitivity``, ``backtest`` and ``trends``, read back."""
+    """The folders of ``projector sensitivity``, ``backtest``, ``trends`` and ``ledger``,
+    read back."""
     from projector.studies.trends import open_trends
 
     found = {}
@@ -95,4 +98,6 @@ def open_extras(
     if trends is not None:
         written = open_folder(trends, "trends.md", ("trends_compute.png", "trends_parameters.png"))
         found["trends"] = dataclasses.replace(written, data=open_trends(trends))
+    if ledger is not None:
+        found["ledger"] = open_folder(ledger, "ledger.md", ("ledger.png",))
     return Extras(**found)
