@@ -19,6 +19,7 @@ from projector.errors import InputError
 from projector.inputs.ledger import COLUMNS, load_ledger
 from projector.inputs.systems import BUNDLED_COLUMNS
 from projector.studies import ledger as L
+from projector.studies import ledger_record as LR
 
 pytest.importorskip("scoringrules")
 
@@ -260,7 +261,7 @@ def test_truth_without_the_systems_a_forecast_needs(
 def test_record_appends_hashed_rows_and_rereads(tmp_path: Path) -> None:
     path = _write_ledger(tmp_path / "l.csv", [GOOD])
     made = dt.date(2026, 12, 3)
-    led, added = L.record("default", ledger=path, paths=200, made=made)
+    led, added = LR.record("default", ledger=path, paths=200, made=made)
     assert added >= 2 and len(led.forecasts) == 1 + added
     new = led.forecasts[1:]
     assert all(re.fullmatch(r"[0-9a-f]{64}", f.scenario_sha256) for f in new)
@@ -271,7 +272,7 @@ def test_record_appends_hashed_rows_and_rereads(tmp_path: Path) -> None:
     assert [f.id for f in load_ledger(path).forecasts] == [f.id for f in led.forecasts]
     before = path.read_bytes()
     with pytest.raises(InputError, match="already in the ledger"):
-        L.record("default", ledger=path, paths=200, made=made)
+        LR.record("default", ledger=path, paths=200, made=made)
     assert path.read_bytes() == before
 
 

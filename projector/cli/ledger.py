@@ -98,7 +98,7 @@ def _cmd_ledger(args: argparse.Namespace) -> list[str]:
 
 
 def _cmd_record(args: argparse.Namespace) -> list[str]:
-    from projector.studies import ledger
+    from projector.studies import ledger_record as ledger
 
     led, added = ledger.record(args.scenario, ledger=args.ledger, paths=args.paths, seed=args.seed)
     return [f"appended {added} forecast rows to {args.ledger} ({len(led.forecasts)} forecasts)"]

@@ -61,14 +61,23 @@ import numpy.typing as npt
 
 from projector.dates import date_of_decimal_year, decimal_year
 from projector.errors import InputError
-from projector.inputs.ledger import Forecast, Ledger, appended, load_ledger, parse_ledger
+from projector.inputs.ledger import Forecast, Ledger, load_ledger
 from projector.inputs.systems import Systems, bundled_records, load_dataset
+from projector.studies.ledger_scores import (
+    _crps_at_least,
+    brier,
+    interval_quantiles,
+    pit_range,
+    quantile_crps,
+)
 
 __all__ = [
     "COLUMNS",
     "HINDCAST_SCENARIOS",
     "KNIFE_EDGE_OOM",
     "KNIFE_EDGE_SHARE",
+    "RECORD_EVENT_YEARS",
+    "RECORD_THRESHOLDS",
     "LedgerStudy",
     "Truth",
     "brier",
@@ -76,8 +85,6 @@ __all__ = [
     "pit_range",
     "quantile_crps",
     "realised",
-    "record",
-    "record_rows",
     "score_forecast",
     "study",
 ]
@@ -99,33 +106,11 @@ RECORD_THRESHOLDS = (27.0, 28.0, 29.0)
 RECORD_EVENT_YEARS = 10.0
 
 _SCORE_COLUMNS = (
-    "id",
-    "forecaster",
-    "made",
-    "target_quantity",
-    "target_date",
-    "kind",
-    "forecast",
-    "verification",
-    "status",
-    "realised",
-    "realised_bound",
-    "record_holder",
-    "censored_by",
-    "outcome",
-    "in_interval",
-    "pit_low",
-    "pit_high",
-    "crps",
-    "crps_bound",
-    "log10_error",
-    "error_bound",
-    "brier",
-    "brier_high",
-    "flip_chance",
-    "knife_edge",
-    "knife_edge_reason",
-)
+    "id", "forecaster", "made", "target_quantity", "target_date", "kind", "forecast",
+    "verification", "status", "realised", "realised_bound", "record_holder", "censored_by",
+    "outcome", "in_interval", "pit_low", "pit_high", "crps", "crps_bound", "log10_error",
+    "error_bound", "brier", "brier_high", "flip_chance", "knife_edge", "knife_edge_reason",
+)  # fmt: skip
 _HINDCAST_FIELDS = ("median", "q025", "q975", "p", "pit", "in_95", "crps", "brier")
 
 
@@ -136,58 +121,6 @@ def hindcast_columns(scenarios: Sequence[str]) -> tuple[str, ...]:
 
 #: Columns of ledger.csv with the default hindcast scenarios.
 COLUMNS = (*_SCORE_COLUMNS, *hindcast_columns(HINDCAST_SCENARIOS), "notes")
-
-
-# --- scores on numbers (each tested against a hand-computed case) ----------------------
-
-
-def interval_quantiles(f: Forecast, /) -> tuple[tuple[float, float], ...]:
-    """A forecast's distribution as (level, value) pairs: its quantiles, or its interval's
-    bounds at (1 -/+ level) / 2 with its point (when given) as the median."""
-    if f.kind == "quantiles":
-        return f.quantiles
-    if f.kind == "interval":
-        tail = (1 - f.level) / 2
-        mid = () if math.isnan(f.point) else ((0.5, f.point),)
-        return ((tail, f.low), *mid, (1 - tail, f.high))
-    return ()
-
-
-def quantile_crps(quantiles: Sequence[tuple[float, float]], y: float, /) -> float:
-    """The quantile-CRPS of stated quantiles at truth ``y`` (module docstring)."""
-    from projector.extras import require
-
-    scoringrules = require("scoringrules", "studies", "ledger scores (CRPS)")
-    levels = np.array([lv for lv, _ in quantiles], dtype=np.float64)
-    values = np.array([v for _, v in quantiles], dtype=np.float64)
-    return float(scoringrules.crps_quantile(np.float64(y), values, levels))
-
-
-def _crps_at_least(quantiles: Sequence[tuple[float, float]], lo: float) -> float:
-    """The smallest quantile-CRPS over every truth >= ``lo``: the pinball sum is piecewise
-    linear in the truth, so the minimum is at ``lo`` or at a stated value above it."""
-    candidates = [lo, *(v for _, v in quantiles if v > lo)]
-    return min(quantile_crps(quantiles, y) for y in candidates)
-
-
-def pit_range(quantiles: Sequence[tuple[float, float]], y: float, /) -> tuple[float, float]:
-    """The PIT of ``y`` under the piecewise-linear CDF through the stated quantiles:
-    one value inside them, a range outside ([0, first level] or [last level, 1])."""
-    levels = [lv for lv, _ in quantiles]
-    values = [v for _, v in quantiles]
-    if y < values[0]:
-        return 0.0, levels[0]
-    if y > values[-1]:
-        return levels[-1], 1.0
-    if y == values[-1]:
-        return levels[-1], levels[-1]
-    p = float(np.interp(y, values, levels))
-    return p, p
-
-
-def brier(probability: float, outcome: bool, /) -> float:
-    """The Brier score of one event forecast: (p - outcome)^2."""
-    return (probability - float(outcome)) ** 2
 
 
 # --- reality ------------------------------------------------------------------------------
@@ -566,122 +499,3 @@ def study(
         forecasts=led.forecasts,
         members=members,
     )
-
-
-# --- projector's own forecasts, on the record ----------------------------------------------
-
-
-def record_rows(
-    scenario: str | Path,
-    /,
-    *,
-    paths: int | None = None,
-    seed: int | None = None,
-    made: dt.date | None = None,
-) -> list[dict[str, Any]]:
-    """The ledger rows of a scenario's forecast as of its data: for each report year on
-    or after ``made`` (default today, UTC) the quantiles of the largest run, and for each
-    threshold (the scenario's ``report.thresholds``, else :data:`RECORD_THRESHOLDS`) and
-    report year up to :data:`RECORD_EVENT_YEARS` after the start, P(reached). Each row
-    carries the scenario's and the data's sha256."""
-    from projector import __version__
-    from projector.pipeline.run import Run
-
-    made = made or dt.datetime.now(dt.UTC).date()
-    run = Run(scenario, paths=paths, seed=seed)
-    ds = run.result()
-    scen = run.resolve()
-    a = ds.attrs
-    start = float(ds["time"].values[0])
-    yearly = ds["log10_compute_yearly"]
-    levels = tuple(scen.quantiles)
-    common = {
-        "forecaster": f"projector {__version__}, scenario {scen.name}",
-        "title": f"projector ledger record {scen.name}",
-        "made": made.isoformat(),
-        "source": (
-            f"projector ledger record {scen.name} (projector {__version__}; scenario "
-            f"{a.get('scenario_file', scen.name)}, data {a.get('dataset', '')})"
-        ),
-        "verification": "recorded",
-        "scenario_sha256": str(a["scenario_sha256"]),
-        "data_sha256": str(a["dataset_sha256"]),
-        "exclude": "",
-    }
-    note = (
-        f"seed {a['seed']}, {a['paths']} paths; start {a['start_date']} at 10^"
-        f"{float(a['log10_start_compute']):.2f} ({a.get('start_compute_source', '')}); "
-        "the report year Y is the grid time Y.0"
-    )
-    thresholds = tuple(scen.thresholds) or RECORD_THRESHOLDS
-    rows: list[dict[str, Any]] = []
-    for y in scen.report_years:
-        target = date_of_decimal_year(float(y))
-        if target < made:
-            continue
-        x = yearly.sel(year=y).values.astype(np.float64)
-        qs = np.quantile(x, levels)
-        rows.append({
-            **common,
-            "id": f"projector-{scen.name}-{made.isoformat()}-{y:g}",
-            "target_quantity": "largest_run",
-            "target_date": target.isoformat(),
-            "kind": "quantiles",
-            "quantiles": ";".join(f"{lv:g}:{v:.3f}" for lv, v in zip(levels, qs, strict=True)),
-            "resolution": f"log10 FLOP of the largest training run published by {target}",
-            "notes": note,
-        })  # fmt: skip
-        if y - start > RECORD_EVENT_YEARS:
-            continue
-        for thr in thresholds:
-            rows.append({
-                **common,
-                "id": f"projector-{scen.name}-{made.isoformat()}-p{thr:g}-{y:g}",
-                "target_quantity": "event",
-                "target_date": target.isoformat(),
-                "kind": "probability",
-                "probability": f"{float(np.mean(x >= thr)):.4f}",
-                "threshold": f"{thr:g}",
-                "resolution": f"the largest training run reaches 1e{thr:g} FLOP by {target}",
-                "notes": note,
-            })  # fmt: skip
-    if not rows:
-        raise InputError(
-            f"{scen.name}: no report year on or after {made}; add later years to report.years"
-        )
-    return rows
-
-
-def record(
-    scenario: str | Path,
-    /,
-    *,
-    ledger: str | Path,
-    paths: int | None = None,
-    seed: int | None = None,
-    made: dt.date | None = None,
-) -> tuple[Ledger, int]:
-    """Append the scenario's forecast (:func:`record_rows`) to the ledger file ``ledger``
-    (created when missing), checked as a whole and written in one atomic step. Returns
-    the ledger re-read and the number of rows added."""
-    from projector.pipeline.fileio import atomic_path, write_bytes
-
-    target = Path(ledger)
-    old = b""
-    if target.exists():
-        load_ledger(target)  # refuse to append to a ledger that is not valid
-        old = target.read_bytes()
-    rows = record_rows(scenario, paths=paths, seed=seed, made=made)
-    if old:
-        have = {f.id for f in load_ledger(target).forecasts}
-        again = [str(r["id"]) for r in rows if r["id"] in have]
-        if again:
-            raise InputError(
-                f"{target}: id {again[0]!r} is already in the ledger: this scenario's forecast "
-                "was recorded today already (a recorded forecast is never replaced)"
-            )
-    new = appended(old, rows)
-    parse_ledger(str(target), new)  # a repeated id (recorded twice on one day) stops here
-    with atomic_path(target) as tmp:
-        write_bytes(tmp, new)
-    return load_ledger(target), len(rows)
