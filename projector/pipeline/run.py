@@ -317,6 +317,33 @@ class Run:
             self._summary = summarize(self.result())
         return self._summary
 
+    def rerun(self, changes: Mapping[str, Any] | Sequence[str] | None = None, /) -> Run:
+        """This run again with ``changes`` on top of its own (scalar keys by dotted name,
+        ``{"growth.moore_doubling_months": 18}`` or ``["KEY=VALUE", ...]``), computed in
+        memory: the warm path of a notebook or the explorer.
+
+        The scenario is not read again, the systems table is reused unless a ``data``
+        key changed, the plan is reused when the resolved scenario is the same, and the
+        random draws, bootstrap rates and record-process fit of the last runs are kept
+        (:mod:`projector.model.memo`), so a rerun of 10,000 paths costs the kernels and
+        the summary. The result is bit-identical to a fresh run of the same scenario.
+        """
+        old = self.resolve()
+        scen = resolve(old, changes=changes) if changes else old
+        same_data = (scen.data.dataset, scen.data.notable_only) == (
+            old.data.dataset,
+            old.data.notable_only,
+        )
+        nxt = Run(
+            scen,
+            systems=self.load() if same_data else None,
+            chunk_paths=self.chunk_paths,
+            threads=self.threads,
+        )
+        if self._plan is not None and scen.sha256 == self._plan.scenario.sha256:
+            nxt._plan = self._plan
+        return nxt
+
     def execute(self) -> Run:
         """Every stage, in order; with a store and ``plot``, the fan chart too."""
         self.compute()
@@ -327,10 +354,13 @@ class Run:
     # --- the two ways to compute ------------------------------------------------------
 
     def _compute_in_memory(self, client: Any) -> xr.Dataset:
+        from projector.model import memo
         from projector.model.cube import to_dataset
 
         p, lay = self.plan(), self.layout
         n = p.paths
+        if client is None and n <= memo.MAX_PATHS:
+            memo.enable()  # small runs in this process: keep the draws for the next one
         arrays: dict[str, np.ndarray] = {}
         clipped = 0
 
@@ -339,6 +369,9 @@ class Run:
             names = engine.PATH_ARRAYS + (engine.CEILING_ARRAYS if p.ceilings else ())
             for name in names:
                 part = getattr(c, name)
+                if c.first == 0 and c.stop == n:  # one chunk: its arrays are the run's
+                    arrays[name] = part
+                    continue
                 if name not in arrays:
                     arrays[name] = np.empty((n, *part.shape[1:]), dtype=part.dtype)
                 arrays[name][c.first : c.stop] = part
