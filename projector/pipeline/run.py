@@ -243,9 +243,9 @@ class Run:
 
             p = self.plan()
             scen = p.scenario
-            keep = scen.paths
-            if self.target is not None:
-                keep = default_keep(scen.paths) if self.keep_paths is None else self.keep_paths
+            keep = scen.paths if self.keep_paths is None else self.keep_paths
+            if self.target is not None and self.keep_paths is None:
+                keep = default_keep(scen.paths)
             self._layout = Layout(
                 paths=scen.paths,
                 chunk=executors.chunk_size(scen.paths, self.chunk_paths),
@@ -337,6 +337,7 @@ class Run:
         nxt = Run(
             scen,
             systems=self.load() if same_data else None,
+            keep_paths=self.keep_paths,
             chunk_paths=self.chunk_paths,
             threads=self.threads,
         )
@@ -361,6 +362,8 @@ class Run:
         n = p.paths
         if client is None and n <= memo.MAX_PATHS:
             memo.enable()  # small runs in this process: keep the draws for the next one
+        if self.keep_paths is not None:
+            return self._compute_reduced(client)
         arrays: dict[str, np.ndarray] = {}
         clipped = 0
 
@@ -385,6 +388,69 @@ class Run:
             ex, tasks, sink, slots=executors.slots_of(client), fn=executors.compute_full_chunk
         )
         return to_dataset(p, arrays, clipped=clipped)
+
+    def _compute_reduced(self, client: Any) -> xr.Dataset:
+        """In memory, what a store of this run would hold (``keep_paths`` full paths,
+        float32; the yearly grid for every path), bit for bit."""
+        import xarray as xr
+
+        from projector.model.cube import (
+            VARIABLES,
+            _stamp,
+            coords,
+            provenance,
+            static_arrays,
+            system_names,
+        )
+
+        p, lay = self.plan(), self.layout
+        parts: list[dict[str, np.ndarray]] = []
+        clipped = 0
+
+        def sink(_: int, first: int, stop: int, arrays: dict[str, Any], k: int) -> None:
+            nonlocal clipped
+            parts.append(arrays)
+            clipped += k
+            if self.progress is not None:
+                self.progress(stop - first)
+
+        bounds = engine.chunk_bounds(lay.paths, lay.chunk)
+        tasks = [(p, a, b, lay.years, lay.keep) for a, b in bounds]
+        ex = executors.executor_for(client, [p])
+        executors.map_chunks(ex, tasks, lambda i, r: sink(i, *r), slots=executors.slots_of(client))
+        data = {
+            name: parts[0][name] if len(parts) == 1 else np.concatenate([q[name] for q in parts])
+            for name in parts[0]
+            if name != "log10_compute"
+        }
+        kept = [q["log10_compute"] for q in parts if "log10_compute" in q]
+        full = np.full((lay.paths, len(lay.times)), np.nan, dtype=np.float32)
+        if kept:
+            rows = kept[0] if len(kept) == 1 else np.concatenate(kept)
+            if rows.shape[0] == lay.paths:
+                full = rows
+            else:
+                full[: rows.shape[0]] = rows
+        data["log10_compute"] = full
+        data.update(static_arrays(p.scenario, p.eras, p))
+        ds = xr.Dataset(
+            {name: (VARIABLES[name][0], values) for name, values in data.items()},
+            coords={
+                **coords(p.scenario, lay.times, lay.years, lay.paths, p),
+                "system": system_names(p.eras),
+            },
+        )
+        _stamp(ds, p.scenario)
+        ds.attrs.update(
+            provenance(
+                p.scenario, p.eras, p.growth_ref, clipped=clipped, ceilings=p.ceilings,
+                record=p.record,
+            ),
+            paths=lay.paths,
+            paths_kept=lay.keep,
+            chunk_paths=lay.chunk,
+        )  # fmt: skip
+        return ds
 
     def _compute_into_store(self, client: Any) -> None:
         from projector.model.cube import provenance, static_arrays, system_names
