@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from projector import __version__
-from projector.cli import backtest, compare, data, estimate, project, sensitivity, trends
+from projector.cli import backtest, compare, data, estimate, explore, project, sensitivity, trends
 from projector.cli.args import Parser
 from projector.errors import ResourceError
 
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_parsers(sub)
     sensitivity.add_parsers(sub)
     compare.add_parsers(sub)
+    explore.add_parsers(sub)
     from projector.cli.measure import add_measure_parser
 
     add_measure_parser(sub, Parser)
