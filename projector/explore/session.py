@@ -100,7 +100,7 @@ def controls(scen: Scenario) -> list[Control]:
     out = []
     dl_year = float(scen.data.dl_start.year)
     lo, hi = _span(2000.0, 2018.0, dl_year)
-    what = "Deep-Learning era from (year; the DL rate is bootstrapped from its systems)"
+    what = "Deep-Learning era from (year): the DL rate's systems"
     out.append(Control("data.dl_start", what, "Growth", "slider", dl_year, lo, hi, 1.0))
     out.append(Control("growth.fit", "DL-era rate fitted on", "Growth", "select", scen.fit,
                        options=("all", "frontier")))  # fmt: skip
@@ -173,7 +173,7 @@ def current_value(scen: Scenario, key: str) -> Any:
     raise KeyError(key)
 
 
-def _typed(control: Control | None, key: str, value: Any) -> Any:
+def _typed(key: str, value: Any) -> Any:
     """A control's value as the scenario key takes it."""
     if key == "data.dl_start":
         return dt.date(round(float(value)), 1, 1)
@@ -317,14 +317,16 @@ class Session:
 
     def fork(self) -> Session:
         """A new session from this one's first run (one per browser tab)."""
-        return Session(run=self.run)
+        out = Session(run=self.run)
+        out.seconds = self.seconds
+        return out
 
     @property
     def scenario(self) -> Scenario:
         return self.run.resolve()
 
-    def _compute(self) -> None:
-        t0 = time.perf_counter()
+    def _compute(self, t0: float | None = None) -> None:
+        t0 = time.perf_counter() if t0 is None else t0
         self.dataset = self.run.result()
         self.summary = self.run.summary()
         self.seconds = time.perf_counter() - t0
@@ -332,21 +334,22 @@ class Session:
 
     def change(self, key: str, value: Any) -> None:
         """Rerun with ``key`` set to ``value``; an InputError leaves the session as it was."""
-        control = next((c for c in self.controls if c.key == key), None)
-        nxt = self.run.rerun({key: _typed(control, key, value)})
+        t0 = time.perf_counter()
+        nxt = self.run.rerun({key: _typed(key, value)})
         nxt.result()  # the plan's checks and the run: errors leave self.run as it was
         self.run = nxt
-        self._compute()
+        self._compute(t0)
 
     def set_text(self, text: str) -> None:
         """A ``KEY=VALUE`` typed in the page's free box (any scalar key, as ``--set``)."""
         from projector.inputs.scenario import parse_set
 
+        t0 = time.perf_counter()
         key, value = parse_set(text)
         nxt = self.run.rerun({key: value})
         nxt.result()
         self.run = nxt
-        self._compute()
+        self._compute(t0)
 
     def values(self) -> dict[str, Any]:
         """Each control's value in the current scenario (after weights were shared out)."""
