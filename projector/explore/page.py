@@ -17,18 +17,11 @@ from typing import Any
 
 from bokeh.document import Document
 from bokeh.layouts import column, row
-from bokeh.models import (
-    Button,
-    ColumnDataSource,
-    Div,
-    HoverTool,
-    Legend,
-    LegendItem,
-    Select,
-    Slider,
-    Span,
-    TextInput,
-)
+from bokeh.models.annotations import Legend, LegendItem, Span
+from bokeh.models.ranges import Range1d
+from bokeh.models.sources import ColumnDataSource
+from bokeh.models.tools import HoverTool
+from bokeh.models.widgets import Button, Div, Select, Slider, TextInput
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
@@ -74,12 +67,13 @@ class Page:
     # --- inputs -----------------------------------------------------------------------
 
     def _widget(self, c: Control) -> Any:
+        w: Any
         if c.kind == "slider":
             w = Slider(title=c.label, start=c.low, end=c.high, step=c.step, value=c.value,
                        width=320, name=c.key)  # fmt: skip
             w.on_change("value_throttled", self._on(c.key))
         elif c.kind == "select":
-            w = Select(title=c.label, options=list(c.options), value=c.value, width=320,
+            w = Select(title=c.label, options=list[Any](c.options), value=c.value, width=320,
                        name=c.key)  # fmt: skip
             w.on_change("value", self._on(c.key))
         else:
@@ -151,7 +145,7 @@ class Page:
         self._syncing = True
         try:
             for key, value in self.session.values().items():
-                w = self.widgets.get(key)
+                w: Any = self.widgets.get(key)
                 if w is None:
                     continue
                 shown = value if not isinstance(w, TextInput) else str(value)
@@ -173,8 +167,10 @@ class Page:
         self.systems = ColumnDataSource(
             {"x": ds["system_year"].values, "y": ds["system_log10_compute"].values}
         )
+        years = self.session.fan()["year"]
+        span_x = Range1d(start=float(years[0]) - 12, end=float(years[-1]) + 1)
         fan = figure(title="log10 training compute of the largest run (FLOP)", width=900,
-                     height=380, x_axis_label="year", y_axis_label="log10 FLOP",
+                     height=380, x_range=span_x, x_axis_label="year", y_axis_label="log10 FLOP",
                      tools="pan,wheel_zoom,box_zoom,reset,save", name="fan")  # fmt: skip
         fan.multi_line("xs", "ys", source=self.lines, color="#999", alpha=0.35, line_width=0.6)
         fan.varea("year", "lo95", "hi95", source=self.bands, color="#4c72b0", alpha=0.18)
@@ -189,18 +185,18 @@ class Page:
                         line_color="#c44e52", line_alpha=0.6)  # fmt: skip
             fan.add_layout(span)
             self.anchor_lines.append(span)
-        fan.x_range.start = float(self.session.fan()["year"][0]) - 12
         self.fan = fan
         year, names, p = self.session.crossing()
         self.curves = ColumnDataSource({"year": year, **{f"a{k}": p[k] for k in range(len(names))}})
         cross = figure(title="P(crossed by year), per anchor", width=900, height=300,
-                       x_axis_label="year", y_axis_label="probability", y_range=(0, 1.02),
+                       x_axis_label="year", y_axis_label="probability",
+                       y_range=Range1d(start=0, end=1.02),
                        tools="pan,wheel_zoom,box_zoom,reset,save", name="crossing")  # fmt: skip
-        items = []
+        items: list[Any] = []
         for k, name in enumerate(names):
             r = cross.line("year", f"a{k}", source=self.curves, line_width=2,
                            color=Category10_10[k % 10])  # fmt: skip
-            items.append(LegendItem(label=name, renderers=[r]))
+            items.append(LegendItem(label=name, renderers=[r]))  # type: ignore[list-item]
         cross.add_layout(Legend(items=items, location="top_left"), "right")
         self.cross = cross
 

@@ -91,7 +91,7 @@ def cached(key: Hashable, paths: int, make: Callable[[], T]) -> T:
         hit = _entries.get(key)
         if hit is not None:
             _entries.move_to_end(key)
-            return hit[0]  # type: ignore[no-any-return]
+            return hit[0]
     value = make()
     size = _size(value)
     with _lock:

@@ -418,17 +418,17 @@ def _project_part(
 
     assert p.record is not None
     s = p.eras.start_year
-    sizes = (p.scenario.seed, first, stop, p.times.shape[0] - 1)
+    fit, sizes = p.record, (p.scenario.seed, first, stop, p.times.shape[0] - 1)
     z, u = memo.cached(("record_uniforms", *sizes), stop - first, lambda: record_uniforms(*sizes))
     scale, slope, level = memo.cached(
-        ("record_parameters", *sizes, p.record, s, p.scenario.clip_floor),
+        ("record_parameters", *sizes, fit, s, p.scenario.clip_floor),
         stop - first,
-        lambda: path_parameters(p.record, z, s, p.scenario.clip_floor),
+        lambda: path_parameters(fit, z, s, p.scenario.clip_floor),
     )
     # 'records-forward': the latent level moves at each path's draw of the fitted slope
     # (growth_dl keeps the bootstrap rate, which the backtest's trend baselines use);
     # otherwise the fit only places the level at s and the future is the engine's g(t)
-    rate = slope if p.record.slope_source == "records-forward" else growth_dl
+    rate = slope if fit.slope_source == "records-forward" else growth_dl
     floor = p.eras.log10_start + offset  # C(s), with its error when start.log10_sd > 0
     if memo.enabled() and stop - first <= memo.MAX_PATHS:
         from projector.model import warm_kernels as wk

@@ -138,7 +138,9 @@ class Run:
         changed). Without it the run is computed in memory with every full path kept.
     keep_paths, chunk_paths
         Full paths a store keeps (default: all up to 10,000 paths, else 1,000) and paths
-        per chunk (memory only: results never depend on it).
+        per chunk (memory only: results never depend on it). Given for a run in memory,
+        the Dataset holds what a store would, bit for bit (that many full paths, float32,
+        later rows NaN; the yearly grid from the kernels): the fast form for reruns.
     workers, scheduler, timeout, client
         Run the chunks on a local Dask cluster of ``workers`` processes, on the cluster
         whose scheduler is at ``scheduler``, or on a connected ``client``; bit-identical
