@@ -148,7 +148,7 @@ class Page:
                 w: Any = self.widgets.get(key)
                 if w is None:
                     continue
-                shown = value if not isinstance(w, TextInput) else str(value)
+                shown: Any = value if not isinstance(w, TextInput) else str(value)
                 if w.value != shown:
                     w.value = shown
                 if isinstance(w, Slider) and w.value_throttled != shown:
