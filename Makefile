@@ -23,9 +23,9 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	@# the pinned CPU build of torch first (this disk has it), so the measure extra never pulls CUDA
-	$(PY) -m pip install --quiet 'torch==2.13.0' && $(PY) -m pip install --quiet $(EDITABLE) -e '.[plot,studies,dask,dev,measure]' \
+	$(PY) -m pip install --quiet 'torch==2.13.0' && $(PY) -m pip install --quiet $(EDITABLE) -e '.[plot,studies,dask,dev,measure,explore]' \
 	  || { echo "torch 2.13.0 (CPU) not installable here: the measure tests will skip"; \
-	       $(PY) -m pip install --quiet $(EDITABLE) -e '.[plot,studies,dask,dev]'; }
+	       $(PY) -m pip install --quiet $(EDITABLE) -e '.[plot,studies,dask,dev,explore]'; }
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install projector with all its extras and dev tools

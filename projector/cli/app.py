@@ -22,6 +22,7 @@ from projector.cli import (
     counts,
     data,
     estimate,
+    explore,
     ledger,
     project,
     sensitivity,
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     sensitivity.add_parsers(sub)
     compare.add_parsers(sub)
     ledger.add_parsers(sub)
+    explore.add_parsers(sub)
     from projector.cli.measure import add_measure_parser
 
     add_measure_parser(sub, Parser)

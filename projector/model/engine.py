@@ -29,7 +29,7 @@ from projector.inputs.frontier import frontier_at, record_setters
 from projector.inputs.reversion import calendar_params
 from projector.inputs.scenario import Scenario
 from projector.inputs.systems import Systems
-from projector.model import ceiling_kernels, kernels, record_process
+from projector.model import ceiling_kernels, kernels, memo, record_process
 from projector.model.draws import RNG_BLOCK, Draws, block_generator, draws
 from projector.model.eras import MIN_ERA_SYSTEMS, Eras, prepare_eras
 from projector.model.limits import CEILINGS, CeilingPlan, draw_knots, plan_ceilings
@@ -275,7 +275,12 @@ def plan(scen: Scenario, systems: Systems, /) -> Plan:
     sd = _start_sd(scen, eras)
     record = None
     if scen.frontier_paths == "record-process":  # the record process replaces the deviations
-        record = record_process.fit(scen, eras, dl.year, dl.log10_compute)
+        # the fit reads these and nothing else of the scenario (kept by the warm path)
+        seen = memo.digest(eras.systems.year, eras.systems.log10_compute, dl.year, dl.log10_compute)
+        key = ("record_fit", eras.start_year, seen, scen.data.dl_start, scen.record_slope)
+        record = memo.cached(
+            key, 0, lambda: record_process.fit(scen, eras, dl.year, dl.log10_compute)
+        )
     if scen.frontier_noise == "resampled" and record is None:
         deviation, origin = _frontier_deviations(eras, times, scen)
     else:
@@ -346,13 +351,22 @@ def run_chunk(p: Plan, first: int, stop: int, /, reduce: Reduce | None = None) -
     scen = p.scenario
     n = stop - first
     noise_on = scen.estimate_noise_factor > 1.0
-    d = draws(scen.seed, first, stop, len(p.t_dl), len(p.t_pre), noise_on)
-    growth_dl, growth_pre = np.empty(n), np.empty(n)
-    half = math.log10(scen.estimate_noise_factor)
-    noise_dl = (2.0 * d.noise_dl - 1.0) * half if noise_on else d.noise_dl
-    noise_pre = (2.0 * d.noise_pre - 1.0) * half if noise_on else d.noise_pre
-    kernels.bootstrap_slopes(p.t_dl, p.y_dl, d.idx_dl, noise_dl, growth_dl)
-    kernels.bootstrap_slopes(p.t_pre, p.y_pre, d.idx_pre, noise_pre, growth_pre)
+    sizes = (scen.seed, first, stop, len(p.t_dl), len(p.t_pre), noise_on)
+    d = memo.cached(("draws", *sizes), n, lambda: draws(*sizes))
+
+    def slopes() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        growth_dl, growth_pre = np.empty(n), np.empty(n)
+        half = math.log10(scen.estimate_noise_factor)
+        noise_dl = (2.0 * d.noise_dl - 1.0) * half if noise_on else d.noise_dl
+        noise_pre = (2.0 * d.noise_pre - 1.0) * half if noise_on else d.noise_pre
+        kernels.bootstrap_slopes(p.t_dl, p.y_dl, d.idx_dl, noise_dl, growth_dl)
+        kernels.bootstrap_slopes(p.t_pre, p.y_pre, d.idx_pre, noise_pre, growth_pre)
+        return growth_dl, growth_pre
+
+    # the warm path (model.memo) keeps the rates: a function of the draws and the systems
+    fitted = memo.digest(p.t_dl, p.y_dl, p.t_pre, p.y_pre)
+    key = ("slopes", *sizes, scen.estimate_noise_factor, fitted)
+    growth_dl, growth_pre = (a.copy() for a in memo.cached(key, n, slopes))  # clipped below
     clipped = _check_rates(scen, p.label, growth_dl, growth_pre, first)
     if p.long_run is None:
         growth_moore = np.sqrt(growth_pre * p.growth_ref)

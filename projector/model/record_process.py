@@ -46,7 +46,7 @@ from projector.dates import iso_date
 from projector.errors import InputError
 from projector.inputs.frontier import frontier_at, record_setters
 from projector.inputs.systems import decimal_year
-from projector.model import kernels
+from projector.model import kernels, memo
 from projector.model.ceiling_kernels import _ceiling_one
 
 if TYPE_CHECKING:
@@ -424,13 +424,36 @@ def _project_part(
 
     assert p.record is not None
     s = p.eras.start_year
-    z, u = record_uniforms(p.scenario.seed, first, stop, p.times.shape[0] - 1)
-    scale, slope, level = path_parameters(p.record, z, s, p.scenario.clip_floor)
+    fit, sizes = p.record, (p.scenario.seed, first, stop, p.times.shape[0] - 1)
+    z, u = memo.cached(("record_uniforms", *sizes), stop - first, lambda: record_uniforms(*sizes))
+    scale, slope, level = memo.cached(
+        ("record_parameters", *sizes, fit, s, p.scenario.clip_floor),
+        stop - first,
+        lambda: path_parameters(fit, z, s, p.scenario.clip_floor),
+    )
     # 'records-forward': the latent level moves at each path's draw of the fitted slope
     # (growth_dl keeps the bootstrap rate, which the backtest's trend baselines use);
     # otherwise the fit only places the level at s and the future is the engine's g(t)
-    rate = slope if p.record.slope_source == "records-forward" else growth_dl
+    rate = slope if fit.slope_source == "records-forward" else growth_dl
     floor = p.eras.log10_start + offset  # C(s), with its error when start.log10_sd > 0
+    if memo.enabled() and stop - first <= memo.MAX_PATHS:
+        from projector.model import warm_kernels as wk
+
+        def gumbel() -> np.ndarray:
+            out = np.empty_like(u)
+            wk.gumbel_terms(u, out)
+            return out
+
+        log_dt = np.empty(max(p.times.shape[0] - 1, 0))
+        wk.log_steps(p.times, log_dt)
+        order = np.argsort(p.thresholds, kind="stable")
+        wk.project_record_paths_warm(
+            p.times, log_dt, s, level, rate, growth_moore, reversion, p.shape, p.width, floor,
+            scale, memo.cached(("gumbel", *sizes), stop - first, gumbel), order,
+            p.thresholds[order], year_index, year_frac, ceilings[0], ceilings[1], ceilings[2],
+            ceilings[3], yearly, crossing, paths, ceilings[4],
+        )  # fmt: skip
+        return
     project_record_paths(
         p.times, s, level, rate, growth_moore, reversion, p.shape, p.width, floor,
         scale, u, p.thresholds, year_index, year_frac, ceilings[0], ceilings[1], ceilings[2],

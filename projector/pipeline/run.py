@@ -138,7 +138,9 @@ class Run:
         changed). Without it the run is computed in memory with every full path kept.
     keep_paths, chunk_paths
         Full paths a store keeps (default: all up to 10,000 paths, else 1,000) and paths
-        per chunk (memory only: results never depend on it).
+        per chunk (memory only: results never depend on it). Given for a run in memory,
+        the Dataset holds what a store would, bit for bit (that many full paths, float32,
+        later rows NaN; the yearly grid from the kernels): the fast form for reruns.
     workers, scheduler, timeout, client
         Run the chunks on a local Dask cluster of ``workers`` processes, on the cluster
         whose scheduler is at ``scheduler``, or on a connected ``client``; bit-identical
@@ -243,9 +245,9 @@ class Run:
 
             p = self.plan()
             scen = p.scenario
-            keep = scen.paths
-            if self.target is not None:
-                keep = default_keep(scen.paths) if self.keep_paths is None else self.keep_paths
+            keep = scen.paths if self.keep_paths is None else self.keep_paths
+            if self.target is not None and self.keep_paths is None:
+                keep = default_keep(scen.paths)
             self._layout = Layout(
                 paths=scen.paths,
                 chunk=executors.chunk_size(scen.paths, self.chunk_paths),
@@ -317,6 +319,34 @@ class Run:
             self._summary = summarize(self.result())
         return self._summary
 
+    def rerun(self, changes: Mapping[str, Any] | Sequence[str] | None = None, /) -> Run:
+        """This run again with ``changes`` on top of its own (scalar keys by dotted name,
+        ``{"growth.moore_doubling_months": 18}`` or ``["KEY=VALUE", ...]``), computed in
+        memory: the warm path of a notebook or the explorer.
+
+        The scenario is not read again, the systems table is reused unless a ``data``
+        key changed, the plan is reused when the resolved scenario is the same, and the
+        random draws, bootstrap rates and record-process fit of the last runs are kept
+        (:mod:`projector.model.memo`), so a rerun of 10,000 paths costs the kernels and
+        the summary. The result is bit-identical to a fresh run of the same scenario.
+        """
+        old = self.resolve()
+        scen = resolve(old, changes=changes) if changes else old
+        same_data = (scen.data.dataset, scen.data.notable_only) == (
+            old.data.dataset,
+            old.data.notable_only,
+        )
+        nxt = Run(
+            scen,
+            systems=self.load() if same_data else None,
+            keep_paths=self.keep_paths,
+            chunk_paths=self.chunk_paths,
+            threads=self.threads,
+        )
+        if self._plan is not None and scen.sha256 == self._plan.scenario.sha256:
+            nxt._plan = self._plan
+        return nxt
+
     def execute(self) -> Run:
         """Every stage, in order; with a store and ``plot``, the fan chart too."""
         self.compute()
@@ -327,10 +357,15 @@ class Run:
     # --- the two ways to compute ------------------------------------------------------
 
     def _compute_in_memory(self, client: Any) -> xr.Dataset:
+        from projector.model import memo
         from projector.model.cube import to_dataset
 
         p, lay = self.plan(), self.layout
         n = p.paths
+        if client is None and n <= memo.MAX_PATHS:
+            memo.enable()  # small runs in this process: keep the draws for the next one
+        if self.keep_paths is not None:
+            return self._compute_reduced(client)
         arrays: dict[str, np.ndarray] = {}
         clipped = 0
 
@@ -339,6 +374,9 @@ class Run:
             names = engine.PATH_ARRAYS + (engine.CEILING_ARRAYS if p.ceilings else ())
             for name in names:
                 part = getattr(c, name)
+                if c.first == 0 and c.stop == n:  # one chunk: its arrays are the run's
+                    arrays[name] = part
+                    continue
                 if name not in arrays:
                     arrays[name] = np.empty((n, *part.shape[1:]), dtype=part.dtype)
                 arrays[name][c.first : c.stop] = part
@@ -352,6 +390,69 @@ class Run:
             ex, tasks, sink, slots=executors.slots_of(client), fn=executors.compute_full_chunk
         )
         return to_dataset(p, arrays, clipped=clipped)
+
+    def _compute_reduced(self, client: Any) -> xr.Dataset:
+        """In memory, what a store of this run would hold (``keep_paths`` full paths,
+        float32; the yearly grid for every path), bit for bit."""
+        import xarray as xr
+
+        from projector.model.cube import (
+            VARIABLES,
+            _stamp,
+            coords,
+            provenance,
+            static_arrays,
+            system_names,
+        )
+
+        p, lay = self.plan(), self.layout
+        parts: list[dict[str, np.ndarray]] = []
+        clipped = 0
+
+        def sink(_: int, first: int, stop: int, arrays: dict[str, Any], k: int) -> None:
+            nonlocal clipped
+            parts.append(arrays)
+            clipped += k
+            if self.progress is not None:
+                self.progress(stop - first)
+
+        bounds = engine.chunk_bounds(lay.paths, lay.chunk)
+        tasks = [(p, a, b, lay.years, lay.keep) for a, b in bounds]
+        ex = executors.executor_for(client, [p])
+        executors.map_chunks(ex, tasks, lambda i, r: sink(i, *r), slots=executors.slots_of(client))
+        data = {
+            name: parts[0][name] if len(parts) == 1 else np.concatenate([q[name] for q in parts])
+            for name in parts[0]
+            if name != "log10_compute"
+        }
+        kept = [q["log10_compute"] for q in parts if "log10_compute" in q]
+        full = np.full((lay.paths, len(lay.times)), np.nan, dtype=np.float32)
+        if kept:
+            rows = kept[0] if len(kept) == 1 else np.concatenate(kept)
+            if rows.shape[0] == lay.paths:
+                full = rows
+            else:
+                full[: rows.shape[0]] = rows
+        data["log10_compute"] = full
+        data.update(static_arrays(p.scenario, p.eras, p))
+        ds = xr.Dataset(
+            {name: (VARIABLES[name][0], values) for name, values in data.items()},
+            coords={
+                **coords(p.scenario, lay.times, lay.years, lay.paths, p),
+                "system": system_names(p.eras),
+            },
+        )
+        _stamp(ds, p.scenario)
+        ds.attrs.update(
+            provenance(
+                p.scenario, p.eras, p.growth_ref, clipped=clipped, ceilings=p.ceilings,
+                record=p.record,
+            ),
+            paths=lay.paths,
+            paths_kept=lay.keep,
+            chunk_paths=lay.chunk,
+        )  # fmt: skip
+        return ds
 
     def _compute_into_store(self, client: Any) -> None:
         from projector.model.cube import provenance, static_arrays, system_names
