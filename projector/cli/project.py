@@ -188,7 +188,8 @@ def _cmd_export(args: argparse.Namespace) -> list[str]:
 
 
 def _cmd_validate(args: argparse.Namespace) -> list[str]:
-    from projector.pipeline.run import resolve, reversion_warnings
+    from projector.pipeline.api import reversion_warnings
+    from projector.pipeline.run import resolve
 
     lines = []
     for name in args.scenario:
