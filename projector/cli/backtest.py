@@ -71,7 +71,7 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
     require("scoringrules", "studies", "backtest scores (CRPS)")  # before any compute
     require("matplotlib", "plot", "backtest figures")  # before any compute
     from projector.pipeline import checks
-    from projector.pipeline.folders import write_folder
+    from projector.pipeline.folders import guard_output, input_paths, scenario_inputs, write_folder
     from projector.pipeline.run import resolve
     from projector.studies import backtest
 
@@ -86,6 +86,10 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
     out_dir = checks.check_output_folder(
         args.out if args.out is not None else RESULTS_DIR / f"backtest-{scen.name}"
     )
+    guard_output(
+        out_dir, "backtest",
+        inputs=[*scenario_inputs(scen), *input_paths(args.dataset, args.truth)],
+    )  # fmt: skip
 
     from tqdm import tqdm
 
