@@ -78,8 +78,7 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
     truth_model = backtest.TruthModel(
         uncertainty=args.truth_uncertainty, revision_sd=args.revision_noise, draws=args.truth_draws
     )
-    cutoffs = backtest.parse_cutoffs(args.cutoffs)
-    horizons = backtest.parse_horizons(args.horizons)
+    cutoffs, horizons = _cutoffs(args.cutoffs), backtest.parse_horizons(args.horizons)
     names = [b.strip() for b in args.baselines.split(",") if b.strip()]
     baselines = [] if names == ["none"] else names
     scen = resolve(args.scenario, changes=args.set)
@@ -117,3 +116,25 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
     if not args.quiet:
         lines.append(backtest.to_markdown(bt, cases=False).rstrip())
     return lines + [f"wrote {p}" for p in written]
+
+
+def _cutoffs(text: str) -> list[object]:
+    """``--cutoffs`` parsed, each within the dates a scenario may name (``DATE_RANGE``)."""
+    from projector.errors import InputError
+    from projector.inputs.declare import DATE_RANGE
+    from projector.studies import backtest
+
+    try:
+        cutoffs = backtest.parse_cutoffs(text)
+    except (ValueError, OverflowError) as exc:  # a step past the calendar's end
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"--cutoffs {text!r}: {exc}") from None
+    low, high = DATE_RANGE
+    outside = [c for c in cutoffs if not low <= c <= high]
+    if outside:
+        raise InputError(
+            f"--cutoffs {text!r}: {outside[0]} is outside {low} to {high}, the dates a "
+            "scenario may name"
+        )
+    return cutoffs
