@@ -24,6 +24,7 @@ import hashlib
 import importlib.resources
 import io
 import math
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -132,6 +133,21 @@ def bundled_records() -> list[dict[str, str]]:
             raise InputError(f"{where}: source is required")
         rows.append(row)
     return rows
+
+
+#: A number whose commas group thousands (``1,000,000`` or ``2,500.5e3``): the only commas
+#: a figure may hold. ``1,5e24`` (a decimal comma) is not one: dropping its comma would
+#: read it as 15e24, ten times the figure meant.
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?([eE][+-]?\d+)?")
+
+
+def _plain_number(text: str) -> float:
+    """A CSV figure as a float: commas only as thousands separators (ValueError else)."""
+    if "," in text:
+        if not _GROUPED.fullmatch(text):
+            raise ValueError(text)
+        text = text.replace(",", "")
+    return float(text)
 
 
 def _uncertainty_factor(where: str, text: str) -> float:
@@ -439,10 +455,12 @@ def _rows(
             continue
         where = f"{label}: line {lineno}"
         try:
-            compute = float(raw_c.replace(",", ""))
+            compute = _plain_number(raw_c)
         except ValueError:
+            comma = " (a decimal comma? write 1.5e24)" if "," in raw_c else ""
             raise InputError(
-                f"{where}: column '{col['compute']}' must be a number of FLOP, got {raw_c!r}"
+                f"{where}: column '{col['compute']}' must be a number of FLOP, got "
+                f"{raw_c!r}{comma}"
             ) from None
         if not math.isfinite(compute) or compute <= 0:
             raise InputError(
@@ -463,9 +481,13 @@ def _rows(
             )
         raw_p = (row.get(col["params"]) or "").strip()
         try:
-            params = float(raw_p.replace(",", "")) if raw_p else math.nan
+            params = _plain_number(raw_p) if raw_p else math.nan
         except ValueError:
             params = math.nan  # parameters are informative only in Epoch's free-text cells
+            if kind == "bundled":
+                raise InputError(
+                    f"{where}: column '{col['params']}' must be a number, got {raw_p!r}"
+                ) from None
         if math.isinf(params) or (kind == "bundled" and raw_p and not params > 0):
             raise InputError(
                 f"{where}: column '{col['params']}' must be a finite number > 0, got {raw_p!r}"
