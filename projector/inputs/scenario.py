@@ -118,23 +118,20 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], bytes]:
         # O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting
         # for one; anything but a regular file is then refused before a byte is read.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise InputError(
+                f"{path}: not a regular file (a folder, FIFO or device); "
+                "give a scenario .toml file"
+            )
         with os.fdopen(fd, "rb") as fh:
-            info = os.fstat(fh.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise InputError(
-                    f"{path}: not a regular file (a folder, FIFO or device); "
-                    "give a scenario .toml file"
-                )
             if info.st_size > MAX_FILE_BYTES:
                 raise InputError(
                     f"{path}: {info.st_size:,} bytes is too large for a scenario file "
                     f"(at most {MAX_FILE_BYTES:,})"
                 )
             data = fh.read(MAX_FILE_BYTES + 1)
-    except IsADirectoryError:
-        raise InputError(
-            f"{path}: not a regular file (a folder, FIFO or device); give a scenario .toml file"
-        ) from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     if len(data) > MAX_FILE_BYTES:

@@ -286,6 +286,10 @@ class Systems:
         return self.take(mask)
 
 
+#: The largest dataset CSV read [bytes]: Epoch's full export is about 5 MB.
+MAX_DATASET_BYTES = 256 << 20
+
+
 def load_dataset(
     source: str | Path = BUNDLED, *, notable_only: bool = True, today: dt.date | None = None
 ) -> Systems:
@@ -313,11 +317,10 @@ def load_dataset(
         raw = _bundled_bytes()
         label = BUNDLED
     else:
+        from projector.inputs.files import read_input_file
+
         path = Path(source)
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read dataset ({exc.strerror})") from None
+        raw = read_input_file(path, what="a dataset CSV", limit=MAX_DATASET_BYTES)
         label = str(path)
     try:
         text = raw.decode("utf-8-sig")
