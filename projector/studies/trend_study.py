@@ -102,7 +102,9 @@ def study(
     budget.check_memory(
         budget.BASE_MEMORY + 3 * 8 * resamples * len(systems),
         f"--resamples {resamples} over {len(systems)} systems",
-        f"use at most about {budget.round_down(room / (24 * len(systems) or 1)):,}",
+        f"use at most about {budget.round_down(room / (24 * len(systems) or 1)):,}"
+        if room > 24 * len(systems)
+        else "free memory or raise the memory limit (ulimit -v)",
     )
     analysis = trends.analyse(
         systems,
