@@ -42,7 +42,7 @@ def _cmd_compare(args: argparse.Namespace) -> list[str]:
     require("matplotlib", "plot", "comparison figures")  # before any compute
     from projector.model.summary import summarize
     from projector.pipeline import checks
-    from projector.pipeline.folders import write_folder
+    from projector.pipeline.folders import guard_output, write_folder
     from projector.render import study_plots
     from projector.studies import compare
 
@@ -54,6 +54,7 @@ def _cmd_compare(args: argparse.Namespace) -> list[str]:
     out_dir = checks.check_output_folder(
         args.out or RESULTS_DIR / ("compare-" + "-".join(names))[:120]
     )
+    guard_output(out_dir, "compare", inputs=args.results)
     written = write_folder(
         out_dir,
         {"compare.csv": compare.to_csv(c), "compare.md": compare.to_markdown(c)},
@@ -126,6 +127,11 @@ def _cmd_report(args: argparse.Namespace) -> list[str]:
         raise InputError(f"--out {target}: give a file name ending in .html")
     target = checks.check_output_file(target, "--out" if args.out is not None else "report")
     checks.check_output_file(target.with_suffix(".md"), "report")
+    inputs = [*paths, *(f for f in (args.sensitivity, args.backtest, args.trends) if f)]
+    from projector.pipeline.folders import guard_file
+
+    for twin_of, suffix in ((target, ".html"), (target.with_suffix(".md"), ".md")):
+        guard_file(twin_of, (suffix,), inputs=[find_store(p) for p in paths] + inputs[len(paths):])
     md, page = document.build(
         datasets,
         extras=open_extras(args.sensitivity, args.backtest, args.trends, args.ledger),

@@ -160,7 +160,10 @@ def _cmd_sweep(args: argparse.Namespace) -> list[str]:
     target = checks.check_output_folder(
         args.out or RESULTS_DIR / f"sweep-{first.name}-{digest[:8]}"
     )
-    if target.exists() and not args.force:
+    from projector.pipeline.folders import guard_output, scenario_inputs
+
+    inputs = [f for _, s in variants for f in scenario_inputs(s)]
+    if guard_output(target, "sweep", inputs=inputs) is not None and not args.force:
         raise InputError(f"{target}: exists; pass --force to replace it or --out elsewhere")
     if args.threads:
         from projector.pipeline.executors import set_threads
@@ -183,7 +186,11 @@ def _cmd_export(args: argparse.Namespace) -> list[str]:
     from projector.pipeline import checks
     from projector.pipeline.store import export_netcdf
 
+    from projector.pipeline.folders import guard_file
+    from projector.pipeline.store import find_store
+
     out = checks.check_output_file(args.out, "export")
+    guard_file(out, (".nc",), inputs=[find_store(args.result)], what="export")
     return [f"wrote {export_netcdf(args.result, out)}"]
 
 
@@ -293,6 +300,9 @@ def _cmd_plot(args: argparse.Namespace) -> list[str]:
     function, file_name = PLOT_KINDS[args.kind]
     target = args.out if args.out is not None else folder / file_name
     target = checks.check_output_file(target, "--out" if args.out is not None else "plot")
+    from projector.pipeline.folders import guard_file
+
+    guard_file(target, (".png",), inputs=[find_store(args.result)])
     if args.kind == "fan":
         return [f"wrote {_write_plot(args.result, target)}"]
     fig = getattr(plots, function)(open_result(args.result))

@@ -39,6 +39,7 @@ from projector.pipeline.folders import (
     RESULTS_DIR,
     Held,
     check_target,
+    scenario_inputs,
     identity,
     result_folder,
     write_fan_chart,
@@ -267,7 +268,10 @@ class Run:
         scen, systems = self.resolve(), self.load()
         target = self.target
         if target is not None:
-            same = check_target(target, identity(scen, systems), force=self.force)
+            same = check_target(
+                target, identity(scen, systems), force=self.force,
+                inputs=scenario_inputs(scen),
+            )  # fmt: skip
             if same and self.reuse:
                 self.up_to_date = True
                 self._checked = True
