@@ -27,6 +27,7 @@ attribute) opens with a :class:`UncheckedStoreWarning`.
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import json
 import os
@@ -37,7 +38,7 @@ from typing import Any
 
 from zarr.storage import LocalStore
 
-from projector.errors import InputError
+from projector.errors import InputError, ResourceError
 
 __all__ = [
     "ALGORITHM",
@@ -198,6 +199,11 @@ def check_store(path: Path, *, expect_record: bool) -> CheckedStore | None:
     return CheckedStore(path, record=record, checked=checked)
 
 
+def _identity(path: Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino
+
+
 def record_token(path: Path) -> str:
     """What identifies the result at ``path`` (a store or a file) as written: the digest
     of its record, or of the store's identity on disk when it has none. A result
@@ -232,9 +238,24 @@ class CheckedStore(LocalStore):
         self.record = dict(record or {})
         self._checked: set[str] = set(checked)
         self._lock = threading.Lock()
+        self._identity = _identity(Path(root))
 
     def with_read_only(self, read_only: bool = False) -> CheckedStore:
-        return type(self)(self.root, read_only=True, record=self.record, checked=self._checked)
+        return self  # read-only already; the same checks and identity
+
+    def _same_store(self) -> None:
+        """Refuse to read on when another run swapped a new store in at the same path:
+        what was read and what would be read would be of two runs."""
+        try:
+            same = _identity(Path(self.root)) == self._identity
+        except FileNotFoundError:
+            same = False
+        if not same:
+            raise ResourceError(
+                errno.EBUSY,
+                f"{self.root}: replaced by another run while it was being read; "
+                "run the command again when that run has finished",
+            )
 
     def _refuse(self, key: str) -> InputError:
         return _damaged(Path(self.root), f"{_array_of(key)} differs from what the run wrote")
@@ -257,6 +278,7 @@ class CheckedStore(LocalStore):
             self._checked.add(key)
 
     async def get(self, key: str, prototype: Any = None, byte_range: Any = None) -> Any:
+        self._same_store()
         value = await super().get(key, prototype, byte_range)
         if key in self.record:
             if value is None:
@@ -270,6 +292,7 @@ class CheckedStore(LocalStore):
     async def get_partial_values(
         self, prototype: Any, key_ranges: Iterable[tuple[str, Any]]
     ) -> list[Any]:
+        self._same_store()
         key_ranges = list(key_ranges)
         for key in dict.fromkeys(k for k, _ in key_ranges):
             await asyncio.to_thread(self._check, key)
