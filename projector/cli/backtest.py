@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 
 from projector.cli.args import RESULTS_DIR, SET_HELP, add_dask_options, path_arg, positive_int, seed
@@ -118,7 +119,7 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
     return lines + [f"wrote {p}" for p in written]
 
 
-def _cutoffs(text: str) -> list[object]:
+def _cutoffs(text: str) -> list[dt.date]:
     """``--cutoffs`` parsed, each within the dates a scenario may name (``DATE_RANGE``)."""
     from projector.errors import InputError
     from projector.inputs.declare import DATE_RANGE

@@ -137,7 +137,7 @@ def _cmd_report(args: argparse.Namespace) -> list[str]:
     from projector.pipeline.folders import guard_file
 
     for twin_of, suffix in ((target, ".html"), (target.with_suffix(".md"), ".md")):
-        guard_file(twin_of, (suffix,), inputs=[find_store(p) for p in paths] + inputs[len(paths):])
+        guard_file(twin_of, (suffix,), inputs=[find_store(p) for p in paths] + inputs[len(paths) :])
     md, page = document.build(
         datasets,
         extras=open_extras(args.sensitivity, args.backtest, args.trends, args.ledger),

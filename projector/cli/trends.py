@@ -49,9 +49,9 @@ def _cmd_trends(args: argparse.Namespace) -> list[str]:
     from projector.extras import require
 
     require("matplotlib", "plot", "trend figures")  # before any compute
+    from projector.inputs.scenario import find_scenario
     from projector.model.trends_cube import trends_to_dataset
     from projector.pipeline import checks
-    from projector.inputs.scenario import find_scenario
     from projector.pipeline.folders import guard_output, input_paths
     from projector.pipeline.store import write_trends
     from projector.render.report import trends_markdown

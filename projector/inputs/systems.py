@@ -298,6 +298,8 @@ class Systems:
 
 
 MAX_DATASET_BYTES = 256 << 20  #: the largest dataset CSV read [bytes] (Epoch's: about 5 MB)
+
+
 class SourceRow(NamedTuple):
     """One row of a dataset file as read, before any row is dropped (see :func:`read_rows`).
 

@@ -34,17 +34,17 @@ if TYPE_CHECKING:
     from projector.inputs.systems import Systems
 
 __all__ = [
+    "KINDS",
     "RESULTS_DIR",
     "Held",
-    "KINDS",
     "check_target",
     "folder_kind",
     "guard_file",
     "guard_output",
-    "input_paths",
-    "scenario_inputs",
     "identity",
+    "input_paths",
     "result_folder",
+    "scenario_inputs",
     "write_fan_chart",
     "write_folder",
     "write_reports",
@@ -100,7 +100,7 @@ def _store_kind(store: Path) -> str:
         import zarr
 
         attrs = dict(zarr.open_group(str(store), mode="r").attrs)
-    except Exception:  # noqa: BLE001 - damaged or foreign: judged as a projection
+    except Exception:
         return "projection"
     return "sweep" if attrs.get("sweep") else "projection"
 

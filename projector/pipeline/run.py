@@ -39,9 +39,9 @@ from projector.pipeline.folders import (
     RESULTS_DIR,
     Held,
     check_target,
-    scenario_inputs,
     identity,
     result_folder,
+    scenario_inputs,
     write_fan_chart,
     write_reports,
 )
