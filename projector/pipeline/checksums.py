@@ -193,7 +193,9 @@ def check_store(path: Path, *, expect_record: bool) -> CheckedStore | None:
             raise _damaged(path, f"{_array_of(key)} is {have} bytes, the run wrote {size}")
     checked = set()
     for key, entry in sorted(record.items()):
-        if not key.startswith(LAZY) and _digest_file(path / key) != entry:
+        if key.startswith(LAZY):
+            continue
+        if _digest_file(path / key) != entry:
             raise _damaged(path, f"{_array_of(key)} differs from what the run wrote")
         checked.add(key)
     return CheckedStore(path, record=record, checked=checked)
