@@ -184,7 +184,9 @@ def test_open_result_refuses_a_chunk_damaged_after_it_was_opened(
         ds["log10_compute"].values  # noqa: B018
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_a_flipped_byte_anywhere_is_never_read_back(
     results: dict[str, Path], tmp_path: Path, data: st.DataObject

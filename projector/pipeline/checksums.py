@@ -144,7 +144,7 @@ def _damaged(path: Path, what: str) -> InputError:
 
 def _array_of(key: str) -> str:
     """``'crossing_year/c/0/0'`` -> ``"array 'crossing_year', chunk c/0/0"``."""
-    head, sep, rest = key.partition("/c/")
+    head, sep, _ = key.partition("/c/")
     if sep:
         return f"array '{head}', chunk file {key}"
     if key.endswith("zarr.json"):

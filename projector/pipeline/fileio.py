@@ -10,10 +10,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import stat
 import tempfile
 import time
-import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
