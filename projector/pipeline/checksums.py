@@ -144,7 +144,7 @@ def _damaged(path: Path, what: str) -> InputError:
 
 def _array_of(key: str) -> str:
     """``'crossing_year/c/0/0'`` -> ``"array 'crossing_year', chunk c/0/0"``."""
-    head, sep, _rest = key.partition("/c/")
+    head, sep, _ = key.partition("/c/")
     if sep:
         return f"array '{head}', chunk file {key}"
     if key.endswith("zarr.json"):
@@ -193,7 +193,9 @@ def check_store(path: Path, *, expect_record: bool) -> CheckedStore | None:
             raise _damaged(path, f"{_array_of(key)} is {have} bytes, the run wrote {size}")
     checked = set()
     for key, entry in sorted(record.items()):
-        if not key.startswith(LAZY) and _digest_file(path / key) != entry:
+        if key.startswith(LAZY):
+            continue
+        if _digest_file(path / key) != entry:
             raise _damaged(path, f"{_array_of(key)} differs from what the run wrote")
         checked.add(key)
     return CheckedStore(path, record=record, checked=checked)
