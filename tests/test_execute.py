@@ -60,7 +60,7 @@ def test_local_dask_cluster_gives_identical_store(
 def test_unreachable_scheduler_is_one_line_not_a_hang(
     make_scenario: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(InputError, match="no Dask scheduler answered within 1 s"):
+    with pytest.raises(InputError, match=r"connection refused \(no Dask scheduler listens"):
         with connect(scheduler="tcp://127.0.0.1:9", timeout=1):
             pass
     out = tmp_path / "out"
@@ -68,6 +68,6 @@ def test_unreachable_scheduler_is_one_line_not_a_hang(
             "tcp://127.0.0.1:9", "--timeout", "1"]  # fmt: skip
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("projector: --scheduler tcp://127.0.0.1:9: no Dask scheduler")
+    assert err.startswith("projector: --scheduler tcp://127.0.0.1:9: connection refused")
     assert err.count("\n") == 1
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]

@@ -21,8 +21,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import os
-import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -114,29 +112,9 @@ MAX_NAME_BYTES = 200
 
 
 def _read_toml(path: Path) -> tuple[dict[str, Any], bytes]:
-    try:
-        # O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting
-        # for one; anything but a regular file is then refused before a byte is read.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            os.close(fd)
-            raise InputError(
-                f"{path}: not a regular file (a folder, FIFO or device); give a scenario .toml file"
-            )
-        with os.fdopen(fd, "rb") as fh:
-            if info.st_size > MAX_FILE_BYTES:
-                raise InputError(
-                    f"{path}: {info.st_size:,} bytes is too large for a scenario file "
-                    f"(at most {MAX_FILE_BYTES:,})"
-                )
-            data = fh.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError(
-            f"{path}: too large for a scenario file (at most {MAX_FILE_BYTES:,} bytes)"
-        )
+    from projector.inputs.files import read_input_file  # a FIFO or device: refused, no wait
+
+    data = read_input_file(path, what="a scenario .toml file", limit=MAX_FILE_BYTES)
     try:
         parsed = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

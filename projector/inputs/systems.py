@@ -360,7 +360,7 @@ def read_rows(
         from projector.inputs.files import read_input_file
 
         path = Path(source)
-        raw = read_input_file(path, what="a dataset CSV", limit=MAX_DATASET_BYTES)
+        raw = read_input_file(path, what="dataset", limit=MAX_DATASET_BYTES)
         label = str(path)
     try:
         text = raw.decode("utf-8-sig")
@@ -469,13 +469,8 @@ def _rows(
                 "a publication date cannot be in the future"
             )
         raw_p = (row.get(col["params"]) or "").strip()
-        params = read_number(raw_p)
-        if params is None:
-            if kind == "bundled":
-                raise InputError(
-                    f"{where}: column '{col['params']}' must be a number, got {raw_p!r}"
-                )
-            params = math.nan  # parameters are informative only in Epoch's free-text cells
+        read_p = read_number(raw_p)
+        params = math.nan if read_p is None else read_p  # Epoch's free text: informative only
         if math.isinf(params) or (kind == "bundled" and raw_p and not params > 0):
             raise InputError(
                 f"{where}: column '{col['params']}' must be a finite number > 0, got {raw_p!r}"
