@@ -260,7 +260,7 @@ def test_the_page_in_a_real_browser(tmp_path: Path) -> None:
         page.locator(".bk-TextInput", has_text="Save as").locator("input").fill(str(target))
         page.locator(".bk-TextInput", has_text="Save as").locator("input").press("Enter")
         page.locator(".bk-Button", has_text="Save scenario").locator("button").click()
-        page.wait_for_selector("#saved", timeout=30_000)
+        page.wait_for_selector("#saved", timeout=120_000)
         shown = {"anchors": after, "compute": _cells(page, "compute")}
         browser.close()
     assert not outside, f"the page asked for outside resources: {outside[:5]}"

@@ -100,7 +100,9 @@ class Page:
         )  # fmt: skip
         self.save_button = Button(label="Save scenario", width=320, name="save")
         self.save_button.on_click(lambda: self.guarded(self._save))
-        parts += [self.any_key, self.save_name, self.save_button]
+        # its own line: a rerun still in flight rewrites the status, never this
+        self.save_status = Div(text="", name="save_status", width=320)
+        parts += [self.any_key, self.save_name, self.save_button, self.save_status]
         return column(*parts, width=340)
 
     def _on(self, key: str) -> Callable[[str, Any, Any], None]:
@@ -116,7 +118,7 @@ class Page:
 
     def _save(self) -> None:
         path = self.session.save(self.save_name.value.strip() or "explored.toml")
-        self.status.text = (
+        self.save_status.text = (
             f"<span id='saved' style='color:#060'>Saved {html.escape(str(path))}: "
             f"<code>projector project {html.escape(str(path))}</code> runs it</span>"
         )
