@@ -80,7 +80,45 @@ _ERRNO: dict[int, tuple[str, str]] = {
     errno.EINVAL: ("input", "invalid argument (a name the file system does not accept?)"),
     errno.ENXIO: ("input", "no such device or address (a FIFO without a reader?)"),
     errno.ETXTBSY: ("environment", "file busy"),
+    errno.EFBIG: (
+        "environment",
+        "file too large (the file-size limit, ulimit -f, or the file system's); raise the "
+        "limit or write less (--keep-paths, --paths)",
+    ),
+    errno.EAGAIN: ("environment", "resource temporarily unavailable (a process or thread limit?)"),
+    errno.ETIMEDOUT: ("environment", "timed out"),
+    errno.ECONNRESET: ("environment", "connection reset by the other side"),
 }
+
+#: Failures the environment causes that arrive without an errno: a library that cannot
+#: be mapped (address-space limit, ``ulimit -v``) or a thread that cannot be started.
+#: (type name, words in the message) -> advice.
+_LIMITS: tuple[tuple[str, str, str], ...] = (
+    (
+        "OSError",
+        "shared object",
+        "cannot load a compiled library (address-space limit, ulimit -v, too low?); "
+        "raise the limit or free memory",
+    ),
+    (
+        "ImportError",
+        "shared object",
+        "cannot load a compiled library (address-space limit, ulimit -v, too low?); "
+        "raise the limit or free memory",
+    ),
+    (
+        "RuntimeError",
+        "can't start new thread",
+        "cannot start a thread (memory or process limit: ulimit -v / ulimit -u); raise the "
+        "limit, or use --threads 1",
+    ),
+    (
+        "RuntimeError",
+        "can't create new thread",
+        "cannot start a thread (memory or process limit: ulimit -v / ulimit -u); raise the "
+        "limit, or use --threads 1",
+    ),
+)
 
 
 def _one_line(text: str) -> str:
@@ -127,6 +165,9 @@ def classify(exc: BaseException) -> tuple[int, str]:
         prefix = f"{where}: " if where else ""
         return EXIT[kind], _one_line(f"{prefix}{advice}")
     name = type(exc).__name__
+    for kind, words, advice in _LIMITS:
+        if type(exc).__name__ == kind and words in str(exc):
+            return EXIT["environment"], advice
     return (
         EXIT["internal"],
         _one_line(f"internal error, please report: {name}: {exc}"),

@@ -108,15 +108,17 @@ def test_truncate_conditions_the_mixture(make_scenario: Callable[..., Path]) -> 
     assert a.mean() == pytest.approx(2024.0 + 5.0 * 0.36827 / 0.65542, abs=0.1)
 
 
-def test_truncate_with_no_mass_after_the_start_reverts_at_the_start(
+def test_truncate_with_no_mass_after_the_start_is_refused(
     make_scenario: Callable[..., Path], linear_csv: Path
 ) -> None:
-    proj = _run(
-        make_scenario(
-            dataset=linear_csv, paths=5, reversion=point_mixture(2015.0), policy="truncate"
+    """Issue 24: 'truncate' of a mixture with every date before the start has nothing to
+    condition on; it is refused rather than run as 'every path reverts at the start'."""
+    with pytest.raises(InputError, match="all its mass at or before the start"):
+        _run(
+            make_scenario(
+                dataset=linear_csv, paths=5, reversion=point_mixture(2015.0), policy="truncate"
+            )
         )
-    )
-    np.testing.assert_array_equal(proj["reversion_year"].values, 2022.0)
 
 
 @pytest.mark.parametrize("dist", ["normal", "uniform", "triangular", "point"])
@@ -275,10 +277,10 @@ def test_epoch_2022_mirrors_and_default_does_not() -> None:
 
 
 def test_default_never_gives_more_compute_for_an_earlier_reversion(tmp_path: Path) -> None:
-    """Under `default`, a point reversion before the start (2015) gives no more compute
-    than later ones, path by path; the 2022 mirror would give 2015 the compute of 2036."""
+    """Under `default`, an earlier point reversion gives no more compute than later ones,
+    path by path (a point before the start is refused under 'truncate': issue 24)."""
     runs = {}
-    for year in (2015.0, 2024.0, 2030.0, 2036.0):
+    for year in (2027.0, 2030.0, 2036.0, 2045.0):
         path = tmp_path / f"d{year:g}.toml"
         path.write_text(
             f'name = "d"\nextends = "default"\npaths = 300\n{point_mixture(year)}', encoding="utf-8"
@@ -288,4 +290,4 @@ def test_default_never_gives_more_compute_for_an_earlier_reversion(tmp_path: Pat
     years = sorted(runs)
     for early, late in itertools.pairwise(years):
         assert np.all(runs[early] <= runs[late] + 1e-12)
-    assert np.all(runs[2015.0][:, -1] < runs[2036.0][:, -1])
+    assert np.all(runs[2027.0][:, -1] < runs[2045.0][:, -1])

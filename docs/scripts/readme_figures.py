@@ -97,8 +97,8 @@ def default() -> None:
           f"({ds.attrs['start_compute_source']})")  # fmt: skip
     for y in (2030, 2050):
         q = s["compute_quantile"].sel(year=y)
-        print(f"default: {y} median 10^{float(q.sel(quantile=0.5)):.2f} "
-              f"[95%: {float(q.sel(quantile=0.025)):.2f}, {float(q.sel(quantile=0.975)):.2f}]")  # fmt: skip
+        lo, mid, hi = (float(q.sel(quantile=v)) for v in (0.025, 0.5, 0.975))
+        print(f"default: {y} median 10^{mid:.2f} [95%: {lo:.2f}, {hi:.2f}]")
     p = float(s["p_crossed"].sel(anchor=published.MEDIAN_ANCHOR, year=2050))
     x = float(s["crossing_quantile"].sel(anchor=published.MEDIAN_ANCHOR, quantile=0.5))
     print(f"default: P(median anchor by 2050) {p:.2f}, median crossing {x:.1f}")

@@ -143,6 +143,17 @@ def date(text: str) -> object:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
+def scheduler_arg(text: str) -> str:
+    """A ``--scheduler`` address, checked before anything runs (``executors``)."""
+    from projector.pipeline.executors import scheduler_address
+
+    try:
+        scheduler_address(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc).partition(": ")[2]) from None
+    return text
+
+
 def add_dask_options(p: argparse.ArgumentParser, *, what: str) -> None:
     """``--workers N | --scheduler ADDRESS`` and ``--timeout``: where ``what`` runs."""
     where = p.add_mutually_exclusive_group()
@@ -150,7 +161,10 @@ def add_dask_options(p: argparse.ArgumentParser, *, what: str) -> None:
         "--workers", type=positive_int, help=f"run {what} on a local Dask cluster of N"
     )
     where.add_argument(
-        "--scheduler", metavar="ADDRESS", help=f"run {what} on the Dask cluster at ADDRESS"
+        "--scheduler",
+        metavar="ADDRESS",
+        type=scheduler_arg,
+        help=f"run {what} on the Dask cluster at ADDRESS (tcp://HOST:PORT)",
     )
     p.add_argument(
         "--timeout",

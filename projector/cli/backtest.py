@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 
 from projector.cli.args import RESULTS_DIR, SET_HELP, add_dask_options, path_arg, positive_int, seed
@@ -71,21 +72,24 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
     require("scoringrules", "studies", "backtest scores (CRPS)")  # before any compute
     require("matplotlib", "plot", "backtest figures")  # before any compute
     from projector.pipeline import checks
-    from projector.pipeline.folders import write_folder
+    from projector.pipeline.folders import guard_output, input_paths, scenario_inputs, write_folder
     from projector.pipeline.run import resolve
     from projector.studies import backtest
 
     truth_model = backtest.TruthModel(
         uncertainty=args.truth_uncertainty, revision_sd=args.revision_noise, draws=args.truth_draws
     )
-    cutoffs = backtest.parse_cutoffs(args.cutoffs)
-    horizons = backtest.parse_horizons(args.horizons)
+    cutoffs, horizons = _cutoffs(args.cutoffs), backtest.parse_horizons(args.horizons)
     names = [b.strip() for b in args.baselines.split(",") if b.strip()]
     baselines = [] if names == ["none"] else names
     scen = resolve(args.scenario, changes=args.set)
     out_dir = checks.check_output_folder(
         args.out if args.out is not None else RESULTS_DIR / f"backtest-{scen.name}"
     )
+    guard_output(
+        out_dir, "backtest",
+        inputs=[*scenario_inputs(scen), *input_paths(args.dataset, args.truth)],
+    )  # fmt: skip
 
     from tqdm import tqdm
 
@@ -113,3 +117,25 @@ def _cmd_backtest(args: argparse.Namespace) -> list[str]:
     if not args.quiet:
         lines.append(backtest.to_markdown(bt, cases=False).rstrip())
     return lines + [f"wrote {p}" for p in written]
+
+
+def _cutoffs(text: str) -> list[dt.date]:
+    """``--cutoffs`` parsed, each within the dates a scenario may name (``DATE_RANGE``)."""
+    from projector.errors import InputError
+    from projector.inputs.declare import DATE_RANGE
+    from projector.studies import backtest
+
+    try:
+        cutoffs = backtest.parse_cutoffs(text)
+    except (ValueError, OverflowError) as exc:  # a step past the calendar's end
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"--cutoffs {text!r}: {exc}") from None
+    low, high = DATE_RANGE
+    outside = [c for c in cutoffs if not low <= c <= high]
+    if outside:
+        raise InputError(
+            f"--cutoffs {text!r}: {outside[0]} is outside {low} to {high}, the dates a "
+            "scenario may name"
+        )
+    return cutoffs

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 from pathlib import Path
 from typing import Any
 
 from projector.cli.args import RESULTS_DIR, file_arg, path_arg
-from projector.errors import InputError
+from projector.errors import InputError, ResourceError
 
 
 def add_compare(sub: argparse._SubParsersAction) -> None:
@@ -25,14 +27,14 @@ def add_compare(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_compare)
 
 
-def _open_results(paths: list[Path]) -> list[Any]:
-    from projector.pipeline.store import open_result
+def _open_results(paths: list[Path], command: str) -> list[Any]:
+    from projector.cli.project import open_for
 
     out = []
     for path in paths:
         if not path.exists():
             raise InputError(f"{path}: no such result (run `projector project` first)")
-        out.append(open_result(path))
+        out.append(open_for(path, command, sweeps=False))
     return out
 
 
@@ -42,18 +44,19 @@ def _cmd_compare(args: argparse.Namespace) -> list[str]:
     require("matplotlib", "plot", "comparison figures")  # before any compute
     from projector.model.summary import summarize
     from projector.pipeline import checks
-    from projector.pipeline.folders import write_folder
+    from projector.pipeline.folders import guard_output, write_folder
     from projector.render import study_plots
     from projector.studies import compare
 
     if len(args.results) < 2:
         raise InputError("compare: give at least two results")
-    summaries = [summarize(ds) for ds in _open_results(args.results)]
+    summaries = [summarize(ds) for ds in _open_results(args.results, "compare")]
     c = compare.compare(summaries)
     names = compare.labels(summaries)
     out_dir = checks.check_output_folder(
         args.out or RESULTS_DIR / ("compare-" + "-".join(names))[:120]
     )
+    guard_output(out_dir, "compare", inputs=args.results)
     written = write_folder(
         out_dir,
         {"compare.csv": compare.to_csv(c), "compare.md": compare.to_markdown(c)},
@@ -108,8 +111,10 @@ def _cmd_report(args: argparse.Namespace) -> list[str]:
     require("markdown", "studies", "HTML reports")
     require("matplotlib", "plot", "report figures")
     from projector.pipeline import checks
-    from projector.pipeline.fileio import atomic_path
-    from projector.pipeline.store import find_store
+    from projector.pipeline.checksums import record_token
+    from projector.pipeline.fileio import atomic_paths
+    from projector.pipeline.store import STORE_NAME, find_store
+    from projector.pipeline.transaction import locked
     from projector.render import document
     from projector.studies.folders import open_extras
 
@@ -118,23 +123,40 @@ def _cmd_report(args: argparse.Namespace) -> list[str]:
         folder = getattr(args, flag)
         if folder is not None and not folder.is_dir():
             raise InputError(f"--{flag} {folder}: no such folder")
-    datasets = _open_results(paths)
+    stores = [find_store(p) for p in paths]
+    tokens = [record_token(s) for s in stores]  # before reading: what the report is of
+    datasets = _open_results(paths, "report")
     target = args.out
     if target is None:
-        target = find_store(paths[0]).parent / "report.html"
+        target = stores[0].parent / "report.html"
     if target.suffix.lower() != ".html":
         raise InputError(f"--out {target}: give a file name ending in .html")
     target = checks.check_output_file(target, "--out" if args.out is not None else "report")
     checks.check_output_file(target.with_suffix(".md"), "report")
+    inputs = [*paths, *(f for f in (args.sensitivity, args.backtest, args.trends) if f)]
+    from projector.pipeline.folders import guard_file
+
+    for twin_of, suffix in ((target, ".html"), (target.with_suffix(".md"), ".md")):
+        guard_file(twin_of, (suffix,), inputs=[find_store(p) for p in paths] + inputs[len(paths) :])
     md, page = document.build(
         datasets,
         extras=open_extras(args.sensitivity, args.backtest, args.trends, args.ledger),
     )
     twin = target.with_suffix(".md")
-    with atomic_path(target) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-    with atomic_path(twin) as tmp:
-        tmp.write_text(md, encoding="utf-8")
+    # Into a result folder, under its lock: no run replaces the folder between the check
+    # that the results are still those read and the commit of both files, as a unit.
+    folder = Path(target).absolute().parent
+    guard = locked(folder) if (folder / STORE_NAME).exists() else contextlib.nullcontext()
+    with guard, atomic_paths([target, twin]) as (tmp_page, tmp_md):
+        tmp_page.write_text(page, encoding="utf-8")
+        tmp_md.write_text(md, encoding="utf-8")
+        for store, token in zip(stores, tokens, strict=True):
+            if not store.exists() or record_token(store) != token:
+                raise ResourceError(
+                    errno.EBUSY,
+                    f"{store}: replaced by another run while the report was being built; "
+                    "nothing was written; run report again",
+                )
     return [f"wrote {target}", f"wrote {twin}"]
 
 

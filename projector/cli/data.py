@@ -90,6 +90,9 @@ def _cmd_data_export(args: argparse.Namespace) -> list[str]:
     from projector.pipeline.fileio import atomic_path
 
     path = checks.check_output_file(args.path, "data export")
+    from projector.pipeline.folders import guard_file
+
+    guard_file(path, (".csv",), what="data export")
     rows = bundled_records()
     with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=BUNDLED_COLUMNS, lineterminator="\n")

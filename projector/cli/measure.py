@@ -382,5 +382,15 @@ def _cmd_peak(args: argparse.Namespace) -> list[str]:
 
 
 def _check_out(out: Path) -> None:
+    """measure adds its files to ``out``; a folder holding another command's result is
+    refused (its files would sit among that result's and be lost with it)."""
+    from projector.pipeline.folders import folder_kind
+
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: exists and is not a folder")
+    found = folder_kind(out) if out.is_dir() else None
+    if found is not None:
+        raise InputError(
+            f"--out {out}: holds a {found} result; write the measurements elsewhere "
+            "(default results/measure)"
+        )

@@ -160,7 +160,10 @@ def _cmd_sweep(args: argparse.Namespace) -> list[str]:
     target = checks.check_output_folder(
         args.out or RESULTS_DIR / f"sweep-{first.name}-{digest[:8]}"
     )
-    if target.exists() and not args.force:
+    from projector.pipeline.folders import guard_output, scenario_inputs
+
+    inputs = [f for _, s in variants for f in scenario_inputs(s)]
+    if guard_output(target, "sweep", inputs=inputs) is not None and not args.force:
         raise InputError(f"{target}: exists; pass --force to replace it or --out elsewhere")
     if args.threads:
         from projector.pipeline.executors import set_threads
@@ -181,14 +184,17 @@ def _cmd_sweep(args: argparse.Namespace) -> list[str]:
 
 def _cmd_export(args: argparse.Namespace) -> list[str]:
     from projector.pipeline import checks
-    from projector.pipeline.store import export_netcdf
+    from projector.pipeline.folders import guard_file
+    from projector.pipeline.store import export_netcdf, find_store
 
     out = checks.check_output_file(args.out, "export")
+    guard_file(out, (".nc",), inputs=[find_store(args.result)], what="export")
     return [f"wrote {export_netcdf(args.result, out)}"]
 
 
 def _cmd_validate(args: argparse.Namespace) -> list[str]:
-    from projector.pipeline.run import resolve, reversion_warnings
+    from projector.pipeline.api import reversion_warnings
+    from projector.pipeline.run import resolve
 
     lines = []
     for name in args.scenario:
@@ -248,12 +254,40 @@ def _validate_rates(scen: Scenario) -> list[str]:
     ]
 
 
+def open_for(path: str | Path, command: str, *, sweeps: bool = True) -> Any:
+    """The result at ``path`` (``store.open_result``: checked) for ``command``.
+
+    A store too old to carry checksums is read with one warning line on stderr. With
+    ``sweeps=False``, a sweep result is refused in one line saying what reads it.
+    """
+    import warnings
+
+    from projector.pipeline.checksums import UncheckedStoreWarning
+    from projector.pipeline.store import open_result
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UncheckedStoreWarning)
+        ds = open_result(path)
+    for w in caught:
+        if issubclass(w.category, UncheckedStoreWarning):
+            print(f"projector: warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if not sweeps and "variant" in ds.dims:
+        ds.close()
+        raise InputError(
+            f"{path}: a sweep result ({ds.sizes['variant']} variants); `projector {command}` "
+            f"reads a single projection's result (from `projector project`); `projector "
+            f"summary {path}` prints each variant's tables"
+        )
+    return ds
+
+
 def _cmd_summary(args: argparse.Namespace) -> list[str]:
     from projector.model.summary import summarize
-    from projector.pipeline.store import open_result
     from projector.render.report import summary_csv, summary_markdown
 
-    ds = open_result(args.result)
+    ds = open_for(args.result, "summary")
     s = summarize(ds)
     if args.csv:
         return emit([summary_csv(s)])
@@ -267,9 +301,8 @@ def _cmd_summary(args: argparse.Namespace) -> list[str]:
 
 def _write_plot(result: Path, target: Path) -> Path:
     from projector.pipeline.folders import write_fan_chart
-    from projector.pipeline.store import open_result
 
-    return write_fan_chart(open_result(result), target)
+    return write_fan_chart(open_for(result, "plot", sweeps=False), target)
 
 
 #: plot --kind -> (function in projector.render.plots, default file name)
@@ -285,16 +318,19 @@ PLOT_KINDS = {
 def _cmd_plot(args: argparse.Namespace) -> list[str]:
     from projector.pipeline import checks
     from projector.pipeline.fileio import atomic_path
-    from projector.pipeline.store import find_store, open_result
+    from projector.pipeline.store import find_store
     from projector.render import plots
 
     folder = find_store(args.result).parent  # the result folder, or beside a lone store
     function, file_name = PLOT_KINDS[args.kind]
     target = args.out if args.out is not None else folder / file_name
     target = checks.check_output_file(target, "--out" if args.out is not None else "plot")
+    from projector.pipeline.folders import guard_file
+
+    guard_file(target, (".png",), inputs=[find_store(args.result)])
     if args.kind == "fan":
         return [f"wrote {_write_plot(args.result, target)}"]
-    fig = getattr(plots, function)(open_result(args.result))
+    fig = getattr(plots, function)(open_for(args.result, "plot", sweeps=False))
     with atomic_path(target) as tmp:
         fig.savefig(tmp, dpi=130, format="png")
     plots.close(fig)

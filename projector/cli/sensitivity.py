@@ -52,7 +52,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> list[str]:
     require("SALib", "studies", "sensitivity analyses")  # before any compute
     require("matplotlib", "plot", "sensitivity figures")  # before any compute
     from projector.pipeline import checks
-    from projector.pipeline.folders import write_folder
+    from projector.pipeline.folders import guard_output, scenario_inputs, write_folder
     from projector.pipeline.run import resolve
     from projector.studies import sensitivity
 
@@ -60,6 +60,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> list[str]:
     out_dir = checks.check_output_folder(
         args.out if args.out is not None else RESULTS_DIR / f"sensitivity-{scen.name}"
     )
+    guard_output(out_dir, "sensitivity", inputs=scenario_inputs(scen))
     from tqdm import tqdm
 
     total = sensitivity.count_runs(args.method, args.samples, len(args.vary))

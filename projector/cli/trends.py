@@ -49,8 +49,10 @@ def _cmd_trends(args: argparse.Namespace) -> list[str]:
     from projector.extras import require
 
     require("matplotlib", "plot", "trend figures")  # before any compute
+    from projector.inputs.scenario import find_scenario
     from projector.model.trends_cube import trends_to_dataset
     from projector.pipeline import checks
+    from projector.pipeline.folders import guard_output, input_paths
     from projector.pipeline.store import write_trends
     from projector.render.report import trends_markdown
     from projector.studies import trend_study, trends
@@ -64,6 +66,9 @@ def _cmd_trends(args: argparse.Namespace) -> list[str]:
         large_from=args.large_from,
     )  # fmt: skip
     out_dir = checks.check_output_folder(args.out if args.out is not None else RESULTS_DIR / label)
+    scenario_file = find_scenario(args.scenario) if args.scenario else None
+    inputs = input_paths(args.dataset, scenario_file, data)
+    guard_output(out_dir, "trends", inputs=inputs)
     st = trend_study.study(
         data, cutoff, windows, label, rule=rule, resamples=args.resamples, noise=args.noise,
         seed=args.seed,

@@ -206,10 +206,9 @@ def load_constraints(path: str | Path | None = None) -> Constraints:
         raw, label = _bundled()
     else:
         label = str(path)
-        try:
-            raw = Path(path).read_bytes()
-        except OSError as exc:
-            raise InputError(f"{label}: cannot read constraints table ({exc.strerror})") from None
+        from projector.inputs.files import read_input_file
+
+        raw = read_input_file(path, what="a constraints table CSV", limit=64 << 20)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -154,18 +154,32 @@ def check_value(where: str, p: Param, value: Any) -> Any:
         return value
     if p.kind == "date":
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-            return value
+            return _check_date(where, p, value)
         if isinstance(value, str):
             try:
-                return dt.date.fromisoformat(value)
+                parsed = dt.date.fromisoformat(value)
             except ValueError:
                 raise bad from None
+            return _check_date(where, p, parsed)
         raise bad
     if p.kind == "floats":
         if not isinstance(value, list) or not value:
             raise bad
         return [check_number(where, p, v, float) for v in value]
     return check_number(where, p, value, int if p.kind == "int" else float)
+
+
+#: The dates a scenario may name: the data's era (the oldest system is from 1950) to the
+#: latest start year (2200). A date outside has no meaning for a run (no data before it,
+#: or a decimal year past the calendar's end once a year is added to it).
+DATE_RANGE = (dt.date(1900, 1, 1), dt.date(2200, 12, 31))
+
+
+def _check_date(where: str, p: Param, value: dt.date) -> dt.date:
+    low, high = DATE_RANGE
+    if not low <= value <= high:
+        raise InputError(f"{where}: key '{p.key}' must be a date from {low} to {high}, got {value}")
+    return value
 
 
 def check_number(where: str, p: Param, value: Any, kind: type) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 
 from projector.errors import InputError
 
@@ -114,10 +115,21 @@ def parse_date(value: str, fmt: str) -> dt.date:
     return dt.date.fromisoformat(value[:10])
 
 
+#: A number whose commas group thousands (``1,000,000`` or ``2,500.5e3``): the only commas
+#: a figure may hold. ``1,5e24`` (a decimal comma) is not one: dropping its comma would
+#: read it as 15e24, ten times the figure meant.
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?([eE][+-]?\d+)?")
+
+
 def read_number(text: str, *, blank_words: bool = True) -> float | None:
     """A number cell; NaN for no figure (empty, or ``NaN`` as pandas writes a gap in a
-    republished export, unless ``blank_words`` is False); None if unreadable."""
-    text = text.strip().replace(",", "")
+    republished export, unless ``blank_words`` is False); None if unreadable (commas
+    only as thousands separators: a decimal comma is unreadable)."""
+    text = text.strip()
+    if "," in text:
+        if not _GROUPED.fullmatch(text):
+            return None
+        text = text.replace(",", "")
     if not text or (blank_words and text.lower() in ("nan", "none", "null")):
         return math.nan
     try:

@@ -26,11 +26,20 @@ def _name(at: str, value: Any) -> str:
 
 
 def anchors(where: str, raw: Any) -> tuple[Anchor, ...]:
-    """Validate ``[[anchors]]`` (none is fine: the run reports no crossings)."""
+    """Validate ``[[anchors]]``: at least one (issue 24: every summary, table and figure
+    of a run reports crossings of its anchors; a run with none has nothing to say)."""
     if raw is None:
-        return ()
+        raise InputError(
+            f"{where}: no [[anchors]]; give at least one (name, log10_flop), or extend a "
+            'scenario that has them (extends = "default")'
+        )
     if not isinstance(raw, list):
         raise InputError(f"{where}: [[anchors]] must be an array of tables")
+    if not raw:
+        raise InputError(
+            f"{where}: anchors = [] leaves no anchor to report crossings of; give at least "
+            "one [[anchors]] table (name, log10_flop)"
+        )
     decl: dict[str, Param] = {p.key: p for p in row_keys(Anchor)}
     valid = ", ".join(decl)
     out = []

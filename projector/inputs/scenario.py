@@ -21,6 +21,8 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import os
+import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -113,13 +115,21 @@ MAX_NAME_BYTES = 200
 
 def _read_toml(path: Path) -> tuple[dict[str, Any], bytes]:
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
+        # O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting
+        # for one; anything but a regular file is then refused before a byte is read.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
             raise InputError(
-                f"{path}: {size:,} bytes is too large for a scenario file "
-                f"(at most {MAX_FILE_BYTES:,})"
+                f"{path}: not a regular file (a folder, FIFO or device); give a scenario .toml file"
             )
-        with path.open("rb") as fh:
+        with os.fdopen(fd, "rb") as fh:
+            if info.st_size > MAX_FILE_BYTES:
+                raise InputError(
+                    f"{path}: {info.st_size:,} bytes is too large for a scenario file "
+                    f"(at most {MAX_FILE_BYTES:,})"
+                )
             data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None

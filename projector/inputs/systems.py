@@ -297,6 +297,9 @@ class Systems:
         return self.take(mask)
 
 
+MAX_DATASET_BYTES = 256 << 20  #: the largest dataset CSV read [bytes] (Epoch's: about 5 MB)
+
+
 class SourceRow(NamedTuple):
     """One row of a dataset file as read, before any row is dropped (see :func:`read_rows`).
 
@@ -354,11 +357,10 @@ def read_rows(
         raw = _bundled_bytes()
         label = BUNDLED
     else:
+        from projector.inputs.files import read_input_file
+
         path = Path(source)
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read dataset ({exc.strerror})") from None
+        raw = read_input_file(path, what="a dataset CSV", limit=MAX_DATASET_BYTES)
         label = str(path)
     try:
         text = raw.decode("utf-8-sig")
@@ -442,8 +444,9 @@ def _rows(
         raw_c = (row.get(col["compute"]) or "").strip()
         compute = read_number(raw_c, blank_words=kind != "bundled")
         if compute is None:
+            comma = " (a decimal comma? write 1.5e24)" if "," in raw_c else ""
             raise InputError(
-                f"{where}: column '{col['compute']}' must be a number of FLOP, got {raw_c!r}"
+                f"{where}: column '{col['compute']}' must be a number of FLOP, got {raw_c!r}{comma}"
             )
         has_figure = not math.isnan(compute)
         if has_figure and not (math.isfinite(compute) and compute > 0):
@@ -468,6 +471,10 @@ def _rows(
         raw_p = (row.get(col["params"]) or "").strip()
         params = read_number(raw_p)
         if params is None:
+            if kind == "bundled":
+                raise InputError(
+                    f"{where}: column '{col['params']}' must be a number, got {raw_p!r}"
+                )
             params = math.nan  # parameters are informative only in Epoch's free-text cells
         if math.isinf(params) or (kind == "bundled" and raw_p and not params > 0):
             raise InputError(

@@ -258,10 +258,17 @@ def plan(scen: Scenario, systems: Systems, /) -> Plan:
     all_before = False
     if scen.reversion_before_start == "truncate":
         kept = weight * (1.0 - below)
-        if kept.sum() > 0:
-            weight = kept / kept.sum()
-        else:
-            all_before = True  # the limit of truncation: reversion at the start
+        if not kept.sum() > 0:
+            # Conditioning on R > s is undefined with no mass there; reverting every path
+            # at s instead would silently replace the user's stories by another one.
+            names = ", ".join(c.name for c in comps)
+            raise InputError(
+                f"{scen.source}: [[reversion]] ({names}) puts all its mass at or before "
+                f"the start {s:.2f}, so growth.reversion_before_start = 'truncate' leaves "
+                "nothing to condition on; move the dates after the start or choose "
+                "'mirror' or 'immediate'"
+            )
+        weight = kept / kept.sum()
     cum = np.cumsum(weight)
     cum[-1] = 1.0
     dl = eras.dl

@@ -254,10 +254,7 @@ def fit(scen: Scenario, eras: Eras, t_dl: np.ndarray, y_dl: np.ndarray, /) -> Re
     )  # fmt: skip
 
 
-# The optimiser's answer is rounded to this many decimals (of ln scale and slope) so that
-# the last bits of an iterative fit, which differ between SciPy builds and machines
-# (1e-12 here), do not change every path: 1e-9 is far below any scientific meaning.
-_FIT_DECIMALS = 9
+_FIT_DECIMALS = 9  # the fit rounded: SciPy builds and machines differ in its last bits
 
 
 def _covariance(nll: Any, v: np.ndarray) -> tuple[float, float, float] | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures as cf
 import contextlib
+import errno
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -181,6 +182,142 @@ def _refuse_in_worker() -> None:
         )
 
 
+#: Schemes ``--scheduler`` accepts: plain TCP (``dask scheduler``'s default). TLS needs a
+#: security configuration and UCX a plugin that the command line does not set up.
+SCHEMES = ("tcp",)
+
+
+def scheduler_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``tcp://HOST:PORT`` as (host, port); anything else is bad input.
+
+    Raises
+    ------
+    InputError
+        Not an address, an unsupported scheme (``ucx://``, ``tls://``, ``http://``) or a
+        port outside 1..65535.
+    """
+    shown = " ".join(str(text).split())[:120]
+    where = f"--scheduler {shown!r}"
+    scheme, sep, rest = str(text).strip().partition("://")
+    if not sep:
+        scheme, rest = "tcp", scheme
+    if scheme.lower() not in SCHEMES:
+        raise InputError(
+            f"{where}: scheme {scheme!r} is not supported; give tcp://HOST:PORT "
+            "(the address `dask scheduler` prints)"
+        )
+    host, colon, port_text = rest.rpartition(":")
+    host = host.strip("[]")
+    if (
+        not colon
+        or not host
+        or any(c.isspace() or c in "/?#@" for c in host + port_text)
+        or not port_text.isdigit()
+        or not 0 < int(port_text) < 65536
+    ):
+        raise InputError(
+            f"{where}: not a scheduler address; expected tcp://HOST:PORT with a port in "
+            "1..65535 (the address `dask scheduler` prints)"
+        )
+    return host, int(port_text)
+
+
+#: Bytes every Dask handshake carries (a msgpack map with these keys), read from the
+#: first message a scheduler sends on a new connection.
+_HANDSHAKE_KEYS = (b"compression", b"pickle-protocol")
+
+
+def probe_scheduler(host: str, port: int, *, timeout: float, where: str) -> None:
+    """Connect to ``host:port`` and read the scheduler's handshake, within ``timeout`` s.
+
+    A Dask scheduler speaks first on a new connection; something that accepts and never
+    answers (a stopped process, an HTTP server waiting for a request) would otherwise
+    hold the Dask client's handshake forever.
+
+    Raises
+    ------
+    InputError
+        Nothing listens there, the host is unknown, or what answers is not a scheduler.
+    """
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except ConnectionRefusedError:
+        raise InputError(
+            f"{where}: connection refused (no Dask scheduler listens there); start one with "
+            "`dask scheduler` and `dask worker ADDRESS`"
+        ) from None
+    except TimeoutError:
+        raise InputError(f"{where}: no answer to the connection within {timeout:g} s") from None
+    except OSError as exc:
+        reason = " ".join(str(exc.strerror or exc).split())[:120]
+        raise InputError(f"{where}: cannot connect ({reason})") from None
+    received = b""
+    try:
+        with sock:
+            while not all(k in received for k in _HANDSHAKE_KEYS) and len(received) < 4096:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                sock.settimeout(left)
+                data = sock.recv(4096)
+                if not data:
+                    break
+                received += data
+    except TimeoutError:
+        raise InputError(
+            f"{where}: accepted the connection but sent no Dask handshake within {timeout:g} s "
+            "(not a Dask scheduler, or a stuck one)"
+        ) from None
+    except OSError as exc:
+        reason = " ".join(str(exc.strerror or exc).split())[:120]
+        raise InputError(f"{where}: the connection failed ({reason})") from None
+    if not all(k in received for k in _HANDSHAKE_KEYS):
+        raise InputError(
+            f"{where}: answered, but not as a Dask scheduler does (no handshake); give the "
+            "address `dask scheduler` prints"
+        )
+
+
+def within(seconds: float, fn: Callable[[], Any], *, what: str) -> Any:
+    """``fn()`` in a daemon thread, refused with ``InputError(what)`` after ``seconds``.
+
+    For the waits of a Dask client that take no deadline of their own (its handshake):
+    a stuck thread cannot keep the process alive, the command ends with one line.
+    """
+    import threading
+
+    done = threading.Event()
+    box: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=call, name="projector-connect", daemon=True).start()
+    if not done.wait(seconds):
+        raise InputError(what)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+#: The --timeout each client was connected with: how long it may run with no worker or
+#: no scheduler before a wait for results is given up (see :class:`_Watched`).
+_PATIENCE: dict[int, float] = {}
+
+
+def _patience(client: Any) -> float:
+    return _PATIENCE.get(id(client), 10.0)
+
+
 @contextlib.contextmanager
 def connect(
     *, workers: int | None = None, scheduler: str | None = None, timeout: float = 10.0
@@ -188,37 +325,62 @@ def connect(
     """A ``dask.distributed.Client``: a local cluster of ``workers`` processes, or the
     scheduler at ``scheduler`` (started with ``dask scheduler`` / ``dask worker``).
 
+    Every wait has a deadline: the connection and the scheduler's handshake
+    (:func:`probe_scheduler`), the client's own handshake, the first worker, and each
+    result (no worker or no scheduler for ``timeout`` seconds ends the run).
+
     Raises
     ------
     InputError
-        The scheduler did not answer within ``timeout`` seconds, or has no workers.
+        Not an address, an unsupported scheme, nothing (or not a scheduler) answering
+        within ``timeout`` seconds, or no workers.
     """
     import logging
 
     distributed = _distributed()
     Client, LocalCluster = distributed.Client, distributed.LocalCluster
     # distributed logs connection retries at WARNING; the one-line error says it all
-    logging.getLogger("distributed").setLevel(logging.ERROR)
+    for name in ("distributed", "distributed.client", "distributed.worker", "distributed.core"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     if scheduler is not None:
-        try:
-            client = Client(scheduler, timeout=f"{timeout}s", set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as exc:
-            reason = " ".join(str(exc).split())[:160] or type(exc).__name__
-            raise InputError(
-                f"--scheduler {scheduler}: no Dask scheduler answered within {timeout:g} s "
-                f"({reason}); start one with `dask scheduler` and `dask worker ADDRESS`"
-            ) from None
+        host, port = scheduler_address(scheduler)
+        address = f"tcp://{host if ':' not in host else f'[{host}]'}:{port}"
+        where = f"--scheduler {address}"
+        late = (
+            f"{where}: no Dask scheduler answered within {timeout:g} s; start one with "
+            "`dask scheduler` and `dask worker ADDRESS`"
+        )
+        within(
+            timeout + 1.0,
+            lambda: probe_scheduler(host, port, timeout=timeout, where=where),
+            what=late,
+        )
+
+        def open_client() -> Any:
+            try:
+                return Client(address, timeout=f"{timeout}s", set_as_default=False)
+            except (OSError, TimeoutError, ValueError) as exc:
+                reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+                raise InputError(
+                    f"{where}: no Dask scheduler answered within {timeout:g} s ({reason}); "
+                    "start one with `dask scheduler` and `dask worker ADDRESS`"
+                ) from None
+
+        client = within(2 * timeout + 5.0, open_client, what=late)
+        _PATIENCE[id(client)] = timeout
         try:
             try:
                 client.wait_for_workers(1, timeout=timeout)
             except (TimeoutError, OSError):
                 raise InputError(
-                    f"--scheduler {scheduler}: the scheduler has no workers after "
-                    f"{timeout:g} s; start some with `dask worker {scheduler}`"
+                    f"{where}: the scheduler has no workers after "
+                    f"{timeout:g} s; start some with `dask worker {address}`"
                 ) from None
             yield client
         finally:
-            client.close()
+            _PATIENCE.pop(id(client), None)
+            with contextlib.suppress(Exception):
+                within(timeout + 1.0, client.close, what="close")
         return
     if workers is not None and workers < 1:
         raise InputError(f"--workers {workers}: expected a number of worker processes >= 1")
@@ -255,16 +417,84 @@ def slots_of(client: Any) -> int:
     return max(1, sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values()))
 
 
+def await_result(client: Any, future: Any) -> Any:
+    """``future.result()``, given up when the cluster cannot finish it.
+
+    A task may legitimately run long, so there is no deadline on the task itself; there
+    is one on a cluster that cannot run it: no scheduler connection, or no worker, for
+    the client's ``--timeout`` seconds in a row.
+
+    Raises
+    ------
+    ResourceError
+        The scheduler went away or kept no worker for that long.
+    """
+    import time
+
+    from projector.errors import ResourceError
+
+    patience = _patience(client)
+    idle_since: float | None = None
+    while True:
+        try:
+            return future.result(timeout=min(patience, 1.0))
+        except TimeoutError:
+            pass
+        if client.status not in ("running", "connecting", "newly-created"):
+            raise ResourceError(
+                errno.ECONNRESET,
+                f"the Dask scheduler closed the connection (client {client.status}); "
+                "the result was not written",
+            )
+        try:
+            alive = client.status == "running" and bool(client.scheduler_info()["workers"])
+        except (KeyError, OSError, AttributeError):
+            alive = False
+        now = time.monotonic()
+        if alive:
+            idle_since = None
+        elif idle_since is None:
+            idle_since = now
+        elif now - idle_since > patience:
+            raise ResourceError(
+                errno.ETIMEDOUT,
+                f"the Dask cluster had no scheduler connection or no worker for "
+                f"{patience:g} s (--timeout); the result was not written",
+            )
+
+
+class _Watched:
+    """A Dask future whose ``result()`` is :func:`await_result`."""
+
+    def __init__(self, client: Any, future: Any) -> None:
+        self.client, self.future = client, future
+
+    def result(self) -> Any:
+        return await_result(self.client, self.future)
+
+
 class _Distributed:
     """Adapts a Dask client to :class:`Executor`: the plan is scattered once."""
 
     def __init__(self, client: Any, plans: Sequence[engine.Plan]) -> None:
         self.client = client
-        self.plans = {id(p): client.scatter(p, broadcast=True, hash=False) for p in plans}
+        from projector.errors import ResourceError
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Any:
+        try:
+            self.plans = {
+                id(p): client.scatter(p, broadcast=True, hash=False, timeout=_patience(client))
+                for p in plans
+            }
+        except TimeoutError:
+            raise ResourceError(
+                errno.ETIMEDOUT,
+                f"the Dask cluster did not take the run's plan within {_patience(client):g} s "
+                "(--timeout); are its workers alive?",
+            ) from None
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> _Watched:
         p, *rest = args
-        return self.client.submit(fn, self.plans[id(p)], *rest, pure=False)
+        return _Watched(self.client, self.client.submit(fn, self.plans[id(p)], *rest, pure=False))
 
 
 def executor_for(client: Any, plans: Sequence[engine.Plan]) -> Any:
@@ -283,4 +513,8 @@ def mapper(client: Any) -> Callable[[Callable[[Any], Any], Sequence[Any]], list[
         return None
     if isinstance(client, cf.ThreadPoolExecutor):
         return lambda f, xs: list(client.map(f, xs))
-    return lambda f, xs: list(client.gather(client.map(f, list(xs), pure=False)))
+
+    def run_all(f: Callable[[Any], Any], xs: Sequence[Any]) -> list[Any]:
+        return [await_result(client, fut) for fut in client.map(f, list(xs), pure=False)]
+
+    return run_all

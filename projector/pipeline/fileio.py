@@ -10,16 +10,23 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from projector.errors import InputError
-from projector.pipeline.transaction import before_commit, make_parents, name_target, remove_empty
+from projector.pipeline.transaction import (
+    before_commit,
+    make_parents,
+    name_target,
+    remove_empty,
+    signals_blocked,
+)
 
-__all__ = ["atomic_path", "check_replaceable_file", "write_bytes"]
+__all__ = ["atomic_path", "atomic_paths", "check_replaceable_file", "write_bytes"]
 
 
 def check_replaceable_file(target: Path, what: str = "") -> None:
@@ -149,6 +156,94 @@ def atomic_path(target: Path) -> Iterator[Path]:
     finally:
         if not done:
             remove_empty(created)
+
+
+@contextlib.contextmanager
+def atomic_paths(targets: Sequence[Path]) -> Iterator[list[Path]]:
+    """Like :func:`atomic_path` for files that belong together (``report.html`` and its
+    Markdown twin): all are replaced, or none.
+
+    Each target is written to a temporary; then, with SIGINT/SIGTERM deferred, each
+    existing target is kept aside (a hard link, or a copy) and the temporaries renamed
+    into place; if any rename fails, the targets already replaced get their old files
+    back (or are removed when they had none) and the error is raised.
+    """
+    targets = [Path(t) for t in targets]
+    with contextlib.ExitStack() as stack:
+        tmps = [stack.enter_context(_staged(t)) for t in targets]
+        try:
+            yield tmps
+            before_commit()
+            for tmp, t in zip(tmps, targets, strict=True):
+                os.chmod(tmp, 0o666 & ~_umask())
+                wfd = os.open(tmp, os.O_RDONLY)
+                try:
+                    os.fsync(wfd)
+                finally:
+                    os.close(wfd)
+                check_replaceable_file(t)
+            _replace_together(tmps, targets)
+        except OSError as exc:  # name the target, not our temporary
+            for tmp, t in zip(tmps, targets, strict=True):
+                if exc.filename is not None and str(tmp) in str(exc.filename):
+                    raise name_target(exc, tmp, t) from exc
+            raise
+
+
+@contextlib.contextmanager
+def _staged(target: Path) -> Iterator[Path]:
+    """An empty temporary beside ``target`` (as :func:`atomic_path`'s); removed, with the
+    folders made for it, unless it was renamed into place."""
+    if not target.name or target.name in (".", ".."):
+        raise InputError(f"{target}: not a file name")
+    check_replaceable_file(target)
+    created = make_parents(target.parent)
+    _clean_stale(target)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.{os.getpid()}.", suffix=".part", dir=target.parent
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+    finally:
+        if os.path.lexists(tmp):  # not renamed into place
+            tmp.unlink(missing_ok=True)
+            remove_empty(created)
+
+
+def _replace_together(tmps: list[Path], targets: list[Path]) -> None:
+    backups: dict[Path, Path] = {}
+    done: list[Path] = []
+    with signals_blocked():
+        try:
+            for t in targets:
+                if os.path.lexists(t):
+                    fd, name = tempfile.mkstemp(
+                        prefix=f".{t.name}.{os.getpid()}.", suffix=".part", dir=t.parent
+                    )
+                    os.close(fd)
+                    os.unlink(name)
+                    try:
+                        os.link(t, name)
+                    except OSError:  # a file system without hard links
+                        shutil.copy2(t, name)
+                    backups[t] = Path(name)
+            for tmp, t in zip(tmps, targets, strict=True):
+                os.replace(tmp, t)
+                done.append(t)
+        except BaseException:
+            for t in reversed(done):
+                with contextlib.suppress(OSError):
+                    if t in backups:
+                        os.replace(backups.pop(t), t)
+                    else:
+                        t.unlink()
+            raise
+        finally:
+            for b in backups.values():
+                with contextlib.suppress(OSError):
+                    b.unlink()
 
 
 def write_bytes(path: Path, data: bytes | memoryview) -> None:

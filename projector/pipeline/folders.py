@@ -15,7 +15,9 @@ inputs (scenario hash, dataset hash, seed, paths) is never replaced without ``fo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import fnmatch
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,11 +34,17 @@ if TYPE_CHECKING:
     from projector.inputs.systems import Systems
 
 __all__ = [
+    "KINDS",
     "RESULTS_DIR",
     "Held",
     "check_target",
+    "folder_kind",
+    "guard_file",
+    "guard_output",
     "identity",
+    "input_paths",
     "result_folder",
+    "scenario_inputs",
     "write_fan_chart",
     "write_folder",
     "write_reports",
@@ -55,7 +63,148 @@ def result_folder(scen: Scenario, *, root: Path = RESULTS_DIR) -> Path:
     return root / (scen.name if not scen.overrides else f"{scen.name}-{scen.sha256[:8]}")
 
 
-def check_target(target: Path, wanted: dict[str, Any], *, force: bool) -> bool:
+#: Kinds of result folder: the names that mark a folder as one (any of them), the names
+#: (``fnmatch`` patterns) it may hold, and the command that writes it. ``report.html`` and
+#: ``report.md`` (``projector report``) may sit in any of them.
+KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
+    "projection": ((STORE_NAME,), (STORE_NAME, "summary.csv", "summary.md", "*.png"), "project"),
+    "sweep": ((STORE_NAME,), (STORE_NAME, "summary.csv", "summary.md", "*.png"), "sweep"),
+    "trends": (
+        ("trends.nc", "trends.md", "trends.csv"),
+        ("trends.nc", "trends.md", "trends.csv", "trends_*.png"),
+        "trends",
+    ),
+    "compare": (
+        ("compare.csv", "compare.md"),
+        ("compare.csv", "compare.md", "compare.png"),
+        "compare",
+    ),
+    "backtest": (
+        ("backtest.csv", "backtest.md"),
+        ("backtest.csv", "backtest.md", "backtest.png"),
+        "backtest",
+    ),
+    "sensitivity": (
+        ("sensitivity.csv", "sensitivity.md"),
+        ("sensitivity.csv", "sensitivity.md", "sensitivity.png"),
+        "sensitivity",
+    ),
+}
+_ANY_KIND = ("report.html", "report.md")
+
+
+def _store_kind(store: Path) -> str:
+    """``sweep`` for a store with a ``variant`` dimension, else ``projection`` (also for
+    a store too damaged to say: only ``project --force`` may then replace it)."""
+    try:
+        import zarr
+
+        attrs = dict(zarr.open_group(str(store), mode="r").attrs)
+    except Exception:
+        return "projection"
+    return "sweep" if attrs.get("sweep") else "projection"
+
+
+def folder_kind(folder: Path) -> str | None:
+    """The kind of result (:data:`KINDS`) ``folder`` holds, None when it holds none."""
+    if (folder / STORE_NAME).exists():
+        return _store_kind(folder / STORE_NAME)
+    for kind, (marks, _, _) in KINDS.items():
+        if any((folder / m).exists() for m in marks):
+            return kind
+    return None
+
+
+def _real(path: str | Path) -> Path:
+    return Path(os.path.realpath(os.path.expanduser(str(path))))
+
+
+def input_paths(*paths: str | Path | None) -> list[Path]:
+    """The paths a command reads, for :func:`guard_output`: ``None`` and 'bundled' left out."""
+    return [Path(p) for p in paths if p is not None and str(p) not in ("", "bundled")]
+
+
+def scenario_inputs(scen: Scenario) -> list[Path]:
+    """The files a scenario's run reads: the scenario file, its dataset, its ceilings table."""
+    table = scen.ceilings.table if scen.ceilings.mode != "off" else None
+    return input_paths(scen.source, scen.data.dataset, table)
+
+
+def guard_output(
+    target: str | Path,
+    kind: str,
+    *,
+    inputs: Sequence[str | Path] = (),
+    what: str = "--out",
+) -> str | None:
+    """Refuse an output folder whose replacement would lose something.
+
+    An output never replaces (whatever ``--force`` says) a folder that is, or holds, one
+    of the command's ``inputs``; a folder that holds a result of another kind; or a
+    folder with files no projector command wrote there (the user's own). Whether a
+    result of the same kind may be replaced is the caller's rule (``check_target``).
+
+    Returns
+    -------
+    The kind of result ``target`` holds (``kind``), or None when it is missing or empty.
+
+    Raises
+    ------
+    InputError
+        One line naming ``target`` and why.
+    """
+    real = _real(target)
+    for given in inputs:
+        source = _real(given)
+        if real == source or real in source.parents:
+            role = "is" if real == source else "holds"
+            raise InputError(
+                f"{what} {target}: {role} this command's input {given}, which writing the "
+                "output would destroy; choose another --out"
+            )
+        if source.is_dir() and source in real.parents:
+            raise InputError(
+                f"{what} {target}: lies inside this command's input {given}; "
+                "choose an --out outside it"
+            )
+    if not os.path.lexists(real) or not real.is_dir():
+        return None
+    try:
+        names = sorted(os.listdir(real))
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(target)) from None
+    if not names:
+        return None
+    found = folder_kind(real)
+    if found is None:
+        raise InputError(
+            f"{what} {target}: holds {names[0]!r} and no projector result, and the whole "
+            "folder would be replaced; choose a new or empty folder"
+        )
+    if found != kind:
+        raise InputError(
+            f"{what} {target}: holds a {found} result (`projector {KINDS[found][2]}`), "
+            f"not a {kind} one; --force does not replace it; choose another --out"
+        )
+    allowed = (*KINDS[kind][1], *_ANY_KIND)
+    foreign = [n for n in names if not any(fnmatch.fnmatchcase(n, a) for a in allowed)]
+    if foreign:
+        raise InputError(
+            f"{what} {target}: holds {foreign[0]!r} besides a {kind} result, a file no "
+            "projector command wrote there, and the whole folder would be replaced; "
+            "move it or choose another --out"
+        )
+    return found
+
+
+def check_target(
+    target: Path,
+    wanted: dict[str, Any],
+    *,
+    force: bool,
+    kind: str = "projection",
+    inputs: Sequence[str | Path] = (),
+) -> bool:
     """May ``target`` be (re)written with a result of inputs ``wanted``?
 
     Returns True when it already holds a result of exactly these inputs.
@@ -63,18 +212,22 @@ def check_target(target: Path, wanted: dict[str, Any], *, force: bool) -> bool:
     Raises
     ------
     InputError
-        ``target`` holds a result from other inputs, or other files, and not ``force``.
+        ``target`` is or holds one of ``inputs``, holds a result of another kind or
+        other files (:func:`guard_output`, ``force`` or not), or a result from other
+        inputs and not ``force``.
     """
     if not target.exists():
         return False
     if not target.is_dir():
         raise InputError(f"--out {target}: exists and is not a folder")
+    if guard_output(target, kind, inputs=inputs) is None:
+        return False
     have = read_identity(target)
     if have is None:
-        if any(target.iterdir()) and not force:
+        if not force:
             raise InputError(
-                f"{target}: exists and holds no projector result; choose another --out "
-                "or pass --force to replace it"
+                f"{target}: holds a {kind} result that cannot be read (damaged?); "
+                "pass --force to replace it or --out to write elsewhere"
             )
         return False
     differ = [k for k in IDENTITY if have.get(k) != wanted[k]]
@@ -85,6 +238,40 @@ def check_target(target: Path, wanted: dict[str, Any], *, force: bool) -> bool:
             "replace it or --out to write elsewhere"
         )
     return not differ
+
+
+def guard_file(
+    target: str | Path,
+    suffixes: tuple[str, ...],
+    *,
+    inputs: Sequence[str | Path] = (),
+    what: str = "--out",
+) -> None:
+    """Refuse an output file that is, or lies inside, one of ``inputs``, or that would
+    replace a file of another kind (a name not ending in ``suffixes``; a NetCDF file
+    that is not a projector export).
+    """
+    real = _real(target)
+    for given in inputs:
+        source = _real(given)
+        if real == source or source in real.parents:
+            where = "is" if real == source else "lies inside"
+            raise InputError(
+                f"{what} {target}: {where} this command's input {given}, which writing the "
+                "output would destroy; write elsewhere"
+            )
+    if not os.path.lexists(real):
+        return
+    if not real.name.lower().endswith(suffixes):
+        raise InputError(
+            f"{what} {target}: exists and is not a {'/'.join(suffixes)} file this command "
+            "writes; it would be replaced; write elsewhere"
+        )
+    if real.name.lower().endswith(".nc") and real.is_file() and read_identity(real) is None:
+        raise InputError(
+            f"{what} {target}: exists and is not a NetCDF file `projector export` wrote "
+            "(another kind of file would be replaced); write elsewhere"
+        )
 
 
 class Held:
@@ -173,7 +360,10 @@ def write_folder(
     from projector.pipeline.transaction import result_transaction
 
     figures = dict(figures or {})
+    kind = Path(next(iter(texts))).stem if texts else ""
     try:
+        if kind in KINDS:
+            guard_output(out_dir, kind)
         with result_transaction(out_dir) as tmp:
             for name, text in texts.items():
                 (tmp / name).write_text(text, encoding="utf-8")

@@ -44,7 +44,7 @@ from projector.model.cube import (
     YEAR,
     describe,
 )
-from projector.pipeline import checks
+from projector.pipeline import checks, checksums
 from projector.pipeline.budget import BASE_MEMORY
 from projector.pipeline.fileio import atomic_path
 
@@ -188,7 +188,9 @@ class StoreWriter:
         self.path = Path(path)
         self.layout = layout
         self._threads: cf.ThreadPoolExecutor | None = None
-        self.group = zarr.open_group(str(self.path), mode="w-", zarr_format=3)
+        # every file's size and digest recorded as it is written (``checksums``)
+        self.store = checksums.RecordingStore(self.path)
+        self.group = zarr.open_group(self.store, mode="w-", zarr_format=3)
         lay = layout
         coords: dict[str, np.ndarray] = {
             PATH: np.arange(lay.paths, dtype=np.int64),
@@ -246,7 +248,7 @@ class StoreWriter:
             )
             self.arrays[name] = arr
         self.group.attrs.update({k: _jsonable(v) for k, v in attrs.items()})
-        self.group.attrs["complete"] = False
+        self.group.attrs.update({"complete": False, checksums.ATTRIBUTE: checksums.ALGORITHM})
 
     def _array(
         self, name: str, values: np.ndarray, dims: tuple[str, ...], attrs: dict[str, Any]
@@ -293,16 +295,18 @@ class StoreWriter:
         return self._threads
 
     def finish(self, attrs: dict[str, Any]) -> None:
-        """Record the final attributes (e.g. clipped draws) and mark the store complete."""
+        """Record the final attributes (e.g. clipped draws), mark the store complete, and
+        write the record of its files (last: ``checksums``)."""
         if self._threads is not None:
             self._threads.shutdown()
             self._threads = None
         self.group.attrs.update({k: _jsonable(v) for k, v in attrs.items()})
         self.group.attrs["complete"] = True
-        _consolidate(self.path)
+        _consolidate(self.store)
+        checksums.write_record(self.store)
 
 
-def _consolidate(path: Path) -> None:
+def _consolidate(path: Any) -> None:
     """Consolidate the finished store's metadata into its ``zarr.json``.
 
     So ``xr.open_zarr(path)`` by a user opens it in one read without the
@@ -316,7 +320,7 @@ def _consolidate(path: Path) -> None:
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
-        zarr.consolidate_metadata(str(path))
+        zarr.consolidate_metadata(path)
 
 
 # --- reading -------------------------------------------------------------------------
@@ -341,24 +345,24 @@ def open_result(path: str | Path) -> xr.Dataset:
     """Open a result lazily (Zarr store) or load an older NetCDF cube.
 
     Variables of a Zarr store are read on access, so ``ds.log10_compute_yearly[:, k]``
-    reads one year of every path and nothing else.
+    reads one year of every path and nothing else. The store is checked against its
+    record first (:func:`projector.pipeline.checksums.check_store`: every file present
+    with its size, the metadata unchanged) and each chunk's digest as it is read.
+
+    Raises
+    ------
+    InputError
+        Not a result, an incomplete or damaged store (naming the file), an unreadable
+        NetCDF file.
+
+    Warns
+    -----
+    UncheckedStoreWarning
+        A store written before projector recorded checksums (it cannot be checked).
     """
     p = find_store(path)
     if p.is_dir():
-        import zarr
-
-        try:
-            attrs = dict(zarr.open_group(str(p), mode="r").attrs)
-        except (OSError, ValueError, KeyError) as exc:
-            raise InputError(f"{p}: not a readable Zarr store ({exc})") from None
-        if "scenario_name" not in attrs:
-            raise InputError(f"{p}: not a projector result store (no provenance attributes)")
-        if not attrs.get("complete", False):
-            raise InputError(f"{p}: an incomplete store (its run did not finish)")
-        try:
-            ds = xr.open_zarr(str(p), consolidated=False, chunks=None, zarr_format=3)
-        except (OSError, ValueError, KeyError, RuntimeError) as exc:
-            raise InputError(f"{p}: not a readable Zarr store ({exc})") from None
+        ds = _open_store(p, chunks=None)
         checks.check_cube(ds, p)
         return ds
     try:
@@ -368,11 +372,55 @@ def open_result(path: str | Path) -> xr.Dataset:
         # h5py reports a truncated or corrupt file as any of these
         text = " ".join(str(exc).split())[:200]
         raise InputError(f"{p}: not a readable NetCDF file ({text})") from None
-    missing = [v for v in ("log10_compute", "crossing_year") if v not in loaded]
-    if missing or "scenario_name" not in loaded.attrs:
-        raise InputError(f"{p}: not a projector result cube (missing {missing or 'attrs'})")
+    # what ``export`` writes: flags as JSON text, the kept full paths along ``sample``
+    loaded.attrs = {k: _from_text(v) for k, v in loaded.attrs.items()}
+    if "crossing_year" not in loaded or "scenario_name" not in loaded.attrs:
+        raise InputError(
+            f"{p}: not a projector result cube (no 'crossing_year' or provenance attributes)"
+        )
     checks.check_cube(loaded, p)
     return loaded
+
+
+def _from_text(value: Any) -> Any:
+    return {"true": True, "false": False}.get(value, value) if isinstance(value, str) else value
+
+
+def _open_store(p: Path, *, chunks: Any) -> xr.Dataset:
+    """The store at ``p``, checked (``checksums``), opened lazily through a store that
+    checks each chunk as it is read."""
+    import json
+    import warnings
+
+    try:
+        meta = json.loads((p / "zarr.json").read_text(encoding="utf-8"))
+        attrs = dict(meta.get("attributes") or {})
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError) as exc:
+        text = " ".join(str(exc).split())[:120]
+        if checksums.read_record(p) is not None:  # a recorded store's root metadata cut
+            checksums.check_store(p, expect_record=True)
+        raise InputError(f"{p}: not a readable Zarr store (zarr.json: {text})") from None
+    if "scenario_name" not in attrs:
+        raise InputError(f"{p}: not a projector result store (no provenance attributes)")
+    if not attrs.get("complete", False):
+        raise InputError(f"{p}: an incomplete store (its run did not finish)")
+    store: Any = checksums.check_store(p, expect_record=checksums.ATTRIBUTE in attrs)
+    if store is None:
+        warnings.warn(
+            checksums.UncheckedStoreWarning(
+                f"{p}: written before projector recorded checksums, so damage to it cannot "
+                "be detected; run project again to get a checked store"
+            ),
+            stacklevel=3,
+        )
+        store = str(p)
+    try:
+        return xr.open_zarr(store, consolidated=False, chunks=chunks, zarr_format=3)
+    except InputError:
+        raise
+    except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:
+        text = " ".join(str(exc).split())[:200]
+        raise InputError(f"{p}: not a readable Zarr store ({text})") from None
 
 
 def read_identity(folder: Path) -> dict[str, Any] | None:
@@ -407,8 +455,10 @@ def export_netcdf(source: str | Path, target: Path) -> Path:
     """
     p = find_store(source)
     if p.is_dir():
-        ds = xr.open_zarr(str(p), consolidated=False, chunks={}, zarr_format=3)
+        ds = _open_store(p, chunks={})
+        checks.check_cube(ds, p)
     else:
+        open_result(p).close()  # checked like every input; then streamed
         ds = xr.open_dataset(p, engine="h5netcdf", chunks={})
     keep = int(ds.attrs.get("paths_kept", ds.sizes.get(PATH, 0)))
     if "log10_compute" in ds and keep < ds.sizes[PATH]:
@@ -416,7 +466,7 @@ def export_netcdf(source: str | Path, target: Path) -> Path:
         ds = ds.drop_vars("log10_compute").assign(log10_compute=kept)
     ds.attrs = {k: (json.dumps(v) if isinstance(v, bool) else v) for k, v in ds.attrs.items()}
     encoding = {
-        str(v): {"zlib": True, "complevel": 4, "shuffle": True}
+        str(v): {"zlib": True, "complevel": 4, "shuffle": True, "fletcher32": True}
         for v in ds.data_vars
         if ds[v].dtype.kind in "fi"
     }

@@ -30,6 +30,7 @@ import ctypes.util
 import errno
 import math
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -48,11 +49,13 @@ __all__ = [
     "commit_checks",
     "exchange",
     "lock_wait_seconds",
+    "locked",
     "make_parents",
     "name_target",
     "remove_abandoned",
     "remove_empty",
     "result_transaction",
+    "signals_blocked",
     "temporaries_of",
 ]
 
@@ -127,7 +130,7 @@ def before_commit() -> None:
 
 
 @contextlib.contextmanager
-def _signals_blocked() -> Iterator[None]:
+def signals_blocked() -> Iterator[None]:
     """Defer SIGINT/SIGTERM over a few system calls that must not be split.
 
     Only this thread's signal mask, restored at once: no handler is changed, a signal
@@ -173,6 +176,15 @@ def _locked(target: Path, wait: float) -> Iterator[None]:
                 lock_path.unlink()
         finally:
             lock.release()
+
+
+@contextlib.contextmanager
+def locked(target: Path, *, wait: float | None = None) -> Iterator[None]:
+    """Hold the lock a :func:`result_transaction` on ``target`` takes: no run replaces the
+    folder inside the block (for writers of files into an existing result folder)."""
+    target = Path(os.path.abspath(target))
+    with _locked(target, lock_wait_seconds() if wait is None else wait):
+        yield
 
 
 # --- the swap ----------------------------------------------------------------------------
@@ -344,7 +356,7 @@ def result_transaction(target: Path, *, wait: float | None = None) -> Iterator[P
                 except OSError as exc:
                     raise name_target(exc, tmp, target) from exc
             finally:
-                with _signals_blocked():
+                with signals_blocked():
                     _remove_fully(tmp)  # after a commit: the old result, under the tmp name
                     if not committed:
                         _ABANDONED.append(tmp)
@@ -378,9 +390,7 @@ def check_replaceable_folder(target: Path) -> None:
         )
     try:
         foreign = sorted(
-            e.name
-            for e in os.scandir(target)
-            if not e.name.endswith(RESULT_SUFFIXES) or e.is_symlink()
+            e.name for e in os.scandir(target) if not _is_result_file(e.name) or e.is_symlink()
         )
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(target)) from None
@@ -391,9 +401,18 @@ def check_replaceable_folder(target: Path) -> None:
         )
 
 
+def _is_result_file(name: str) -> bool:
+    """A result file, or the temporary of one a killed writer left
+    (``.<name>.<pid>.<random>.part``, :func:`projector.pipeline.fileio.atomic_path`)."""
+    if name.endswith(RESULT_SUFFIXES):
+        return True
+    left = re.fullmatch(r"\.(.+)\.\d+\.[A-Za-z0-9_]+\.part", name)
+    return left is not None and left.group(1).endswith(RESULT_SUFFIXES)
+
+
 def _commit(tmp: Path, target: Path) -> None:
     """Publish ``tmp`` at ``target`` in one atomic step (see the module docstring)."""
-    with _signals_blocked():
+    with signals_blocked():
         before_commit()
         if os.path.lexists(target) and not os.path.islink(target) and target.is_dir():
             if not exchange(tmp, target):

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from projector.errors import InputError
 from projector.inputs.systems import BUNDLED, Systems, load_dataset
 from projector.studies import trends
@@ -89,12 +91,20 @@ def study(
 
     rule = rule or trends.ScaleRule()
     systems = load_dataset(data)
+    if cutoff is not None and len(systems) and not len(systems.until(cutoff)):
+        raise InputError(
+            f"cut-off {cutoff}: no system of {systems.label} is published on or before it "
+            f"(the first is from {np.datetime_as_string(systems.date.min(), unit='D')}); "
+            "give a later --cutoff (or data.cutoff)"
+        )
     # Bootstrap draws: an index and (with --noise) a shift per resample and system.
     room = budget.available_memory() - budget.BASE_MEMORY
     budget.check_memory(
         budget.BASE_MEMORY + 3 * 8 * resamples * len(systems),
         f"--resamples {resamples} over {len(systems)} systems",
-        f"use at most about {budget.round_down(room / (24 * len(systems) or 1)):,}",
+        f"use at most about {budget.round_down(room / (24 * len(systems) or 1)):,}"
+        if room > 24 * len(systems)
+        else "free memory or raise the memory limit (ulimit -v)",
     )
     analysis = trends.analyse(
         systems,
