@@ -49,8 +49,9 @@ test: $(STAMP) ## run the test suite (fast tests; the slow ones run in test-all)
 test-all: $(STAMP) ## every test, including the slow ones
 	$(PY) -m pytest -q -m ''
 
-bench: $(STAMP) ## kernels against their NumPy twins; 100,000 paths end to end against references
+bench: $(STAMP) ## kernels against their twins; 100,000 paths end to end; the main kernel against its floor; cold commands before/after
 	$(PY) benchmarks/bench_kernels.py $(BENCH_ARGS)
+	$(PY) benchmarks/bench_core.py
 
 lint: $(STAMP) ## ruff (lint and format check) and mypy
 	$(VENV)/bin/ruff check projector tests benchmarks

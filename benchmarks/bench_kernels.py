@@ -155,6 +155,14 @@ def main() -> None:
         f"machine: {numba.get_num_threads()} numba threads; grid 2022-2100 monthly (937 steps); "
         f"bootstrap sizes from the bundled data: {n_dl} DL, {n_pre} pre-DL systems"
     )
+    import platform
+
+    import scipy
+
+    print(
+        f"versions: Python {platform.python_version()}, NumPy {np.__version__}, numba "
+        f"{numba.__version__}, SciPy {scipy.__version__}; CPU {_cpu()}"
+    )
     for n in args.paths:
         rows = bench_kernels(n, n_dl, n_pre, args.twin_limit)
         # The bootstrap runs twice per path (DL and pre-DL); time the pre-DL one too.
@@ -274,6 +282,18 @@ def huge(paths: int) -> None:
     )
     print((out / "summary.md").read_text().split("## Anchors")[0])
     shutil.rmtree(out, ignore_errors=True)
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown"
 
 
 def bench_kernels_single(name: str, n: int, n_rows: int) -> float:

@@ -226,7 +226,7 @@ def _validate_rates(scen: Scenario) -> list[str]:
     import numpy as np
 
     from projector.pipeline.run import Run
-    from projector.render.report import rate_text
+    from projector.render.rates import rate_text
 
     p = Run(scen).plan()  # loads the data and fits: what a run would refuse, this refuses
     dl = float(np.polyfit(p.t_dl, p.y_dl, 1)[0])

@@ -13,10 +13,11 @@ import math
 import numba as nb
 import numpy as np
 
+from projector.model.codes import CEILING_CODES
+
 __all__ = ["CEILING_CODES", "apply_ceilings"]
 
 #: Integer codes of ``ceilings.mode`` in jitted code.
-CEILING_CODES = {"off": 0, "report": 1, "clip": 2, "saturate": 3}
 
 
 @nb.njit(cache=True, parallel=True, nogil=True)

@@ -21,7 +21,6 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
 from projector.dates import iso_date
 from projector.errors import InputError
@@ -29,10 +28,12 @@ from projector.inputs.frontier import frontier_at, record_setters
 from projector.inputs.reversion import calendar_params
 from projector.inputs.scenario import Scenario
 from projector.inputs.systems import Systems
-from projector.model import ceiling_kernels, kernels, memo, record_process
+from projector.model import memo, record_process
+from projector.model.codes import SHAPE_CODES
 from projector.model.draws import RNG_BLOCK, Draws, block_generator, draws
 from projector.model.eras import MIN_ERA_SYSTEMS, Eras, prepare_eras
 from projector.model.limits import CEILINGS, CeilingPlan, draw_knots, plan_ceilings
+from projector.model.lines import ols_fit
 
 __all__ = [
     "CEILING_ARRAYS",
@@ -216,7 +217,7 @@ def _frontier_deviations(
         )
     grid = s - np.arange(n_origin, -1, -1, dtype=np.float64) * step  # oldest first, ends at s
     f = frontier_at(eras.systems, grid)
-    g_f = kernels.ols_fit(grid, f)[0]
+    g_f = ols_fit(grid, f)[0]
     m = np.arange(1, n_origin + 1)  # origin index from the start backwards
     origin_pos = n_origin - m  # position of tau in grid
     # Every origin's history has run out after n_origin steps, so the columns from there
@@ -307,7 +308,7 @@ def plan(scen: Scenario, systems: Systems, /) -> Plan:
         params=params,
         below_start=below,
         all_before_start=all_before,
-        shape=kernels.SHAPE_CODES[scen.weight_shape],
+        shape=SHAPE_CODES[scen.weight_shape],
         width=scen.logistic_width_years,
         thresholds=np.array([a.log10_flop for a in scen.anchors], dtype=np.float64),
         start_log10_sd=sd,
@@ -341,6 +342,8 @@ def _truncate(p: Plan, d: Draws) -> tuple[npt.NDArray[np.float64], npt.NDArray[n
     """
     k = np.minimum(np.searchsorted(p.cum_weights, d.u_pick, side="right"), len(p.family) - 1)
     below = p.below_start[k]
+    from scipy import special
+
     z = np.where(below > 0, -special.ndtri(special.ndtr(-d.z) * (1.0 - below)), d.z)
     u = np.where(below > 0, below + d.u * (1.0 - below), d.u)
     return z, u
@@ -355,6 +358,8 @@ def run_chunk(p: Plan, first: int, stop: int, /, reduce: Reduce | None = None) -
     """
     if not 0 <= first < stop <= p.paths:
         raise InputError(f"run_chunk: need 0 <= first < stop <= {p.paths}, got {first}, {stop}")
+    from projector.model import ceiling_kernels, kernels  # numba: loaded by a run, not a plan
+
     scen = p.scenario
     n = stop - first
     noise_on = scen.estimate_noise_factor > 1.0

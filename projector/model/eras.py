@@ -14,7 +14,7 @@ import numpy as np
 from projector.errors import InputError
 from projector.inputs.scenario import Scenario
 from projector.inputs.systems import Systems
-from projector.model import kernels
+from projector.model.lines import ols_fit
 
 __all__ = ["MIN_ERA_SYSTEMS", "Eras", "prepare_eras"]
 
@@ -81,7 +81,7 @@ def prepare_eras(scen: Scenario, systems: Systems) -> Eras:
         if kept.censored[i]:
             source += " - a lower bound: the frontier is at least this"
     elif scen.start_compute == "trend":
-        slope, intercept = kernels.ols_fit(dl.year, dl.log10_compute)
+        slope, intercept = ols_fit(dl.year, dl.log10_compute)
         log10_start = float(slope * start_year + intercept)
         source, frontier = "trend: Deep-Learning-era OLS line at the start year", ""
     else:

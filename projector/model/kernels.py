@@ -22,6 +22,7 @@ import numba as nb
 import numpy as np
 
 from projector.model.ceiling_kernels import _ceiling_one
+from projector.model.codes import FAMILY_CODES, SHAPE_CODES
 
 __all__ = [
     "FAMILY_CODES",
@@ -37,8 +38,6 @@ __all__ = [
 ]
 
 # Integer codes for the choices that cross into jitted code.
-SHAPE_CODES = {"gaussian": 0, "half-at-reversion": 1, "logistic": 2, "step": 3}
-FAMILY_CODES = {"normal": 0, "lognormal": 1, "uniform": 2, "triangular": 3, "point": 4}
 
 _LN2 = math.log(2.0)
 

@@ -40,8 +40,8 @@ import numpy.typing as npt
 from projector.errors import InputError
 from projector.inputs.constraints import CONSTRAINTS, Constraints, load_constraints
 from projector.inputs.scenario import Scenario
-from projector.model.ceiling_kernels import CEILING_CODES
 from projector.model.ceilings import CHINCHILLA_TOKENS_PER_PARAMETER, SECONDS_PER_DAY
+from projector.model.codes import CEILING_CODES
 from projector.model.draws import ceiling_normals
 
 __all__ = [

@@ -35,20 +35,11 @@ from projector.inputs.scenario import Scenario, load_scenario, override, parse_s
 from projector.inputs.systems import Systems, load_dataset
 from projector.model import engine
 from projector.pipeline import budget, executors
-from projector.pipeline.folders import (
-    RESULTS_DIR,
-    Held,
-    check_target,
-    identity,
-    result_folder,
-    scenario_inputs,
-    write_fan_chart,
-    write_reports,
-)
-from projector.pipeline.store import STORE_NAME, Layout, StoreWriter, open_result
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # folders and store load xarray: imported where a run needs them
     import xarray as xr
+
+    from projector.pipeline.store import Layout
 
 __all__ = ["Run", "resolve", "stream_chunks"]
 
@@ -220,6 +211,7 @@ class Run:
         """The result folder, or None for a run in memory."""
         if self._target is None and self._store is not None and self._store is not False:
             from projector.pipeline.checks import check_output_folder
+            from projector.pipeline.folders import RESULTS_DIR, result_folder
 
             want = (
                 result_folder(self.resolve(), root=RESULTS_DIR)
@@ -242,6 +234,7 @@ class Run:
         """What the run's store holds (also the shapes of a run in memory)."""
         if self._layout is None:
             from projector.model.cube import default_keep, yearly_grid
+            from projector.pipeline.store import Layout
 
             p = self.plan()
             scen = p.scenario
@@ -268,6 +261,8 @@ class Run:
         scen, systems = self.resolve(), self.load()
         target = self.target
         if target is not None:
+            from projector.pipeline.folders import check_target, identity, scenario_inputs
+
             same = check_target(
                 target, identity(scen, systems), force=self.force,
                 inputs=scenario_inputs(scen),
@@ -311,6 +306,8 @@ class Run:
             self.compute()
             if self._dataset is None:
                 assert self.target is not None
+                from projector.pipeline.store import open_result
+
                 self._dataset = open_result(self.target)
         return self._dataset
 
@@ -354,6 +351,8 @@ class Run:
         """Every stage, in order; with a store and ``plot``, the fan chart too."""
         self.compute()
         if self.up_to_date and self.plot and self.target is not None:
+            from projector.pipeline.folders import write_fan_chart
+
             self.written = [write_fan_chart(self.result(), self.target / "fan_chart.png")]
         return self
 
@@ -459,6 +458,8 @@ class Run:
 
     def _compute_into_store(self, client: Any) -> None:
         from projector.model.cube import provenance, static_arrays, system_names
+        from projector.pipeline.folders import Held, write_reports
+        from projector.pipeline.store import STORE_NAME, StoreWriter
         from projector.pipeline.transaction import result_transaction
 
         p, lay, target = self.plan(), self.layout, self.target

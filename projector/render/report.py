@@ -24,6 +24,7 @@ from projector.model.summary import (
 )
 from projector.model.trends_cube import TREND_COLUMNS, trends_table
 from projector.render.ceiling_report import ceilings_csv, ceilings_markdown, has_ceilings
+from projector.render.rates import rate_text
 
 if TYPE_CHECKING:  # trends pulls in scipy.stats (about 1 s): only its type is needed here
     from projector.studies.trends import TrendAnalysis
@@ -229,17 +230,6 @@ def caveats(attrs: Mapping[str, Any], /) -> list[str]:
         "uncertainty (is the trend a trend? is the reversion story right?) is not in them: "
         "compare scenarios.",
     ]
-
-
-def rate_text(oom_per_year: float, /) -> str:
-    """A growth rate three ways: ``0.181 OOM/year (1.52x/year, doubling 20.0 months)``."""
-    if not math.isfinite(oom_per_year) or oom_per_year <= 0:
-        return f"{oom_per_year:.3f} OOM/year (never doubles)"
-    doubling = 12.0 * math.log10(2.0) / oom_per_year
-    return (
-        f"{oom_per_year:.3f} OOM/year ({10.0**oom_per_year:.2f}x/year, "
-        f"doubling {doubling:.1f} months)"
-    )
 
 
 def long_run_rule(attrs: Mapping[str, Any], /) -> str:
