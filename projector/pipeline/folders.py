@@ -90,7 +90,8 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
         "sensitivity",
     ),
 }
-_ANY_KIND = ("report.html", "report.md")
+# and a killed writer's temporary file (fileio.atomic_path: .NAME.PID.RANDOM.part)
+_ANY_KIND = ("report.html", "report.md", ".*.part")
 
 
 def _store_kind(store: Path) -> str:

@@ -262,7 +262,7 @@ def remove_abandoned() -> None:
         _remove(_ABANDONED.pop())
 
 
-def _remove_fully(path: Path, attempts: int = 50) -> None:
+def _remove_fully(path: Path, attempts: int = 250) -> None:
     """Remove ``path``, again while writers still finishing (worker threads of an
     interrupted run) recreate entries in it; the next run removes anything left."""
     for _ in range(attempts):
