@@ -135,6 +135,7 @@ def write_counts(ds: Any, out_dir: Path, figure: Any) -> list[Path]:
     is replaced as a whole; the NetCDF file is encoded in memory first, so a full disk
     fails in plain file I/O)."""
     from projector.pipeline.fileio import write_bytes
+    from projector.pipeline.folders import guard_output
     from projector.pipeline.transaction import result_transaction
     from projector.render import plots
     from projector.studies import counts
@@ -147,6 +148,7 @@ def write_counts(ds: Any, out_dir: Path, figure: Any) -> list[Path]:
                 for v in nc.data_vars if nc[v].dtype.kind in "fi"}  # fmt: skip
     cube = nc.to_netcdf(engine="h5netcdf", encoding=encoding)
     try:
+        guard_output(out_dir, "counts")  # never a folder of the user's files or another kind
         with result_transaction(out_dir) as tmp:
             for name, text in texts.items():
                 (tmp / name).write_text(text, encoding="utf-8")

@@ -89,6 +89,17 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
         ("sensitivity.csv", "sensitivity.md", "sensitivity.png"),
         "sensitivity",
     ),
+    "counts": (
+        ("counts.nc", "counts.csv", "counts.md"),
+        ("counts.nc", "counts.csv", "counts.md", "counts.png"),
+        "counts",
+    ),
+    "counts-backtest": (
+        ("counts-backtest.csv", "counts-backtest.md"),
+        ("counts-backtest.csv", "counts-backtest.md"),
+        "counts --backtest",
+    ),
+    "ledger": (("ledger.csv", "ledger.md"), ("ledger.csv", "ledger.md", "ledger.png"), "ledger"),
 }
 # and a killed writer's temporary file (fileio.atomic_path: .NAME.PID.RANDOM.part)
 _ANY_KIND = ("report.html", "report.md", ".*.part")
