@@ -181,6 +181,39 @@ class Backtest:
     frontier_band: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None
 
 
+def hindcast_runs(
+    scen: Scenario,
+    systems: Systems,
+    cutoffs: Sequence[dt.date],
+    horizons: Sequence[float],
+    truth_end_year: float,
+    *,
+    paths: int,
+    seed: int,
+    client: Any,
+    progress: Callable[[int], None] | None,
+    skipped: list[tuple[str, float]],
+) -> Any:
+    """Each cut-off's hindcast run, for the horizons the truth reaches (the others appended
+    to ``skipped``): yields (cut-off, its decimal year, horizons kept, Dataset, the systems
+    known at the cut-off); ``progress(1)`` once per cut-off, after its caller's work."""
+    from projector.pipeline.run import Run
+
+    for cutoff in cutoffs:
+        t = decimal_year(cutoff)
+        kept = [h for h in horizons if t + h <= truth_end_year + 1e-9]
+        skipped += [(cutoff.isoformat(), h) for h in horizons if h not in kept]
+        if kept:
+            hs = _hindcast_scenario(scen, cutoff, t + max(kept), [t + h for h in kept], paths, seed)
+            try:
+                ds = Run(hs, systems=systems, client=client).result()
+            except InputError as exc:
+                raise InputError(f"cut-off {cutoff.isoformat()}: {exc}") from None
+            yield cutoff, t, kept, ds, systems.until(cutoff)
+        if progress is not None:
+            progress(1)
+
+
 def _hindcast_scenario(
     scen: Scenario, cutoff: dt.date, end: float, years: Sequence[float], paths: int, seed: int
 ) -> Scenario:
@@ -292,25 +325,13 @@ def run_backtest(
     truth_end = str(truth.date[int(np.argmax(truth.year))])
     dl_start = decimal_year(scen.data.dl_start)
     from projector.model.summary import value_at
-    from projector.pipeline.run import Run
 
     rows: list[dict[str, Any]] = []
     skipped: list[tuple[str, float]] = []
     fitted: list[dict[str, Any]] = []
-    for cutoff in cutoffs:
-        t = decimal_year(cutoff)
-        kept = [h for h in horizons if t + h <= truth_end_year + 1e-9]
-        skipped += [(cutoff.isoformat(), h) for h in horizons if h not in kept]
-        if not kept:
-            if progress is not None:
-                progress(1)
-            continue
-        hs = _hindcast_scenario(scen, cutoff, t + max(kept), [t + h for h in kept], paths, seed)
-        try:
-            ds = Run(hs, systems=systems, client=client).result()
-        except InputError as exc:
-            raise InputError(f"cut-off {cutoff.isoformat()}: {exc}") from None
-        known = systems.until(cutoff)
+    runs = hindcast_runs(scen, systems, cutoffs, horizons, truth_end_year, paths=paths,
+                         seed=seed, client=client, progress=progress, skipped=skipped)  # fmt: skip
+    for cutoff, t, kept, ds, known in runs:
         c_t = float(ds.attrs["log10_start_compute"])
         fit = {k[len(_FIT) :]: v for k, v in ds.attrs.items() if k.startswith(_FIT)}
         if fit:
@@ -336,8 +357,6 @@ def run_backtest(
                     pit_hists[(method, cutoff.isoformat(), h)] = row.pop("pit_hist")
                 row["frontier_at_cutoff"] = c_t
                 rows.append(row)
-        if progress is not None:
-            progress(1)
     if not rows:
         raise InputError(
             f"backtest: no case to score: every cut-off + horizon lies after the truth "

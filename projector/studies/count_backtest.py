@@ -110,8 +110,8 @@ def backtest(
     end (``*_hi``). Cases past the data's newest system are skipped and counted.
     """
     from projector.inputs.systems import load_dataset
-    from projector.pipeline.run import Run, resolve
-    from projector.studies.backtest import _hindcast_scenario, parse_cutoffs, parse_horizons
+    from projector.pipeline.run import resolve
+    from projector.studies.backtest import hindcast_runs, parse_cutoffs, parse_horizons
 
     cuts = parse_cutoffs(cutoffs) if isinstance(cutoffs, str) else list(cutoffs)
     hs_in = parse_horizons(horizons) if isinstance(horizons, str) else [float(h) for h in horizons]
@@ -127,20 +127,9 @@ def backtest(
     fit_start = decimal_year(scen.data.dl_start)
     rows: list[dict[str, Any]] = []
     skipped: list[tuple[str, float]] = []
-    for cutoff in cuts:
-        t = decimal_year(cutoff)
-        kept = [h for h in hs_in if t + h <= truth_end_year + 1e-9]
-        skipped += [(cutoff.isoformat(), h) for h in hs_in if h not in kept]
-        if not kept:
-            if progress is not None:
-                progress(1)
-            continue
-        hs = _hindcast_scenario(scen, cutoff, t + max(kept), [t + h for h in kept], paths, seed)
-        try:
-            ds = Run(hs, systems=systems, client=client).result()
-        except InputError as exc:
-            raise InputError(f"cut-off {cutoff.isoformat()}: {exc}") from None
-        known = systems.until(cutoff)
+    runs = hindcast_runs(scen, systems, cuts, hs_in, truth_end_year, paths=paths, seed=seed,
+                         client=client, progress=progress, skipped=skipped)  # fmt: skip
+    for cutoff, t, kept, ds, known in runs:
         times = ds["time"].values.astype(np.float64)
         at = [t + h for h in kept]
         draws_by: dict[str, model.CountDraws] = {}
@@ -173,8 +162,6 @@ def backtest(
                         row[f"in_90{end}"] = bool(qs[0] <= y <= qs[4])
                         row[f"rps{end}"] = rps(cdf, y)
                     rows.append(row)
-        if progress is not None:
-            progress(1)
     if not rows:
         raise InputError(
             f"counts backtest: no case to score: every cut-off + horizon lies after the "
